@@ -1,0 +1,324 @@
+package cloud
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// Tag keys through which launchwarden keeps its state on AWS resources.
+// DESIGN.md ("State lives in AWS tags") says which resource carries which.
+const (
+	// TagManaged marks templates and security groups that launchwarden created and owns.
+	TagManaged = "launchwarden:managed"
+	// TagProject names the owning project; instances inherit it from their template.
+	TagProject = "launchwarden:project"
+	// TagTemplate names the project's template a resource belongs to.
+	TagTemplate = "launchwarden:template"
+	// TagSpec holds the hash of a template's desired spec, for drift checks without extra calls.
+	TagSpec = "launchwarden:spec"
+	// TagExpiresAt holds an instance's explicit expiry, RFC 3339 UTC.
+	TagExpiresAt = "launchwarden:expires-at"
+	// TagNotice records the last notice delivered for an instance, e.g. "stop@2026-11-25T10:00:00Z".
+	TagNotice = "launchwarden:notice"
+	// TagKeep records an admin-granted protection with its end date.
+	TagKeep = "launchwarden:keep"
+
+	// tagLaunchTemplateID is set by EC2 itself on instances launched from a launch template.
+	tagLaunchTemplateID = "aws:ec2launchtemplate:id"
+)
+
+// Instance is an EC2 instance as launchwarden sees it.
+type Instance struct {
+	ID, ImageID, Type string
+	// State is the EC2 state name: pending, running, stopping, stopped, shutting-down, terminated.
+	State string
+	// Project and Template come from the TagProject and TagTemplate tags.
+	Project, Template string
+	LaunchTime        time.Time
+	// BornAt is when the instance came into being, a time that a stop/start cannot
+	// reset: the earliest attach time of the root volume and of the primary network
+	// interface (device index 0). LaunchTime is reset by every start, so it is used
+	// only when neither attach time is present, and then BornAtFromLaunchTime is set.
+	BornAt               time.Time
+	BornAtFromLaunchTime bool
+	// StoppedAt is when a stopped instance was stopped, parsed from EC2's state
+	// transition reason ("User initiated (2006-01-02 15:04:05 GMT)"); zero if unknown.
+	StoppedAt        time.Time
+	Tags             map[string]string
+	SecurityGroupIDs []string
+	// LaunchTemplateID is the template the instance was launched from, if any.
+	LaunchTemplateID string
+	Region, Account  string
+}
+
+// Template is an EC2 launch template.
+type Template struct {
+	ID, Name                      string
+	DefaultVersion, LatestVersion int64
+	Tags                          map[string]string
+	// Project, TemplateName and Spec come from the TagProject, TagTemplate and TagSpec tags.
+	Project, TemplateName, Spec string
+	// Managed is true when the template carries TagManaged.
+	Managed         bool
+	Region, Account string
+}
+
+// SecurityGroup is an EC2 security group with its ingress rules.
+type SecurityGroup struct {
+	ID, Name, VPCID string
+	Tags            map[string]string
+	// Project and TemplateName come from the TagProject and TagTemplate tags.
+	Project, TemplateName string
+	// Managed is true when the group carries TagManaged.
+	Managed bool
+	Ingress []Rule
+}
+
+// Rule is one ingress permission for one CIDR block (IPv4 or IPv6).
+// EC2 groups several CIDRs under one permission; we flatten them so rules
+// compare as plain values.
+type Rule struct {
+	// Protocol is "tcp", "udp", "icmp", … or "-1" for all.
+	Protocol         string
+	FromPort, ToPort int32
+	CIDR             string
+}
+
+// InstanceType is the size of an EC2 instance type, for vCPU quotas.
+type InstanceType struct {
+	Name      string
+	VCPUs     int32
+	MemoryMiB int64
+}
+
+// Snapshot is everything launchwarden owns in one account and region, observed
+// completely: a Snapshot exists only if every listing call succeeded.
+type Snapshot struct {
+	Account, Region string
+	Instances       []Instance
+	Templates       []Template
+	SecurityGroups  []SecurityGroup
+	// InstanceTypes holds the types of the observed instances, by name.
+	InstanceTypes map[string]InstanceType
+	// Calls is the number of EC2 API calls the observation made.
+	Calls int
+}
+
+// TemplateData is the part of a launch template version that launchwarden sets.
+type TemplateData struct {
+	ImageID, InstanceType string
+	// VolumeGiB, VolumeType and Encrypted describe the root volume (/dev/xvda).
+	VolumeGiB        int32
+	VolumeType       string
+	Encrypted        bool
+	SecurityGroupIDs []string
+	// UserData is plain text; it is base64-encoded on the wire.
+	UserData string
+	// HTTPTokensRequired enforces IMDSv2; HopLimit is the metadata response hop limit.
+	HTTPTokensRequired    bool
+	HopLimit              int32
+	ShutdownBehavior      string
+	DisableAPITermination bool
+	// TagSpecs maps a resource type ("instance", "volume", "network-interface")
+	// to the tags EC2 puts on resources of that type at launch.
+	TagSpecs map[string]map[string]string
+}
+
+// newInstance converts an SDK instance, keeping only what launchwarden uses.
+func newInstance(in ec2types.Instance, account, region string) Instance {
+	tags := tagMap(in.Tags)
+	out := Instance{
+		ID:               aws.ToString(in.InstanceId),
+		ImageID:          aws.ToString(in.ImageId),
+		Type:             string(in.InstanceType),
+		Project:          tags[TagProject],
+		Template:         tags[TagTemplate],
+		LaunchTime:       aws.ToTime(in.LaunchTime),
+		Tags:             tags,
+		LaunchTemplateID: tags[tagLaunchTemplateID],
+		Region:           region,
+		Account:          account,
+	}
+	if in.State != nil {
+		out.State = string(in.State.Name)
+	}
+	for _, g := range in.SecurityGroups {
+		out.SecurityGroupIDs = append(out.SecurityGroupIDs, aws.ToString(g.GroupId))
+	}
+	out.BornAt, out.BornAtFromLaunchTime = bornAt(in)
+	if out.State == string(ec2types.InstanceStateNameStopped) {
+		out.StoppedAt = stoppedAt(aws.ToString(in.StateTransitionReason))
+	}
+	return out
+}
+
+// bornAt returns the earliest attach time of the root volume and of the primary
+// network interface. Both survive a stop/start, unlike LaunchTime, which is the
+// fallback (reported by the second result) when neither is present.
+func bornAt(in ec2types.Instance) (time.Time, bool) {
+	var born time.Time
+	earliest := func(t *time.Time) {
+		if t != nil && !t.IsZero() && (born.IsZero() || t.Before(born)) {
+			born = *t
+		}
+	}
+	root := aws.ToString(in.RootDeviceName)
+	for _, bd := range in.BlockDeviceMappings {
+		if bd.Ebs != nil && root != "" && aws.ToString(bd.DeviceName) == root {
+			earliest(bd.Ebs.AttachTime)
+		}
+	}
+	for _, ni := range in.NetworkInterfaces {
+		if ni.Attachment != nil && aws.ToInt32(ni.Attachment.DeviceIndex) == 0 {
+			earliest(ni.Attachment.AttachTime)
+		}
+	}
+	if born.IsZero() {
+		return aws.ToTime(in.LaunchTime), true
+	}
+	return born, false
+}
+
+// stoppedAt parses the time out of a state transition reason such as
+// "User initiated (2026-11-20 09:15:00 GMT)". EC2 documents no structured stop
+// time, so anything else yields the zero time.
+func stoppedAt(reason string) time.Time {
+	open := strings.LastIndexByte(reason, '(')
+	closing := strings.LastIndexByte(reason, ')')
+	if open < 0 || closing < open {
+		return time.Time{}
+	}
+	s, ok := strings.CutSuffix(reason[open+1:closing], " GMT")
+	if !ok {
+		return time.Time{}
+	}
+	t, err := time.ParseInLocation(time.DateTime, s, time.UTC)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// newTemplate converts an SDK launch template.
+func newTemplate(lt ec2types.LaunchTemplate, account, region string) Template {
+	tags := tagMap(lt.Tags)
+	_, managed := tags[TagManaged]
+	return Template{
+		ID:             aws.ToString(lt.LaunchTemplateId),
+		Name:           aws.ToString(lt.LaunchTemplateName),
+		DefaultVersion: aws.ToInt64(lt.DefaultVersionNumber),
+		LatestVersion:  aws.ToInt64(lt.LatestVersionNumber),
+		Tags:           tags,
+		Project:        tags[TagProject],
+		TemplateName:   tags[TagTemplate],
+		Spec:           tags[TagSpec],
+		Managed:        managed,
+		Region:         region,
+		Account:        account,
+	}
+}
+
+// newSecurityGroup converts an SDK security group, flattening its ingress
+// permissions into one Rule per CIDR.
+func newSecurityGroup(sg ec2types.SecurityGroup) SecurityGroup {
+	tags := tagMap(sg.Tags)
+	_, managed := tags[TagManaged]
+	return SecurityGroup{
+		ID:           aws.ToString(sg.GroupId),
+		Name:         aws.ToString(sg.GroupName),
+		VPCID:        aws.ToString(sg.VpcId),
+		Tags:         tags,
+		Project:      tags[TagProject],
+		TemplateName: tags[TagTemplate],
+		Managed:      managed,
+		Ingress:      rulesFromPermissions(sg.IpPermissions),
+	}
+}
+
+// rulesFromPermissions flattens EC2 permissions into one Rule per CIDR.
+// Permissions that name other groups or prefix lists are not CIDR rules and are
+// left out: launchwarden never creates them.
+func rulesFromPermissions(perms []ec2types.IpPermission) []Rule {
+	var rules []Rule
+	for _, p := range perms {
+		r := Rule{
+			Protocol: aws.ToString(p.IpProtocol),
+			FromPort: aws.ToInt32(p.FromPort),
+			ToPort:   aws.ToInt32(p.ToPort),
+		}
+		for _, ip := range p.IpRanges {
+			r.CIDR = aws.ToString(ip.CidrIp)
+			rules = append(rules, r)
+		}
+		for _, ip := range p.Ipv6Ranges {
+			r.CIDR = aws.ToString(ip.CidrIpv6)
+			rules = append(rules, r)
+		}
+	}
+	return rules
+}
+
+// permissionsFromRules builds one EC2 permission per rule.
+func permissionsFromRules(rules []Rule) []ec2types.IpPermission {
+	perms := make([]ec2types.IpPermission, 0, len(rules))
+	for _, r := range rules {
+		p := ec2types.IpPermission{
+			IpProtocol: aws.String(r.Protocol),
+			FromPort:   aws.Int32(r.FromPort),
+			ToPort:     aws.Int32(r.ToPort),
+		}
+		if strings.Contains(r.CIDR, ":") {
+			p.Ipv6Ranges = []ec2types.Ipv6Range{{CidrIpv6: aws.String(r.CIDR)}}
+		} else {
+			p.IpRanges = []ec2types.IpRange{{CidrIp: aws.String(r.CIDR)}}
+		}
+		perms = append(perms, p)
+	}
+	return perms
+}
+
+// newInstanceType converts an SDK instance type description.
+func newInstanceType(it ec2types.InstanceTypeInfo) InstanceType {
+	out := InstanceType{Name: string(it.InstanceType)}
+	if it.VCpuInfo != nil {
+		out.VCPUs = aws.ToInt32(it.VCpuInfo.DefaultVCpus)
+	}
+	if it.MemoryInfo != nil {
+		out.MemoryMiB = aws.ToInt64(it.MemoryInfo.SizeInMiB)
+	}
+	return out
+}
+
+// tagMap converts SDK tags to a map. It returns nil for no tags.
+func tagMap(tags []ec2types.Tag) map[string]string {
+	if len(tags) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
+}
+
+// sdkTags converts a tag map to SDK tags, sorted by key so that built inputs are
+// deterministic.
+func sdkTags(m map[string]string) []ec2types.Tag {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	tags := make([]ec2types.Tag, 0, len(keys))
+	for _, k := range keys {
+		tags = append(tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(m[k])})
+	}
+	return tags
+}
