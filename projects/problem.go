@@ -1,0 +1,86 @@
+package projects
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Problem is one mistake in the config repo, located as precisely as known.
+type Problem struct {
+	// File is relative to the config dir, e.g. "projects/packit.toml".
+	File string `json:"file"`
+	// Line and Column start at 1; 0 means unknown.
+	Line   int `json:"line,omitempty"`
+	Column int `json:"column,omitempty"`
+	// Key is the key path, e.g. "templates[1].instance_type" (0-based).
+	Key string `json:"key,omitempty"`
+	// Message says what is wrong; Hint what would be right.
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+// String formats p as "file:line:col: key: message (hint)", leaving out
+// what is unknown.
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d", p.Line)
+		if p.Column > 0 {
+			fmt.Fprintf(&b, ":%d", p.Column)
+		}
+	}
+	b.WriteString(": ")
+	if p.Key != "" {
+		b.WriteString(p.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Message)
+	if p.Hint != "" {
+		b.WriteString(" (")
+		b.WriteString(p.Hint)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Problems is a list of problems, sorted by file, line and column once
+// returned by Load.
+type Problems []Problem
+
+// Err returns nil if there are no problems, else an error listing them one
+// a line.
+func (ps Problems) Err() error {
+	if len(ps) == 0 {
+		return nil
+	}
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+// Files returns how many distinct files have problems.
+func (ps Problems) Files() int {
+	seen := map[string]bool{}
+	for _, p := range ps {
+		seen[p.File] = true
+	}
+	return len(seen)
+}
+
+func (ps Problems) sort() {
+	slices.SortStableFunc(ps, func(a, b Problem) int {
+		return cmp.Or(
+			cmp.Compare(a.File, b.File),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Column, b.Column),
+			cmp.Compare(a.Key, b.Key),
+			cmp.Compare(a.Message, b.Message),
+		)
+	})
+}

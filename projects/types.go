@@ -1,0 +1,285 @@
+package projects
+
+import (
+	"path"
+	"slices"
+	"time"
+)
+
+// Config is a loaded config repo.
+type Config struct {
+	// Dir is the directory the config was loaded from ("" for LoadFS).
+	Dir string
+	// Admin is nil when launchwarden.toml is missing or invalid; a run must
+	// then abort before any action.
+	Admin *Admin
+	// Projects holds every project that validated, sorted by name, with
+	// defaults applied.
+	Projects []*Project
+	// Frozen maps the name of every project whose file exists but is invalid
+	// to its problems. A frozen project gets no destructive action.
+	Frozen map[string]Problems
+}
+
+// Project returns the valid project with the given name, or nil.
+func (c *Config) Project(name string) *Project {
+	for _, p := range c.Projects {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Admin is launchwarden.toml: what only admins decide.
+type Admin struct {
+	// Schedule is the cron spec of serve's runs (standard 5 fields or a
+	// descriptor such as "@every 15m").
+	Schedule string
+	AWS      AWS
+	Slack    Slack
+	GitHub   GitHub
+	// Defaults fill what a project file leaves out.
+	Defaults Defaults
+	// Caps are limits no project file can exceed.
+	Caps Caps
+	// Grants raise caps for one project, keyed by project name.
+	Grants map[string]Grant
+	Safety Safety
+}
+
+// EffectiveCaps returns the caps that hold for project: Caps with the
+// project's grant applied. A grant's values replace the caps' values; its
+// allowed_instance_types are added to the caps' allowlist.
+func (a *Admin) EffectiveCaps(project string) Caps {
+	c := a.Caps
+	c.AllowedInstanceTypes = append([]string(nil), a.Caps.AllowedInstanceTypes...)
+	g, ok := a.Grants[project]
+	if !ok {
+		return c
+	}
+	if g.MaxInstances != nil {
+		c.MaxInstances = *g.MaxInstances
+	}
+	if g.MaxVCPUs != nil {
+		c.MaxVCPUs = *g.MaxVCPUs
+	}
+	if g.MaxVolumeGiB != nil {
+		c.MaxVolumeGiB = *g.MaxVolumeGiB
+	}
+	if g.MaxTTL != nil {
+		c.MaxTTL = *g.MaxTTL
+	}
+	if g.MaxLifetime != nil {
+		c.MaxLifetime = *g.MaxLifetime
+	}
+	if g.MinNotice != nil {
+		c.MinNotice = *g.MinNotice
+	}
+	if g.AllowWorldSSH != nil {
+		c.AllowWorldSSH = *g.AllowWorldSSH
+	}
+	for _, t := range g.AllowedInstanceTypes {
+		if !slices.Contains(c.AllowedInstanceTypes, t) {
+			c.AllowedInstanceTypes = append(c.AllowedInstanceTypes, t)
+		}
+	}
+	return c
+}
+
+// AWS says where launchwarden works.
+type AWS struct {
+	// Profile is the shared-config profile for the base credentials ("" for
+	// the default chain).
+	Profile  string
+	Accounts []Account
+}
+
+// Account is one AWS account and the regions launchwarden manages in it.
+type Account struct {
+	Name string
+	// ID is the 12-digit account id.
+	ID string
+	// RoleARN is assumed for this account; "" uses the base credentials.
+	RoleARN string
+	Regions []string
+	// VPCID and SubnetIDs place instances of a single-region account; ""
+	// means the region's default VPC. Multi-region accounts use Networks.
+	VPCID     string
+	SubnetIDs []string
+	// Networks maps a region to its VPC and subnets.
+	Networks map[string]Network
+}
+
+// Network is a VPC and the subnets instances may use in one region.
+type Network struct {
+	VPCID     string
+	SubnetIDs []string
+}
+
+// Network returns the network of region: Networks[region] if present, else
+// the account-level VPCID and SubnetIDs (empty: the default VPC).
+func (a Account) Network(region string) Network {
+	if n, ok := a.Networks[region]; ok {
+		return n
+	}
+	return Network{VPCID: a.VPCID, SubnetIDs: a.SubnetIDs}
+}
+
+// Slack says where notices go and where the credentials are. It never holds
+// a secret itself, only references to one.
+type Slack struct {
+	// AdminChannel receives admin notices (safety caps, orphans, frozen
+	// projects).
+	AdminChannel  string
+	Token         SecretRef
+	SigningSecret SecretRef
+	// Webhooks maps a channel to the incoming-webhook URL reference used for
+	// it instead of the token.
+	Webhooks map[string]SecretRef
+}
+
+// GitHub is where SSH public keys of users are fetched from.
+type GitHub struct {
+	// KeysURL is the base URL; a user's keys are at KeysURL/<user>.keys.
+	KeysURL string
+}
+
+// Defaults fill what project files leave out.
+type Defaults struct {
+	Limits    Limits
+	Lifecycle Lifecycle
+}
+
+// Caps bound every project, unless a grant raises them.
+type Caps struct {
+	MaxInstances int
+	MaxVCPUs     int
+	// AllowedInstanceTypes are globs (path.Match) such as "t3.*".
+	AllowedInstanceTypes []string
+	MaxVolumeGiB         int
+	// MaxTTL bounds a project's lifecycle.ttl.
+	MaxTTL Duration
+	// MaxLifetime bounds an instance's age including extensions.
+	MaxLifetime Duration
+	// MinNotice is the least time between a notice and the action it names.
+	MinNotice Duration
+	// AllowWorldSSH allows SSH from 0.0.0.0/0 or ::/0.
+	AllowWorldSSH bool
+}
+
+// Grant raises caps for one project. Nil fields leave the cap as it is.
+type Grant struct {
+	MaxInstances         *int
+	MaxVCPUs             *int
+	AllowedInstanceTypes []string
+	MaxVolumeGiB         *int
+	MaxTTL               *Duration
+	MaxLifetime          *Duration
+	MinNotice            *Duration
+	AllowWorldSSH        *bool
+}
+
+// Safety bounds what one run may destroy.
+type Safety struct {
+	// MaxDestructivePerRun caps stops plus terminations of one run.
+	MaxDestructivePerRun int
+	// OrphanGrace is how long instances of a removed project or template
+	// live before they are terminated.
+	OrphanGrace Duration
+	// Enforce false makes every run plan-only (the kill switch).
+	Enforce bool
+}
+
+// Project is one projects/<name>.toml with defaults applied: every field
+// holds the effective value.
+type Project struct {
+	Name string
+	// File is the path relative to the config dir, e.g. "projects/packit.toml".
+	File         string
+	Owners       []string
+	SlackChannel string
+	Limits       Limits
+	Lifecycle    Lifecycle
+	Templates    []Template
+	Extensions   []Extension
+}
+
+// Template returns the project's template with the given name, or nil.
+func (p *Project) Template(name string) *Template {
+	for i := range p.Templates {
+		if p.Templates[i].Name == name {
+			return &p.Templates[i]
+		}
+	}
+	return nil
+}
+
+// Limits are a project's quota requests.
+type Limits struct {
+	MaxInstances int
+	MaxVCPUs     int
+	// AllowedInstanceTypes are globs; empty means whatever the caps allow.
+	AllowedInstanceTypes []string
+}
+
+// Lifecycle values accepted in OnExpiry and Mode.
+const (
+	OnExpiryStop      = "stop"
+	OnExpiryTerminate = "terminate"
+
+	ModeEnforce    = "enforce"     // warn, then stop or terminate
+	ModeStopOnly   = "stop-only"   // warn, then stop; never terminate
+	ModeNotifyOnly = "notify-only" // warn only
+)
+
+// Lifecycle is how long a project's instances live and what happens then.
+type Lifecycle struct {
+	// TTL is an instance's life from launch before on_expiry applies.
+	TTL Duration
+	// WarnBefore is how long before expiry the team is warned.
+	WarnBefore Duration
+	// OnExpiry is OnExpiryStop or OnExpiryTerminate.
+	OnExpiry string
+	// TerminateStoppedAfter terminates instances stopped this long.
+	TerminateStoppedAfter Duration
+	// Mode is ModeEnforce, ModeStopOnly or ModeNotifyOnly.
+	Mode string
+}
+
+// Template is the desired shape of one EC2 launch template.
+type Template struct {
+	Name         string
+	Image        string
+	InstanceType string
+	// VolumeGiB is the root volume size; 0 keeps the image's size.
+	VolumeGiB int
+	// SSHFrom are the CIDRs allowed to reach port 22; empty means none.
+	SSHFrom []string
+	// SSHKeysFromGitHub are users whose GitHub keys are installed; it
+	// defaults to the project's owners.
+	SSHKeysFromGitHub []string
+	// CloudInit is extra cloud-init user data.
+	CloudInit string
+	Tags      map[string]string
+	// ShutdownBehavior is "stop" or "terminate" (instance-initiated shutdown).
+	ShutdownBehavior string
+}
+
+// Extension postpones the expiry of one instance.
+type Extension struct {
+	Instance string
+	Until    time.Time
+	Reason   string
+}
+
+// MatchInstanceType reports whether instance type t matches one of globs
+// (path.Match syntax, e.g. "t3.*"). Malformed globs match nothing.
+func MatchInstanceType(globs []string, t string) bool {
+	for _, g := range globs {
+		if ok, err := path.Match(g, t); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
