@@ -1,0 +1,101 @@
+package notify
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Group turns a run's notices into one digest per channel, ordered by
+// channel; inside a digest notices are ordered by kind (see Kinds), then
+// deadline, project, instance and reason, so the same input always renders
+// the same message. Exact duplicates are dropped. A channel whose notices
+// all belong to one project gets that project and its usage from usage
+// (keyed by project); otherwise Project is "" and Usage nil. Notices with an
+// empty Channel are grouped too, so that their undelivery is visible rather
+// than silent.
+func Group(runID string, now time.Time, notices []Notice, usage map[string]Usage) []Digest {
+	byChannel := make(map[string][]Notice)
+	seen := make(map[noticeKey]bool, len(notices))
+	for _, n := range notices {
+		n.Deadline = n.Deadline.UTC()
+		k := keyOf(n)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		byChannel[n.Channel] = append(byChannel[n.Channel], n)
+	}
+
+	channels := make([]string, 0, len(byChannel))
+	for c := range byChannel {
+		channels = append(channels, c)
+	}
+	slices.Sort(channels)
+
+	digests := make([]Digest, 0, len(channels))
+	for _, c := range channels {
+		ns := byChannel[c]
+		slices.SortFunc(ns, compareNotices)
+		d := Digest{Channel: c, Project: soleProject(ns), RunID: runID, Now: now.UTC(), Notices: ns}
+		if u, ok := usage[d.Project]; ok && d.Project != "" {
+			d.Usage = &u
+		}
+		digests = append(digests, d)
+	}
+	return digests
+}
+
+// noticeKey is a Notice with its deadline as a comparable instant.
+type noticeKey struct {
+	n        Notice
+	deadline int64
+}
+
+func keyOf(n Notice) noticeKey {
+	d := n.Deadline.UnixNano()
+	n.Deadline = time.Time{}
+	return noticeKey{n: n, deadline: d}
+}
+
+// kindRank is the position of a kind in Kinds; unknown kinds go last.
+func kindRank(k Kind) int {
+	if i := slices.Index(Kinds, k); i >= 0 {
+		return i
+	}
+	return len(Kinds)
+}
+
+func compareNotices(a, b Notice) int {
+	return cmp.Or(
+		cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)),
+		cmp.Compare(a.Kind, b.Kind),
+		a.Deadline.Compare(b.Deadline),
+		cmp.Compare(a.Project, b.Project),
+		cmp.Compare(a.InstanceID, b.InstanceID),
+		cmp.Compare(a.Template, b.Template),
+		cmp.Compare(a.Account, b.Account),
+		cmp.Compare(a.Region, b.Region),
+		cmp.Compare(a.Action, b.Action),
+		cmp.Compare(a.Reason, b.Reason),
+		cmp.Compare(a.Detail, b.Detail),
+		cmp.Compare(a.InstanceType, b.InstanceType),
+	)
+}
+
+// soleProject is the project every notice names, or "" when they name
+// several or none.
+func soleProject(ns []Notice) string {
+	p := ""
+	for _, n := range ns {
+		switch {
+		case n.Project == "":
+			return ""
+		case p == "":
+			p = n.Project
+		case p != n.Project:
+			return ""
+		}
+	}
+	return p
+}

@@ -1,0 +1,331 @@
+package notify
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// TextItems is how many items a section shows in RenderText before it
+// says "… and N more".
+const TextItems = 10
+
+// Section is the part of a digest about one kind, in a form every renderer
+// (plain text, Slack Block Kit) can lay out. Items are complete; renderers
+// decide how many fit.
+type Section struct {
+	Kind  Kind
+	Title string // e.g. "Expiring soon"
+	// Note explains the section once, e.g. what a frozen project means.
+	Note  string
+	Items []Item
+	// Snippet is TOML to paste, for expiring instances: how to extend.
+	Snippet string
+}
+
+// Item is one line of a section: Subject (an instance, template or project)
+// is set apart by renderers; Detail is free, possibly multi-line text shown
+// below the line.
+type Item struct {
+	Subject string
+	Text    string
+	Detail  string
+}
+
+// sectionInfo is how each kind is titled, counted in the headline and
+// explained.
+var sectionInfo = map[Kind]struct {
+	title, one, many, note string
+}{
+	KindFrozen:          {"Project frozen by config errors", "project frozen", "%d projects frozen", "Nothing in a frozen project is stopped or terminated until its file validates again."},
+	KindSafety:          {"Safety cap held actions back", "1 safety alert", "%d safety alerts", "The run acted on none of the excess. Review, then raise the cap or let the next run proceed."},
+	KindUndelivered:     {"Digests not delivered", "1 digest undelivered", "%d digests undelivered", "Instances of these teams are not stopped or terminated until their digest gets through."},
+	KindActionFailed:    {"Actions failed", "1 action failed", "%d actions failed", ""},
+	KindExpiring:        {"Expiring soon", "1 instance expires soon", "%d instances expire soon", ""},
+	KindOverQuota:       {"Over quota", "1 over quota", "%d over quota", ""},
+	KindDisallowedType:  {"Disallowed instance types", "1 disallowed type", "%d disallowed types", ""},
+	KindStopped:         {"Stopped", "1 stopped", "%d stopped", ""},
+	KindTerminated:      {"Terminated", "1 terminated", "%d terminated", ""},
+	KindOrphan:          {"Orphans (project or template left the config)", "1 orphan", "%d orphans", "Orphans are terminated after the grace period unless the config takes them back."},
+	KindTemplateChanged: {"Templates changed", "1 template changed", "%d templates changed", ""},
+	KindKeysKept:        {"SSH keys not refreshed", "1 template kept old keys", "%d templates kept old keys", "The template keeps its previous keys until the key source answers again."},
+}
+
+// Headline is the digest's one-line summary, e.g.
+// "launchwarden · packit: 3 instances expire soon, 1 stopped".
+func Headline(d Digest) string {
+	var parts []string
+	for _, s := range Sections(d) {
+		info, ok := sectionInfo[s.Kind]
+		switch {
+		case !ok:
+			parts = append(parts, fmt.Sprintf("%d %s", len(s.Items), s.Kind))
+		case len(s.Items) == 1:
+			parts = append(parts, info.one)
+		default:
+			parts = append(parts, fmt.Sprintf(info.many, len(s.Items)))
+		}
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "nothing to report")
+	}
+	return "launchwarden · " + label(d) + ": " + strings.Join(parts, ", ")
+}
+
+// label names who a digest is for: its project, or its channel.
+func label(d Digest) string {
+	if d.Project != "" {
+		return d.Project
+	}
+	return channelName(d.Channel)
+}
+
+func channelName(c string) string {
+	switch {
+	case c == "":
+		return "(no channel)"
+	case strings.HasPrefix(c, "#"), strings.HasPrefix(c, "C") && strings.ToUpper(c) == c:
+		return c // already a #name, or a channel ID
+	default:
+		return "#" + c
+	}
+}
+
+// Sections splits a digest's notices into one section per kind, in the
+// order of Kinds (the order Group sorts notices in).
+func Sections(d Digest) []Section {
+	var out []Section
+	for _, n := range d.Notices {
+		if len(out) == 0 || out[len(out)-1].Kind != n.Kind {
+			info := sectionInfo[n.Kind]
+			title := info.title
+			if title == "" {
+				title = string(n.Kind)
+			}
+			out = append(out, Section{Kind: n.Kind, Title: title, Note: info.note})
+		}
+		s := &out[len(out)-1]
+		s.Items = append(s.Items, itemOf(d, n))
+		if n.Kind == KindExpiring && s.Snippet == "" && n.InstanceID != "" {
+			s.Note, s.Snippet = extendHow(d, n)
+		}
+		if n.Kind == KindOverQuota && s.Note == "" && d.Usage != nil {
+			s.Note = "Usage: " + UsageLine(*d.Usage) + "."
+		}
+	}
+	return out
+}
+
+// extendHow is the note and snippet that tell a team how to keep an
+// instance longer, using the first expiring instance as the example.
+func extendHow(d Digest, n Notice) (note, snippet string) {
+	project := cmpOr(n.Project, d.Project, "<project>")
+	note = fmt.Sprintf("To keep an instance longer, add an extension to projects/%s.toml in a pull request (edit until and reason):", project)
+	if d.ExtendHint != "" {
+		note += " " + d.ExtendHint
+	}
+	until := n.Deadline
+	if until.IsZero() {
+		until = d.Now
+	}
+	return note, ExtensionSnippet(project, n.InstanceID, until.Add(7*24*time.Hour))
+}
+
+func cmpOr(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// itemOf renders one notice as a line: subject, what it is, what happens
+// when, and why.
+func itemOf(d Digest, n Notice) Item {
+	it := Item{Subject: cmpOr(n.InstanceID, n.Template, n.Project), Detail: strings.TrimSpace(n.Detail)}
+
+	var about []string
+	if n.InstanceID != "" && n.Template != "" {
+		about = append(about, n.Template)
+	}
+	if n.InstanceType != "" {
+		about = append(about, n.InstanceType)
+	}
+	if d.Project == "" && n.Project != "" && it.Subject != n.Project {
+		about = append(about, "project "+n.Project)
+	}
+	if d.Project == "" && (n.Account != "" || n.Region != "") {
+		about = append(about, strings.Trim(n.Account+"/"+n.Region, "/"))
+	}
+
+	var what []string
+	switch {
+	case n.Kind == KindActionFailed && n.Action != "":
+		what = append(what, n.Action+" failed")
+	case n.Kind == KindStopped || n.Kind == KindTerminated:
+		// The section says what happened.
+	case n.Action != "" && !n.Deadline.IsZero():
+		what = append(what, fmt.Sprintf("%s at %s (%s)", n.Action, FormatTime(n.Deadline), Relative(d.Now, n.Deadline)))
+	case n.Action != "":
+		what = append(what, n.Action)
+	}
+	if n.Reason != "" {
+		what = append(what, n.Reason)
+	}
+
+	var b strings.Builder
+	if len(about) > 0 {
+		b.WriteString("(" + strings.Join(about, ", ") + ")")
+	}
+	if len(what) > 0 {
+		if b.Len() > 0 || it.Subject != "" {
+			b.WriteString(": ")
+		}
+		b.WriteString(strings.Join(what, " — "))
+	}
+	it.Text = strings.TrimPrefix(b.String(), " ")
+	return it
+}
+
+// FormatTime formats t in UTC to the minute: "2026-11-26 10:00 UTC".
+func FormatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// Relative says how far t is from now, to the minute: "in 5h", "in 2d 3h",
+// "in 45m", "now", "2h ago".
+func Relative(now, t time.Time) string {
+	d := t.Sub(now)
+	past := d < 0
+	if past {
+		d = -d
+	}
+	d = d.Truncate(time.Minute)
+	if d == 0 {
+		return "now"
+	}
+	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+	var parts []string
+	switch {
+	case days > 0:
+		parts = append(parts, strconv.Itoa(days)+"d")
+		if hours > 0 {
+			parts = append(parts, strconv.Itoa(hours)+"h")
+		}
+	case hours > 0:
+		parts = append(parts, strconv.Itoa(hours)+"h")
+		if mins > 0 {
+			parts = append(parts, strconv.Itoa(mins)+"m")
+		}
+	default:
+		parts = append(parts, strconv.Itoa(mins)+"m")
+	}
+	if past {
+		return strings.Join(parts, " ") + " ago"
+	}
+	return "in " + strings.Join(parts, " ")
+}
+
+// UsageLine renders usage against limits: "4/10 instances, 16/64 vCPUs".
+// A zero maximum is unlimited; a value over its limit is marked.
+func UsageLine(u Usage) string {
+	return usedOf(u.Instances, u.MaxInstances, "instances") + ", " + usedOf(u.VCPUs, u.MaxVCPUs, "vCPUs")
+}
+
+func usedOf(n, limit int, what string) string {
+	switch {
+	case limit == 0:
+		return fmt.Sprintf("%d %s (no limit)", n, what)
+	case n > limit:
+		return fmt.Sprintf("%d/%d %s (over)", n, limit, what)
+	default:
+		return fmt.Sprintf("%d/%d %s", n, limit, what)
+	}
+}
+
+// ContextLine identifies the run a digest comes from.
+func ContextLine(d Digest) string {
+	return fmt.Sprintf("run %s · %s", cmpOr(d.RunID, "-"), FormatTime(d.Now))
+}
+
+// More is the line that stands for items left out: "… and 12 more".
+func More(n int) string {
+	return fmt.Sprintf("… and %d more", n)
+}
+
+// RenderText renders a digest as plain text: the headline, usage, each
+// section with at most TextItems items, and the run. It is what
+// --notify=log writes, what `plan` shows, and Slack's fallback text.
+func RenderText(d Digest) string {
+	var b strings.Builder
+	b.WriteString(Headline(d) + "\n")
+	if d.Usage != nil {
+		b.WriteString("Usage: " + UsageLine(*d.Usage) + "\n")
+	}
+	for _, s := range Sections(d) {
+		fmt.Fprintf(&b, "\n%s (%d)\n", s.Title, len(s.Items))
+		if s.Note != "" && s.Snippet == "" {
+			b.WriteString("  " + s.Note + "\n")
+		}
+		for i, it := range s.Items {
+			if i == TextItems {
+				b.WriteString("  " + More(len(s.Items)-i) + "\n")
+				break
+			}
+			b.WriteString("  • " + strings.TrimSpace(it.Subject+" "+it.Text) + "\n")
+			for _, l := range lines(it.Detail) {
+				b.WriteString("      " + l + "\n")
+			}
+		}
+		if s.Snippet != "" {
+			b.WriteString("  " + s.Note + "\n")
+			for _, l := range lines(s.Snippet) {
+				b.WriteString("    " + l + "\n")
+			}
+		}
+	}
+	b.WriteString("\n" + ContextLine(d) + "\n")
+	return b.String()
+}
+
+func lines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimRight(s, "\n"), "\n")
+}
+
+// ExtensionSnippet is the TOML a team pastes into projects/<project>.toml,
+// in a pull request, to keep instanceID until the given time:
+//
+//	# projects/packit.toml
+//	[[extensions]]
+//	instance = "i-0abc"
+//	until = "2026-11-28T10:00:00Z"
+//	reason = "why the instance is still needed"
+func ExtensionSnippet(project, instanceID string, until time.Time) string {
+	return fmt.Sprintf("# projects/%s.toml\n[[extensions]]\ninstance = %s\nuntil = %s\nreason = %s\n",
+		project, tomlString(instanceID), tomlString(until.UTC().Format(time.RFC3339)), tomlString("why the instance is still needed"))
+}
+
+// tomlString quotes s as a TOML basic string. strconv.Quote would not do:
+// TOML has no \x escapes.
+func tomlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\u%04X", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
