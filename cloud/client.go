@@ -1,0 +1,311 @@
+package cloud
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// Page and batch sizes are EC2's own maxima: fewer calls means fewer
+// throttles, and rate limits, not CPU, bound a run.
+const (
+	maxInstancesPage      = 1000 // DescribeInstances MaxResults
+	maxTemplatesPage      = 200  // DescribeLaunchTemplates MaxResults
+	maxGroupsPage         = 1000 // DescribeSecurityGroups MaxResults
+	maxInstanceTypesBatch = 100  // DescribeInstanceTypes InstanceTypes and MaxResults
+	maxIDsPerCall         = 1000 // Stop/TerminateInstances InstanceIds, CreateTags/DeleteTags Resources
+)
+
+// Client is launchwarden's access to EC2 in one account and region.
+type Client struct {
+	// Account is the AWS account ID and Region the region the client works in.
+	Account, Region string
+	api             EC2
+}
+
+// NewClient returns a Client that calls api for the given account and region.
+// Wrap api with ReadOnly to make every write fail without reaching EC2.
+func NewClient(api EC2, account, region string) *Client {
+	return &Client{Account: account, Region: region, api: api}
+}
+
+func (c *Client) String() string { return c.Account + "/" + c.Region }
+
+// Observe lists everything launchwarden owns in the client's region: instances
+// tagged with TagProject, templates and security groups tagged with TagManaged,
+// and the instance types in use. Filters are applied by EC2, so untagged
+// resources are never even read.
+//
+// Observation is all or nothing: if any page of any listing fails (after the
+// SDK's retries), Observe returns an error and no snapshot, because a partial
+// inventory would undercount quotas and could lead to wrong action.
+// SDK outputs are converted page by page and dropped, to keep memory flat.
+func (c *Client) Observe(ctx context.Context) (*Snapshot, error) {
+	snap := &Snapshot{Account: c.Account, Region: c.Region}
+	if err := c.observeInstances(ctx, snap); err != nil {
+		return nil, err
+	}
+	if err := c.observeTemplates(ctx, snap); err != nil {
+		return nil, err
+	}
+	if err := c.observeSecurityGroups(ctx, snap); err != nil {
+		return nil, err
+	}
+	if err := c.observeInstanceTypes(ctx, snap); err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+func tagKeyFilter(key string) []ec2types.Filter {
+	return []ec2types.Filter{{Name: aws.String("tag-key"), Values: []string{key}}}
+}
+
+// observeInstances lists instances carrying TagProject. Terminated instances
+// stay visible in EC2 for a while; they are left out since nothing is owed to them.
+func (c *Client) observeInstances(ctx context.Context, snap *Snapshot) error {
+	p := ec2.NewDescribeInstancesPaginator(c.api, &ec2.DescribeInstancesInput{
+		Filters:    tagKeyFilter(TagProject),
+		MaxResults: aws.Int32(maxInstancesPage),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		snap.Calls++
+		if err != nil {
+			return fmt.Errorf("listing instances in %s: %w", c, err)
+		}
+		for _, r := range out.Reservations {
+			for _, in := range r.Instances {
+				if in.State != nil && in.State.Name == ec2types.InstanceStateNameTerminated {
+					continue
+				}
+				snap.Instances = append(snap.Instances, newInstance(in, c.Account, c.Region))
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Client) observeTemplates(ctx context.Context, snap *Snapshot) error {
+	p := ec2.NewDescribeLaunchTemplatesPaginator(c.api, &ec2.DescribeLaunchTemplatesInput{
+		Filters:    tagKeyFilter(TagManaged),
+		MaxResults: aws.Int32(maxTemplatesPage),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		snap.Calls++
+		if err != nil {
+			return fmt.Errorf("listing launch templates in %s: %w", c, err)
+		}
+		for _, lt := range out.LaunchTemplates {
+			snap.Templates = append(snap.Templates, newTemplate(lt, c.Account, c.Region))
+		}
+	}
+	return nil
+}
+
+func (c *Client) observeSecurityGroups(ctx context.Context, snap *Snapshot) error {
+	p := ec2.NewDescribeSecurityGroupsPaginator(c.api, &ec2.DescribeSecurityGroupsInput{
+		Filters:    tagKeyFilter(TagManaged),
+		MaxResults: aws.Int32(maxGroupsPage),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		snap.Calls++
+		if err != nil {
+			return fmt.Errorf("listing security groups in %s: %w", c, err)
+		}
+		for _, sg := range out.SecurityGroups {
+			snap.SecurityGroups = append(snap.SecurityGroups, newSecurityGroup(sg))
+		}
+	}
+	return nil
+}
+
+// observeInstanceTypes describes only the types the observed instances use,
+// up to 100 per call, so that vCPU quotas can be checked.
+func (c *Client) observeInstanceTypes(ctx context.Context, snap *Snapshot) error {
+	seen := make(map[string]bool)
+	var names []ec2types.InstanceType
+	for _, in := range snap.Instances {
+		if in.Type != "" && !seen[in.Type] {
+			seen[in.Type] = true
+			names = append(names, ec2types.InstanceType(in.Type))
+		}
+	}
+	slices.Sort(names)
+	snap.InstanceTypes = make(map[string]InstanceType, len(names))
+	for batch := range slices.Chunk(names, maxInstanceTypesBatch) {
+		p := ec2.NewDescribeInstanceTypesPaginator(c.api, &ec2.DescribeInstanceTypesInput{
+			InstanceTypes: batch,
+			MaxResults:    aws.Int32(maxInstanceTypesBatch),
+		})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			snap.Calls++
+			if err != nil {
+				return fmt.Errorf("describing instance types in %s: %w", c, err)
+			}
+			for _, it := range out.InstanceTypes {
+				t := newInstanceType(it)
+				snap.InstanceTypes[t.Name] = t
+			}
+		}
+	}
+	return nil
+}
+
+// BatchResult is the outcome of a batched write, per ID.
+type BatchResult struct {
+	// Done holds the IDs the write succeeded for.
+	Done []string
+	// Failed maps each ID the write failed for to its error.
+	Failed map[string]error
+}
+
+func (r *BatchResult) fail(ids []string, err error) {
+	if r.Failed == nil {
+		r.Failed = make(map[string]error, len(ids))
+	}
+	for _, id := range ids {
+		r.Failed[id] = err
+	}
+}
+
+// batch calls write with at most maxIDsPerCall IDs at a time. EC2 fails a whole
+// call when a single ID is bad (not found, protected, in the wrong state) and
+// names only the first offender, so such a failure is retried one ID per call:
+// one bad ID must not block the others.
+func batch(ctx context.Context, ids []string, write func(context.Context, []string) error) BatchResult {
+	var res BatchResult
+	for chunk := range slices.Chunk(ids, maxIDsPerCall) {
+		err := write(ctx, chunk)
+		switch {
+		case err == nil:
+			res.Done = append(res.Done, chunk...)
+		case len(chunk) > 1 && isPerInstance(err):
+			for _, id := range chunk {
+				if err := write(ctx, []string{id}); err != nil {
+					res.fail([]string{id}, err)
+				} else {
+					res.Done = append(res.Done, id)
+				}
+			}
+		default:
+			res.fail(chunk, err)
+		}
+	}
+	return res
+}
+
+// StopInstances stops the instances, at most 1000 per call.
+func (c *Client) StopInstances(ctx context.Context, ids []string) BatchResult {
+	return batch(ctx, ids, func(ctx context.Context, ids []string) error {
+		_, err := c.api.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids})
+		if err != nil {
+			return fmt.Errorf("stopping instances in %s: %w", c, err)
+		}
+		return nil
+	})
+}
+
+// TerminateInstances terminates the instances, at most 1000 per call.
+func (c *Client) TerminateInstances(ctx context.Context, ids []string) BatchResult {
+	return batch(ctx, ids, func(ctx context.Context, ids []string) error {
+		_, err := c.api.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: ids})
+		if err != nil {
+			return fmt.Errorf("terminating instances in %s: %w", c, err)
+		}
+		return nil
+	})
+}
+
+// CreateTags sets the same tags on all the resources, at most 1000 per call.
+func (c *Client) CreateTags(ctx context.Context, ids []string, tags map[string]string) BatchResult {
+	sdk := sdkTags(tags)
+	return batch(ctx, ids, func(ctx context.Context, ids []string) error {
+		_, err := c.api.CreateTags(ctx, &ec2.CreateTagsInput{Resources: ids, Tags: sdk})
+		if err != nil {
+			return fmt.Errorf("tagging resources in %s: %w", c, err)
+		}
+		return nil
+	})
+}
+
+// DeleteTags removes the tag keys, whatever their values, from all the
+// resources, at most 1000 per call.
+func (c *Client) DeleteTags(ctx context.Context, ids []string, keys []string) BatchResult {
+	sdk := make([]ec2types.Tag, 0, len(keys))
+	for _, k := range slices.Sorted(slices.Values(keys)) {
+		sdk = append(sdk, ec2types.Tag{Key: aws.String(k)})
+	}
+	return batch(ctx, ids, func(ctx context.Context, ids []string) error {
+		_, err := c.api.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: ids, Tags: sdk})
+		if err != nil {
+			return fmt.Errorf("untagging resources in %s: %w", c, err)
+		}
+		return nil
+	})
+}
+
+// TagChange is one CreateTags request: the same tags on every ID.
+type TagChange struct {
+	IDs  []string
+	Tags map[string]string
+}
+
+// TagGroups turns per-resource tag changes (ID → tags to set) into as few
+// CreateTags requests as possible: IDs that share a tag key and value go in one
+// request, and tags that go to exactly the same IDs are merged. A run typically
+// writes the same notice stage to many instances, so this is one call per
+// distinct value rather than one per instance. The result is sorted so plans
+// and tests are deterministic; CreateTags splits requests over 1000 IDs.
+func TagGroups(changes map[string]map[string]string) []TagChange {
+	type tag struct{ key, value string }
+	idsByTag := make(map[tag][]string)
+	for id, tags := range changes {
+		for k, v := range tags {
+			idsByTag[tag{k, v}] = append(idsByTag[tag{k, v}], id)
+		}
+	}
+	byIDs := make(map[string]*TagChange)
+	for t, ids := range idsByTag {
+		slices.Sort(ids)
+		key := strings.Join(ids, ",")
+		tc := byIDs[key]
+		if tc == nil {
+			tc = &TagChange{IDs: ids, Tags: make(map[string]string)}
+			byIDs[key] = tc
+		}
+		tc.Tags[t.key] = t.value
+	}
+	out := make([]TagChange, 0, len(byIDs))
+	for _, key := range slices.Sorted(maps.Keys(byIDs)) {
+		out = append(out, *byIDs[key])
+	}
+	return out
+}
+
+// ApplyTags writes per-resource tag changes (ID → tags to set) with the fewest
+// CreateTags calls (see TagGroups). An ID is Done only if all its tags were set.
+func (c *Client) ApplyTags(ctx context.Context, changes map[string]map[string]string) BatchResult {
+	var res BatchResult
+	for _, tc := range TagGroups(changes) {
+		r := c.CreateTags(ctx, tc.IDs, tc.Tags)
+		for id, err := range r.Failed {
+			res.fail([]string{id}, err)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(changes)) {
+		if _, failed := res.Failed[id]; !failed {
+			res.Done = append(res.Done, id)
+		}
+	}
+	return res
+}

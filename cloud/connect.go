@@ -1,0 +1,170 @@
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Retry defaults. EC2 throttles per account and region, and a throttled
+// request is worth waiting for: a failed listing aborts the whole run.
+const (
+	defaultMaxAttempts = 8
+	defaultMaxBackoff  = 30 * time.Second
+	// maxConcurrentObservations bounds ObserveAll. Rate limits are per account
+	// and region, so regions can be observed side by side.
+	maxConcurrentObservations = 8
+	roleSessionName           = "launchwarden"
+)
+
+// Account is one AWS account launchwarden manages.
+type Account struct {
+	// Name is the account's name in launchwarden.toml, for messages.
+	Name string
+	// ID is the 12-digit account ID. If empty, it is taken from RoleARN.
+	ID string
+	// RoleARN is the role to assume in the account; empty means using the
+	// default credentials as they are.
+	RoleARN string
+	// Regions are the regions managed in the account.
+	Regions []string
+}
+
+// ConnectOptions configure Connect.
+type ConnectOptions struct {
+	// Profile is the shared-config profile for the base credentials; empty
+	// means the default credential chain.
+	Profile string
+	// EndpointURL, if set, replaces the AWS endpoints of EC2 and STS, e.g. for
+	// the cloud/ec2sim emulator.
+	EndpointURL string
+	Accounts    []Account
+	// HTTPClient, if set, carries every request.
+	HTTPClient *http.Client
+	// MaxAttempts and MaxBackoff tune the SDK's standard retryer; zero means 8
+	// attempts and 30s.
+	MaxAttempts int
+	MaxBackoff  time.Duration
+}
+
+// Connect returns one Client per account and region. The base credentials
+// come from the default chain (or Profile); for an account with a RoleARN,
+// they are used to assume that role, and the temporary credentials are cached
+// and refreshed before they expire. No request is made until a client is used.
+func Connect(ctx context.Context, opts ConnectOptions) ([]*Client, error) {
+	maxAttempts := cmpOr(opts.MaxAttempts, defaultMaxAttempts)
+	maxBackoff := cmpOr(opts.MaxBackoff, defaultMaxBackoff)
+	loadOpts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				// Throttling codes (RequestLimitExceeded included) and 5xx are
+				// retryable by default; what EC2 needs is more patience.
+				o.MaxAttempts = maxAttempts
+				o.MaxBackoff = maxBackoff
+				// The default retry token bucket fails requests outright once
+				// about a hundred throttles have been retried, which during a
+				// large run would abort the observation; backoff alone bounds
+				// the pressure we put on EC2.
+				o.RateLimiter = ratelimit.None
+			})
+		}),
+	}
+	if opts.Profile != "" {
+		loadOpts = append(loadOpts, config.WithSharedConfigProfile(opts.Profile))
+	}
+	if opts.EndpointURL != "" {
+		loadOpts = append(loadOpts, config.WithBaseEndpoint(opts.EndpointURL))
+	}
+	if opts.HTTPClient != nil {
+		loadOpts = append(loadOpts, config.WithHTTPClient(opts.HTTPClient))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+
+	var clients []*Client
+	for _, acct := range opts.Accounts {
+		if len(acct.Regions) == 0 {
+			return nil, fmt.Errorf("account %s: no regions", acct.Name)
+		}
+		id := acct.ID
+		if id == "" {
+			id = accountFromARN(acct.RoleARN)
+		}
+		if id == "" {
+			return nil, fmt.Errorf("account %s: neither an account ID nor a role ARN to take it from", acct.Name)
+		}
+		creds := cfg.Credentials
+		if acct.RoleARN != "" {
+			stsClient := sts.NewFromConfig(cfg, func(o *sts.Options) {
+				if o.Region == "" {
+					o.Region = acct.Regions[0]
+				}
+			})
+			creds = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, acct.RoleARN,
+				func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = roleSessionName }))
+		}
+		for _, region := range acct.Regions {
+			api := ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+				o.Region = region
+				o.Credentials = creds
+			})
+			clients = append(clients, NewClient(api, id, region))
+		}
+	}
+	return clients, nil
+}
+
+// accountFromARN returns the account ID in an ARN such as
+// "arn:aws:iam::123456789012:role/launchwarden", or "".
+func accountFromARN(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) < 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[4]
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// ObserveAll observes every client's account and region concurrently. It is
+// all or nothing: if any observation fails, it returns all the errors joined
+// and no snapshot, since acting on part of the fleet would misjudge quotas.
+// Snapshots are in the order of clients.
+func ObserveAll(ctx context.Context, clients []*Client) ([]*Snapshot, error) {
+	snaps := make([]*Snapshot, len(clients))
+	errs := make([]error, len(clients))
+	sem := make(chan struct{}, maxConcurrentObservations)
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			snaps[i], errs[i] = c.Observe(ctx)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return snaps, nil
+}
