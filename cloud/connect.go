@@ -1,6 +1,7 @@
 package cloud
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,8 +65,8 @@ type ConnectOptions struct {
 // they are used to assume that role, and the temporary credentials are cached
 // and refreshed before they expire. No request is made until a client is used.
 func Connect(ctx context.Context, opts ConnectOptions) ([]*Client, error) {
-	maxAttempts := cmpOr(opts.MaxAttempts, defaultMaxAttempts)
-	maxBackoff := cmpOr(opts.MaxBackoff, defaultMaxBackoff)
+	maxAttempts := cmp.Or(opts.MaxAttempts, defaultMaxAttempts)
+	maxBackoff := cmp.Or(opts.MaxBackoff, defaultMaxBackoff)
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
@@ -136,14 +137,6 @@ func accountFromARN(arn string) string {
 		return ""
 	}
 	return parts[4]
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // ObserveAll observes every client's account and region concurrently. It is
