@@ -22,6 +22,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +43,10 @@ const (
 
 	// MinRSABits is the smallest RSA modulus accepted; smaller keys are weak.
 	MinRSABits = 2048
+
+	// dsaType is the key type of DSA keys; x/crypto/ssh deprecated its own
+	// name for it along with DSA support.
+	dsaType = "ssh-dss"
 
 	defaultTimeout = 10 * time.Second
 	maxBodyBytes   = 1 << 20 // far above any real key list; bounds a misbehaving server
@@ -261,6 +266,11 @@ func Parse(user string, body []byte) ([]Key, []Weak, error) {
 			continue
 		}
 		pub, _, _, _, err := ssh.ParseAuthorizedKey(line)
+		if err != nil && firstField(line) == dsaType {
+			// x/crypto/ssh no longer parses DSA keys; they are weak, not malformed.
+			weak = append(weak, Weak{User: user, Type: dsaType, Bits: dsaBits(line), Reason: "DSA keys are insecure (OpenSSH disabled them)"})
+			continue
+		}
 		if err != nil {
 			malformed++
 			weak = append(weak, Weak{User: user, Type: firstField(line), Reason: "malformed: " + err.Error()})
@@ -303,8 +313,6 @@ func weakness(pub ssh.PublicKey, bits int) string {
 		return "certificates are not accepted as keys"
 	}
 	switch pub.Type() {
-	case ssh.InsecureKeyAlgoDSA:
-		return "DSA keys are insecure (OpenSSH disabled them)"
 	case ssh.KeyAlgoRSA:
 		if bits < MinRSABits {
 			return fmt.Sprintf("RSA key of %d bits, under the %d-bit minimum", bits, MinRSABits)
@@ -313,21 +321,9 @@ func weakness(pub ssh.PublicKey, bits int) string {
 	return ""
 }
 
-// keyBits returns the size of pub's key: the RSA modulus, the DSA prime, the
-// elliptic curve; 0 if unknown.
+// keyBits returns the size of pub's key: the RSA modulus or the elliptic
+// curve; 0 if unknown.
 func keyBits(pub ssh.PublicKey) int {
-	if pub.Type() == ssh.InsecureKeyAlgoDSA {
-		// Read the size from the wire format (RFC 4253 6.6: string "ssh-dss",
-		// mpint p, q, g, y) rather than import the deprecated crypto/dsa.
-		var w struct {
-			Name       string
-			P, Q, G, Y *big.Int
-		}
-		if ssh.Unmarshal(pub.Marshal(), &w) != nil {
-			return 0
-		}
-		return w.P.BitLen()
-	}
 	cpk, ok := pub.(ssh.CryptoPublicKey)
 	if !ok {
 		return 0
@@ -341,6 +337,29 @@ func keyBits(pub ssh.PublicKey) int {
 		return 256
 	}
 	return 0
+}
+
+// dsaBits returns the size of the prime of the ssh-dss key on line, 0 if the
+// line does not hold one. It reads the wire format (RFC 4253 section 6.6:
+// string "ssh-dss", mpint p, q, g, y) since x/crypto/ssh no longer does.
+func dsaBits(line []byte) int {
+	fields := strings.Fields(string(line))
+	if len(fields) < 2 {
+		return 0
+	}
+	blob, err := base64.StdEncoding.DecodeString(fields[1])
+	if err != nil {
+		return 0
+	}
+	var w struct {
+		Name       string
+		P, Q, G, Y *big.Int
+		Rest       []byte `ssh:"rest"`
+	}
+	if ssh.Unmarshal(blob, &w) != nil || w.Name != dsaType {
+		return 0
+	}
+	return w.P.BitLen()
 }
 
 // firstField returns the first whitespace-separated field of line, cut short
