@@ -52,32 +52,23 @@ type Admin struct {
 // project's grant applied. A grant's values replace the caps' values; its
 // allowed_instance_types are added to the caps' allowlist.
 func (a *Admin) EffectiveCaps(project string) Caps {
-	c := a.Caps
-	c.AllowedInstanceTypes = append([]string(nil), a.Caps.AllowedInstanceTypes...)
-	g, ok := a.Grants[project]
-	if !ok {
+	return applyGrant(a.Caps, a.Grants[project], false)
+}
+
+// applyGrant returns c with g's values in place of c's. The allowlist of g
+// replaces c's if replaceTypes, else it is added to it.
+func applyGrant(c Caps, g Grant, replaceTypes bool) Caps {
+	c.AllowedInstanceTypes = slices.Clone(c.AllowedInstanceTypes)
+	setIf(&c.MaxInstances, g.MaxInstances)
+	setIf(&c.MaxVCPUs, g.MaxVCPUs)
+	setIf(&c.MaxVolumeGiB, g.MaxVolumeGiB)
+	setIf(&c.MaxTTL, g.MaxTTL)
+	setIf(&c.MaxLifetime, g.MaxLifetime)
+	setIf(&c.MinNotice, g.MinNotice)
+	setIf(&c.AllowWorldSSH, g.AllowWorldSSH)
+	if replaceTypes && g.AllowedInstanceTypes != nil {
+		c.AllowedInstanceTypes = slices.Clone(g.AllowedInstanceTypes)
 		return c
-	}
-	if g.MaxInstances != nil {
-		c.MaxInstances = *g.MaxInstances
-	}
-	if g.MaxVCPUs != nil {
-		c.MaxVCPUs = *g.MaxVCPUs
-	}
-	if g.MaxVolumeGiB != nil {
-		c.MaxVolumeGiB = *g.MaxVolumeGiB
-	}
-	if g.MaxTTL != nil {
-		c.MaxTTL = *g.MaxTTL
-	}
-	if g.MaxLifetime != nil {
-		c.MaxLifetime = *g.MaxLifetime
-	}
-	if g.MinNotice != nil {
-		c.MinNotice = *g.MinNotice
-	}
-	if g.AllowWorldSSH != nil {
-		c.AllowWorldSSH = *g.AllowWorldSSH
 	}
 	for _, t := range g.AllowedInstanceTypes {
 		if !slices.Contains(c.AllowedInstanceTypes, t) {
@@ -85,6 +76,12 @@ func (a *Admin) EffectiveCaps(project string) Caps {
 		}
 	}
 	return c
+}
+
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }
 
 // AWS says where launchwarden works.

@@ -1,0 +1,473 @@
+package projects
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Size limits of what a template puts into EC2 user data, which EC2 caps at
+// 16 KiB. The keys are fetched at run time, so the check estimates them.
+const (
+	userDataLimit    = 16 << 10
+	cloudInitLimit   = 12 << 10
+	keysPerUserGuess = 512 // bytes of authorized_keys lines per GitHub user, a generous guess
+	maxTagKeyLen     = 128
+	maxTagValueLen   = 256
+	maxFileSize      = 1 << 20
+)
+
+// projectHomes says which table a project key belongs in, for hints about
+// keys written in the wrong place.
+var projectHomes = map[string]string{
+	"owners": "top-level (before any [table])", "name": "top-level (before any [table])",
+	"channel":       "[slack]",
+	"max_instances": "[limits]", "max_vcpus": "[limits]", "allowed_instance_types": "[limits]",
+	"ttl": "[lifecycle]", "warn_before": "[lifecycle]", "on_expiry": "[lifecycle]",
+	"terminate_stopped_after": "[lifecycle]", "mode": "[lifecycle]",
+	"image": "[[templates]]", "instance_type": "[[templates]]", "volume_gib": "[[templates]]",
+	"ssh_from": "[[templates]]", "ssh_keys_from_github": "[[templates]]", "cloud_init": "[[templates]]",
+	"tags": "[[templates]]", "shutdown_behavior": "[[templates]]",
+	"instance": "[[extensions]]", "until": "[[extensions]]", "reason": "[[extensions]]",
+}
+
+// projectFile is a project file as written: zero values are "not set". It
+// keeps its decoder so that checks against the admin file can report
+// problems with positions.
+type projectFile struct {
+	d        *decoder
+	name     string
+	raw      Project
+	keysSet  bool // some template set ssh_keys_from_github
+	parsedOK bool
+}
+
+// parseProject decodes and checks one project file on its own.
+func parseProject(name, file, src string) *projectFile {
+	d := &decoder{file: file, homes: projectHomes}
+	pf := &projectFile{d: d, name: name}
+	pf.raw.Name, pf.raw.File = name, file
+	if msg := nameProblem(name); msg != "" {
+		hint := "rename the file; the file name is the project name"
+		if s := suggestName(name); s != "" {
+			hint = fmt.Sprintf("rename it to projects/%s.toml", s)
+		}
+		d.probs = append(d.probs, Problem{File: file, Message: "bad project file name: " + msg, Hint: hint})
+	}
+	m := d.parse(src)
+	if m == nil {
+		return pf
+	}
+	pf.parsedOK = true
+	root := table{d: d, m: m}
+	root.known("name", "owners", "slack", "limits", "lifecycle", "templates", "extensions")
+	p := &pf.raw
+
+	if n, ok := root.str("name"); ok && n != name {
+		d.report("name", fmt.Sprintf("rename the file to projects/%s.toml or remove the name key", n),
+			"name %q does not match the file name %q", n, name)
+	}
+	if root.required("owners", `owners = ["your-github-user"]`) {
+		if owners, ok := root.strs("owners"); ok {
+			if len(owners) == 0 {
+				d.report("owners", "list at least one GitHub user who answers for this project", "owners is empty")
+			}
+			p.Owners = checkUsers(d, "owners", owners)
+		}
+	}
+	if root.required("slack", "[slack] with channel = \"#your-channel\"") {
+		if s, ok := root.sub("slack"); ok {
+			s.known("channel")
+			if s.required("channel", `channel = "#your-channel"`) {
+				if c, ok := s.str("channel"); ok {
+					if msg, hint := slackChannelProblem(c); msg != "" {
+						d.report("slack.channel", hint, "%s", msg)
+					} else {
+						p.SlackChannel = c
+					}
+				}
+			}
+		}
+	}
+	if t, ok := root.sub("limits"); ok {
+		p.Limits = decodeLimits(t)
+	}
+	if t, ok := root.sub("lifecycle"); ok {
+		p.Lifecycle = decodeLifecycle(t)
+	}
+	if list, ok := root.list("templates"); ok {
+		seen := map[string]string{}
+		for _, t := range list {
+			tpl, keysSet := decodeTemplate(t)
+			pf.keysSet = pf.keysSet || keysSet
+			if tpl.Name != "" {
+				if first, dup := seen[tpl.Name]; dup {
+					d.report(joinKey(t.path, "name"), "give every template its own name", "duplicate template name %q (first used in %s)", tpl.Name, first)
+				}
+				seen[tpl.Name] = t.path
+			}
+			p.Templates = append(p.Templates, tpl)
+		}
+	}
+	if list, ok := root.list("extensions"); ok {
+		seen := map[string]string{}
+		for _, t := range list {
+			e := decodeExtension(t)
+			if e.Instance != "" {
+				if first, dup := seen[e.Instance]; dup {
+					d.report(joinKey(t.path, "instance"), "keep one extension per instance and edit its until", "duplicate extension for %s (first in %s)", e.Instance, first)
+				}
+				seen[e.Instance] = t.path
+			}
+			p.Extensions = append(p.Extensions, e)
+		}
+	}
+	return pf
+}
+
+// checkUsers reports invalid or repeated GitHub user names and returns the
+// valid ones.
+func checkUsers(d *decoder, path string, users []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for i, u := range users {
+		if msg := githubUserProblem(u); msg != "" {
+			d.report(indexPath(path, i), "", "%s", msg)
+			continue
+		}
+		if seen[strings.ToLower(u)] {
+			d.report(indexPath(path, i), "list each user once", "%q is listed twice", u)
+			continue
+		}
+		seen[strings.ToLower(u)] = true
+		out = append(out, u)
+	}
+	return out
+}
+
+func decodeLimits(t table) Limits {
+	t.known("max_instances", "max_vcpus", "allowed_instance_types")
+	var l Limits
+	l.MaxInstances, _ = t.posInt("max_instances")
+	l.MaxVCPUs, _ = t.posInt("max_vcpus")
+	if globs, ok := t.strs("allowed_instance_types"); ok {
+		if len(globs) == 0 {
+			t.d.report(t.keyPath("allowed_instance_types"), "remove the key to allow every type the caps allow", "allowed_instance_types is empty, so no instance type is allowed")
+		}
+		l.AllowedInstanceTypes = []string{}
+		for i, g := range globs {
+			if msg := globProblem(g); msg != "" {
+				t.d.report(indexPath(t.keyPath("allowed_instance_types"), i), `write an instance type or a glob, e.g. "m6i.large" or "t3.*"`, "%s", msg)
+				continue
+			}
+			l.AllowedInstanceTypes = append(l.AllowedInstanceTypes, g)
+		}
+	}
+	return l
+}
+
+func decodeLifecycle(t table) Lifecycle {
+	t.known("ttl", "warn_before", "on_expiry", "terminate_stopped_after", "mode")
+	var l Lifecycle
+	l.TTL, _ = t.duration("ttl")
+	l.WarnBefore, _ = t.duration("warn_before")
+	l.TerminateStoppedAfter, _ = t.duration("terminate_stopped_after")
+	if l.TTL > 0 && l.WarnBefore >= l.TTL {
+		t.d.report(t.keyPath("warn_before"), "warn_before must be shorter than ttl", "warn_before (%s) is not shorter than ttl (%s): the warning would come before the instance is even started", l.WarnBefore, l.TTL)
+	}
+	if s, ok := t.str("on_expiry"); ok {
+		if s == OnExpiryStop || s == OnExpiryTerminate {
+			l.OnExpiry = s
+		} else {
+			t.d.report(t.keyPath("on_expiry"), `use "stop" or "terminate"`, "unknown on_expiry %q", s)
+		}
+	}
+	if s, ok := t.str("mode"); ok {
+		if s == ModeEnforce || s == ModeStopOnly || s == ModeNotifyOnly {
+			l.Mode = s
+		} else {
+			t.d.report(t.keyPath("mode"), `use "enforce", "stop-only" or "notify-only"`, "unknown mode %q", s)
+		}
+	}
+	return l
+}
+
+// decodeTemplate decodes one [[templates]] entry; keysSet tells whether it
+// lists ssh_keys_from_github itself.
+func decodeTemplate(t table) (tpl Template, keysSet bool) {
+	t.known("name", "image", "instance_type", "volume_gib", "ssh_from", "ssh_keys_from_github", "cloud_init", "tags", "shutdown_behavior")
+	d := t.d
+	if t.required("name", `name = "fedora-large"`) {
+		if s, ok := t.str("name"); ok {
+			if msg := nameProblem(s); msg != "" {
+				d.report(t.keyPath("name"), "", "template %s", msg)
+			} else {
+				tpl.Name = s
+			}
+		}
+	}
+	if t.required("image", `image = "ami-0123456789abcdef0"`) {
+		if s, ok := t.str("image"); ok {
+			if !imageRe.MatchString(s) {
+				d.report(t.keyPath("image"), `an AMI id is "ami-" and 8 or 17 hex digits, e.g. "ami-0123456789abcdef0"`, "%q is not an AMI id", s)
+			} else {
+				tpl.Image = s
+			}
+		}
+	}
+	if t.required("instance_type", `instance_type = "t3.large"`) {
+		if s, ok := t.str("instance_type"); ok {
+			if !instanceTypeRe.MatchString(s) {
+				d.report(t.keyPath("instance_type"), `write an EC2 instance type such as "m6i.large"; globs belong in allowed_instance_types`, "%q is not an EC2 instance type", s)
+			} else {
+				tpl.InstanceType = s
+			}
+		}
+	}
+	if n, ok := t.posInt("volume_gib"); ok {
+		if n > 16384 {
+			d.report(t.keyPath("volume_gib"), "", "volume_gib %d is above EC2's 16384 GiB limit for a volume", n)
+		} else {
+			tpl.VolumeGiB = n
+		}
+	}
+	if cidrs, ok := t.strs("ssh_from"); ok {
+		tpl.SSHFrom = []string{}
+		for i, c := range cidrs {
+			if msg, hint, _ := cidrProblem(c); msg != "" {
+				d.report(indexPath(t.keyPath("ssh_from"), i), hint, "%s", msg)
+				continue
+			}
+			tpl.SSHFrom = append(tpl.SSHFrom, c)
+		}
+	}
+	if users, ok := t.strs("ssh_keys_from_github"); ok {
+		keysSet = true
+		tpl.SSHKeysFromGitHub = checkUsers(d, t.keyPath("ssh_keys_from_github"), users)
+	}
+	if s, ok := t.str("cloud_init"); ok {
+		if len(s) > cloudInitLimit {
+			d.report(t.keyPath("cloud_init"), "move the bulk into the image or fetch it from a URL at boot", "cloud_init is %d bytes; more than %d KiB leaves no room in EC2's 16 KiB user data", len(s), cloudInitLimit>>10)
+		}
+		tpl.CloudInit = s
+	}
+	if tags, ok := t.sub("tags"); ok {
+		tpl.Tags = decodeTags(tags)
+	}
+	if s, ok := t.str("shutdown_behavior"); ok {
+		if s == "stop" || s == "terminate" {
+			tpl.ShutdownBehavior = s
+		} else {
+			d.report(t.keyPath("shutdown_behavior"), `use "stop" or "terminate"`, "unknown shutdown_behavior %q", s)
+		}
+	}
+	return tpl, keysSet
+}
+
+func decodeTags(t table) map[string]string {
+	tags := make(map[string]string, len(t.m))
+	for k, v := range t.m {
+		s, ok := v.(string)
+		if !ok {
+			t.wrongType(k, "a string", "", v)
+			continue
+		}
+		path := t.keyPath(k)
+		bad := false
+		for _, prefix := range reservedTagPrefixes {
+			if strings.HasPrefix(strings.ToLower(k), prefix) {
+				t.d.report(path, "choose a key without that prefix", "tag key %q uses the reserved prefix %q", k, prefix)
+				bad = true
+			}
+		}
+		if k == "" || len(k) > maxTagKeyLen {
+			t.d.report(path, "", "tag key must be 1 to %d characters, not %d", maxTagKeyLen, len(k))
+			bad = true
+		}
+		if len(s) > maxTagValueLen {
+			t.d.report(path, "", "tag value must be at most %d characters, not %d", maxTagValueLen, len(s))
+			bad = true
+		}
+		if !bad {
+			tags[k] = s
+		}
+	}
+	return tags
+}
+
+func decodeExtension(t table) Extension {
+	t.known("instance", "until", "reason")
+	var e Extension
+	if t.required("instance", `instance = "i-0123456789abcdef0"`) {
+		if s, ok := t.str("instance"); ok {
+			if instanceIDRe.MatchString(s) {
+				e.Instance = s
+			} else {
+				t.d.report(t.keyPath("instance"), `an instance id is "i-" and 8 or 17 hex digits, e.g. "i-0123456789abcdef0"`, "%q is not an instance id", s)
+			}
+		}
+	}
+	if t.required("until", "until = 2026-12-01T18:00:00Z") {
+		e.Until, _ = t.timestamp("until")
+	}
+	if t.required("reason", `reason = "release testing until the 1st"`) {
+		if s, ok := t.str("reason"); ok {
+			if strings.TrimSpace(s) == "" {
+				t.d.report(t.keyPath("reason"), "say why the instance must live longer", "reason is empty")
+			}
+			e.Reason = s
+		}
+	}
+	return e
+}
+
+// resolve applies defaults and checks the project against the admin file
+// (nil when it is broken: then only built-in defaults apply and nothing is
+// checked against caps). It returns the effective project.
+func (pf *projectFile) resolve(a *Admin, now time.Time) *Project {
+	d := pf.d
+	raw := pf.raw
+	defaults, caps := BuiltinDefaults(), BuiltinCaps()
+	var grantHint func(key, value string) string
+	if a != nil {
+		defaults = a.Defaults
+		caps = a.EffectiveCaps(pf.name)
+	}
+	grantHint = func(key, value string) string {
+		return fmt.Sprintf("ask an admin for a grant in launchwarden.toml, e.g. [grants.%s] %s = %s", pf.name, key, value)
+	}
+	checkCaps := a != nil && pf.parsedOK
+	p := raw
+	p.Owners = append([]string(nil), raw.Owners...)
+
+	// limits
+	p.Limits.MaxInstances = pick(raw.Limits.MaxInstances, min(defaults.Limits.MaxInstances, caps.MaxInstances))
+	if checkCaps && raw.Limits.MaxInstances > caps.MaxInstances {
+		d.report("limits.max_instances", grantHint("max_instances", fmt.Sprint(raw.Limits.MaxInstances)),
+			"max_instances %d is above the cap of %d (caps.max_instances)", raw.Limits.MaxInstances, caps.MaxInstances)
+	}
+	p.Limits.MaxVCPUs = pick(raw.Limits.MaxVCPUs, min(defaults.Limits.MaxVCPUs, caps.MaxVCPUs))
+	if checkCaps && raw.Limits.MaxVCPUs > caps.MaxVCPUs {
+		d.report("limits.max_vcpus", grantHint("max_vcpus", fmt.Sprint(raw.Limits.MaxVCPUs)),
+			"max_vcpus %d is above the cap of %d (caps.max_vcpus)", raw.Limits.MaxVCPUs, caps.MaxVCPUs)
+	}
+	switch {
+	case raw.Limits.AllowedInstanceTypes != nil:
+		for i, g := range raw.Limits.AllowedInstanceTypes {
+			if checkCaps && !globCovered(caps.AllowedInstanceTypes, g) {
+				d.report(indexPath("limits.allowed_instance_types", i), grantHint("allowed_instance_types", fmt.Sprintf("[%q]", g)),
+					"%q is not within caps.allowed_instance_types %s", g, quoteList(caps.AllowedInstanceTypes))
+			}
+		}
+	case defaults.Limits.AllowedInstanceTypes != nil:
+		p.Limits.AllowedInstanceTypes = defaults.Limits.AllowedInstanceTypes
+	default:
+		p.Limits.AllowedInstanceTypes = caps.AllowedInstanceTypes
+	}
+	p.Limits.AllowedInstanceTypes = append([]string(nil), p.Limits.AllowedInstanceTypes...)
+
+	// lifecycle
+	lc := &p.Lifecycle
+	lc.TTL = pick(raw.Lifecycle.TTL, min(defaults.Lifecycle.TTL, caps.MaxTTL))
+	if checkCaps && raw.Lifecycle.TTL > caps.MaxTTL {
+		d.report("lifecycle.ttl", grantHint("max_ttl", fmt.Sprintf("%q", raw.Lifecycle.TTL)),
+			"ttl %s is above the cap of %s (caps.max_ttl)", raw.Lifecycle.TTL, caps.MaxTTL)
+	}
+	lc.WarnBefore = raw.Lifecycle.WarnBefore
+	if lc.WarnBefore == 0 {
+		lc.WarnBefore = min(defaults.Lifecycle.WarnBefore, lc.TTL/2)
+	} else if raw.Lifecycle.TTL == 0 && lc.WarnBefore >= lc.TTL {
+		d.report("lifecycle.warn_before", "set a longer ttl in [lifecycle] or a shorter warn_before",
+			"warn_before (%s) is not shorter than the default ttl (%s)", lc.WarnBefore, lc.TTL)
+	}
+	lc.OnExpiry = pick(raw.Lifecycle.OnExpiry, defaults.Lifecycle.OnExpiry)
+	lc.TerminateStoppedAfter = pick(raw.Lifecycle.TerminateStoppedAfter, defaults.Lifecycle.TerminateStoppedAfter)
+	lc.Mode = pick(raw.Lifecycle.Mode, defaults.Lifecycle.Mode)
+	if lc.Mode == ModeStopOnly && lc.OnExpiry == OnExpiryTerminate {
+		if raw.Lifecycle.OnExpiry != "" {
+			d.report("lifecycle.on_expiry", `use on_expiry = "stop", or mode = "enforce" to allow terminating`, `on_expiry = "terminate" contradicts mode = "stop-only"`)
+		}
+		lc.OnExpiry = OnExpiryStop // stop-only never terminates
+	}
+
+	// templates
+	p.Templates = make([]Template, len(raw.Templates))
+	for i, t := range raw.Templates {
+		path := indexPath("templates", i)
+		if t.ShutdownBehavior == "" {
+			t.ShutdownBehavior = "stop"
+		}
+		if t.SSHKeysFromGitHub == nil {
+			t.SSHKeysFromGitHub = p.Owners
+		}
+		if t.Tags == nil {
+			t.Tags = map[string]string{}
+		}
+		if t.SSHFrom == nil {
+			t.SSHFrom = []string{}
+		}
+		p.Templates[i] = t
+		if !pf.parsedOK {
+			continue
+		}
+		if n := len(t.CloudInit) + keysPerUserGuess*len(t.SSHKeysFromGitHub); len(t.CloudInit) <= cloudInitLimit && n > userDataLimit {
+			d.report(joinKey(path, "ssh_keys_from_github"), "list fewer users, or shorten cloud_init",
+				"cloud_init (%d bytes) plus the SSH keys of %d users would likely exceed EC2's 16 KiB user data", len(t.CloudInit), len(t.SSHKeysFromGitHub))
+		}
+		if !checkCaps {
+			continue
+		}
+		if t.InstanceType != "" {
+			switch {
+			case !MatchInstanceType(caps.AllowedInstanceTypes, t.InstanceType):
+				d.report(joinKey(path, "instance_type"), grantHint("allowed_instance_types", fmt.Sprintf("[%q]", t.InstanceType)),
+					"%q is not allowed by caps.allowed_instance_types %s", t.InstanceType, quoteList(caps.AllowedInstanceTypes))
+			case !MatchInstanceType(p.Limits.AllowedInstanceTypes, t.InstanceType):
+				d.report(joinKey(path, "instance_type"), "add it to allowed_instance_types in [limits]",
+					"%q is not in limits.allowed_instance_types %s", t.InstanceType, quoteList(p.Limits.AllowedInstanceTypes))
+			}
+		}
+		if t.VolumeGiB > caps.MaxVolumeGiB {
+			d.report(joinKey(path, "volume_gib"), grantHint("max_volume_gib", fmt.Sprint(t.VolumeGiB)),
+				"volume_gib %d is above the cap of %d (caps.max_volume_gib)", t.VolumeGiB, caps.MaxVolumeGiB)
+		}
+		if !caps.AllowWorldSSH {
+			for j, c := range t.SSHFrom {
+				if _, _, world := cidrProblem(c); world {
+					d.report(indexPath(joinKey(path, "ssh_from"), j), "list the networks you connect from, or ask an admin for a grant in launchwarden.toml: [grants."+pf.name+"] allow_world_ssh = true",
+						"SSH from the whole internet (%s) is not allowed (caps.allow_world_ssh = false)", c)
+				}
+			}
+		}
+	}
+
+	// extensions
+	p.Extensions = append([]Extension(nil), raw.Extensions...)
+	if checkCaps {
+		limit := now.Add(caps.MaxLifetime.Std())
+		for i, e := range raw.Extensions {
+			if !e.Until.IsZero() && e.Until.After(limit) {
+				d.report(joinKey(indexPath("extensions", i), "until"),
+					fmt.Sprintf("pick a time before %s, or %s", limit.UTC().Format(time.RFC3339), grantHint("max_lifetime", `"…"`)),
+					"until %s is more than caps.max_lifetime (%s) from now; no instance may live that long", e.Until.UTC().Format(time.RFC3339), caps.MaxLifetime)
+			}
+		}
+	}
+	return &p
+}
+
+func pick[T comparable](v, fallback T) T {
+	var zero T
+	if v != zero {
+		return v
+	}
+	return fallback
+}
+
+func quoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
