@@ -1,0 +1,41 @@
+# launchwarden — run `make help` for the targets.
+GO       ?= go
+PKGS     ?= ./...
+FUZZTIME ?= 10s
+BIN      ?= bin/launchwarden
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the launchwarden binary into bin/.
+	$(GO) build -o $(BIN) ./cmd/launchwarden
+
+.PHONY: test
+test: ## Run all tests with the race detector.
+	$(GO) test -race -timeout 20m $(PKGS)
+
+.PHONY: lint
+lint: ## gofmt and go vet.
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 10s).
+	$(GO) test ./projects -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./lifecycle -run '^$$' -fuzz '^FuzzParseNotice$$' -fuzztime $(FUZZTIME)
+
+.PHONY: bench
+bench: ## Run the benchmarks (with allocations).
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+.PHONY: demo
+demo: ## Walk a simulated fleet through expiry against the embedded EC2 emulator and Slack server.
+	$(GO) run ./cmd/launchwarden demo
+
+.PHONY: validate-example
+validate-example: ## Validate examples/config-repo.
+	$(GO) run ./cmd/launchwarden validate examples/config-repo
