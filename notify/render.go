@@ -24,13 +24,32 @@ type Section struct {
 	Snippet string
 }
 
-// Item is one line of a section: Subject (an instance, template or project)
-// is set apart by renderers; Detail is free, possibly multi-line text shown
-// below the line.
+// Item is one line of a section: Subject (an instance, template or
+// project), About (what it is: template, type, where), What (what happens
+// when, and why) and Detail, free and possibly multi-line text shown below
+// the line. Renderers style each part their own way; String is the plain
+// form.
 type Item struct {
 	Subject string
-	Text    string
+	About   string
+	What    string
 	Detail  string
+}
+
+// String is the item's line without its Detail, e.g.
+// "i-0abc (fedora-large, m5.xlarge): stop at 2026-11-25 11:00 UTC (in 5h) — TTL 3d reached".
+func (it Item) String() string {
+	line := it.Subject
+	if it.About != "" {
+		line = strings.TrimSpace(line + " (" + it.About + ")")
+	}
+	if it.What != "" {
+		if line != "" {
+			line += ": "
+		}
+		line += it.What
+	}
+	return line
 }
 
 // sectionInfo is how each kind is titled, counted in the headline and
@@ -39,7 +58,7 @@ var sectionInfo = map[Kind]struct {
 	title, one, many, note string
 }{
 	KindFrozen:          {"Project frozen by config errors", "project frozen", "%d projects frozen", "Nothing in a frozen project is stopped or terminated until its file validates again."},
-	KindSafety:          {"Safety cap held actions back", "1 safety alert", "%d safety alerts", "The run acted on none of the excess. Review, then raise the cap or let the next run proceed."},
+	KindSafety:          {"Safety cap held actions back", "1 safety alert", "%d safety alerts", "The run acted on none of the excess. Review it, then raise the cap if the actions are intended."},
 	KindUndelivered:     {"Digests not delivered", "1 digest undelivered", "%d digests undelivered", "Instances of these teams are not stopped or terminated until their digest gets through."},
 	KindActionFailed:    {"Actions failed", "1 action failed", "%d actions failed", ""},
 	KindExpiring:        {"Expiring soon", "1 instance expires soon", "%d instances expire soon", ""},
@@ -47,7 +66,7 @@ var sectionInfo = map[Kind]struct {
 	KindDisallowedType:  {"Disallowed instance types", "1 disallowed type", "%d disallowed types", ""},
 	KindStopped:         {"Stopped", "1 stopped", "%d stopped", ""},
 	KindTerminated:      {"Terminated", "1 terminated", "%d terminated", ""},
-	KindOrphan:          {"Orphans (project or template left the config)", "1 orphan", "%d orphans", "Orphans are terminated after the grace period unless the config takes them back."},
+	KindOrphan:          {"Orphans", "1 orphan", "%d orphans", "Their project or template left the config; they are terminated after the grace period unless the config takes them back."},
 	KindTemplateChanged: {"Templates changed", "1 template changed", "%d templates changed", ""},
 	KindKeysKept:        {"SSH keys not refreshed", "1 template kept old keys", "%d templates kept old keys", "The template keeps its previous keys until the key source answers again."},
 }
@@ -110,9 +129,6 @@ func Sections(d Digest) []Section {
 		if n.Kind == KindExpiring && s.Snippet == "" && n.InstanceID != "" {
 			s.Note, s.Snippet = extendHow(d, n)
 		}
-		if n.Kind == KindOverQuota && s.Note == "" && d.Usage != nil {
-			s.Note = "Usage: " + UsageLine(*d.Usage) + "."
-		}
 	}
 	return out
 }
@@ -121,7 +137,7 @@ func Sections(d Digest) []Section {
 // instance longer, using the first expiring instance as the example.
 func extendHow(d Digest, n Notice) (note, snippet string) {
 	project := cmpOr(n.Project, d.Project, "<project>")
-	note = fmt.Sprintf("To keep an instance longer, add an extension to projects/%s.toml in a pull request (edit until and reason):", project)
+	note = fmt.Sprintf("To keep an instance longer, add this to projects/%s.toml in a pull request, with your own until and reason.", project)
 	if d.ExtendHint != "" {
 		note += " " + d.ExtendHint
 	}
@@ -175,17 +191,8 @@ func itemOf(d Digest, n Notice) Item {
 		what = append(what, n.Reason)
 	}
 
-	var b strings.Builder
-	if len(about) > 0 {
-		b.WriteString("(" + strings.Join(about, ", ") + ")")
-	}
-	if len(what) > 0 {
-		if b.Len() > 0 || it.Subject != "" {
-			b.WriteString(": ")
-		}
-		b.WriteString(strings.Join(what, " — "))
-	}
-	it.Text = strings.TrimPrefix(b.String(), " ")
+	it.About = strings.Join(about, ", ")
+	it.What = strings.Join(what, " — ")
 	return it
 }
 
@@ -274,7 +281,7 @@ func RenderText(d Digest) string {
 				b.WriteString("  " + More(len(s.Items)-i) + "\n")
 				break
 			}
-			b.WriteString("  • " + strings.TrimSpace(it.Subject+" "+it.Text) + "\n")
+			b.WriteString("  • " + it.String() + "\n")
 			for _, l := range lines(it.Detail) {
 				b.WriteString("      " + l + "\n")
 			}

@@ -111,8 +111,14 @@ func itemText(it notify.Item) string {
 	if it.Subject != "" {
 		line += " `" + escape(it.Subject) + "`"
 	}
-	if it.Text != "" {
-		line += " " + escape(it.Text)
+	if it.About != "" {
+		line += " (" + escape(it.About) + ")"
+	}
+	if it.What != "" {
+		if line != "•" {
+			line += ":"
+		}
+		line += " " + escape(it.What)
 	}
 	if it.Detail != "" {
 		line += "\n```" + escape(truncate(it.Detail, maxDetail)) + "```"
