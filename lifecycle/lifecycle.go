@@ -1,0 +1,427 @@
+// Package lifecycle decides, for one instance at a time, whether launchwarden
+// keeps it, warns its team, stops it or terminates it: nothing dies without
+// warning, and nothing runs forever.
+//
+// Decide is pure. It sees the instance, its project's policy, the last notice
+// delivered (from the launchwarden:notice tag) and the time, and returns one
+// Decision. Stages follow each other like this:
+//
+//   - A running instance is kept until WarnBefore before its expiry (Expiry).
+//   - It is then warned: a Notice naming the OnExpiry stage (stop or terminate)
+//     with the deadline max(expiry, now+MinNotice).
+//   - Once that notice was delivered and its deadline has passed, it is stopped
+//     or terminated.
+//   - A stopped instance is warned again, for termination: TerminateStoppedAfter
+//     after it stopped, but never before its expiry (a team that stops its
+//     instance early to save money keeps it until the expiry it was promised).
+//     With OnExpiry terminate, a stopped instance is terminated at its expiry.
+//
+// A Demand (over quota, disallowed type, orphan) adds a second stage that is
+// due at once; the stage that falls due first wins (see Decide).
+//
+// The core invariant is "no surprises": Decide returns stop or terminate only
+// when the last delivered notice names exactly that stage, its deadline has
+// passed, and that deadline is one this instance's own rules allow. Every
+// notice Decide creates has a deadline at least MinNotice after the run that
+// created it, so a notice that goes out late (Slack or launchwarden was down)
+// moves the deadline, and the full notice period always holds.
+package lifecycle
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Action is what Decide tells the caller to do with an instance now, and also
+// names the destructive stages that notices announce.
+type Action string
+
+// The actions. Only stop and terminate are stages a notice can announce.
+const (
+	ActionKeep      Action = "keep"      // do nothing
+	ActionNotify    Action = "notify"    // deliver Decision.Notice, then record it in the notice tag
+	ActionStop      Action = "stop"      // stop the instance
+	ActionTerminate Action = "terminate" // terminate the instance
+)
+
+// Mode says how far launchwarden may go with a project's instances.
+type Mode string
+
+// The modes. The empty Mode is ModeEnforce: notices still always come first.
+const (
+	ModeEnforce    Mode = "enforce"     // stop and terminate as the policy says
+	ModeStopOnly   Mode = "stop-only"   // terminate becomes stop; stopped instances are never terminated
+	ModeNotifyOnly Mode = "notify-only" // send notices, never stop or terminate
+)
+
+// EC2 instance state names.
+const (
+	stateRunning = "running"
+	stateStopped = "stopped"
+)
+
+// Policy is a project's lifecycle configuration.
+type Policy struct {
+	// TTL is how long an instance lives from BornAt when it has no explicit expiry.
+	// It should be positive: a zero TTL expires an instance at birth.
+	TTL time.Duration
+	// WarnBefore is how long before a stage's deadline its notice goes out.
+	WarnBefore time.Duration
+	// TerminateStoppedAfter is how long a stopped instance is kept before it is
+	// terminated (when OnExpiry is stop). Zero keeps stopped instances forever.
+	TerminateStoppedAfter time.Duration
+	// MinNotice is the least time between a delivered notice and its action.
+	MinNotice time.Duration
+	// MaxLifetime caps the expiry at BornAt+MaxLifetime, whatever the TTL or an
+	// extension says. Zero means no cap.
+	MaxLifetime time.Duration
+	// OnExpiry is ActionStop or ActionTerminate; anything else means stop.
+	OnExpiry Action
+	// Mode limits what launchwarden may do.
+	Mode Mode
+}
+
+// Instance is what Decide needs to know about one EC2 instance.
+type Instance struct {
+	ID string
+	// State is the EC2 state name: pending, running, stopping, stopped,
+	// shutting-down or terminated.
+	State string
+	// BornAt is a time that a stop/start cannot reset: the attach time of the
+	// root volume or primary network interface. Age is counted from it.
+	BornAt time.Time
+	// StoppedAt is when the instance entered the stopped state; zero if unknown.
+	StoppedAt time.Time
+	// ExpiresAt is an explicit expiry (tag launchwarden:expires-at, set at launch
+	// or by an extension); zero if none.
+	ExpiresAt time.Time
+	// KeepUntil is an admin's protection (tag launchwarden:keep); zero if none.
+	KeepUntil time.Time
+	// Demand is an action required by something other than age; nil if none.
+	Demand *Demand
+}
+
+// Demand is an action that something other than the instance's age requires:
+// a quota violation, a disallowed instance type, an orphaned instance.
+type Demand struct {
+	// Action is ActionStop or ActionTerminate; other actions are ignored.
+	Action Action
+	// Reason says why, in words for the team: "over vCPU quota".
+	Reason string
+	// Grace is extra time before acting, e.g. the orphan grace period: the
+	// deadline is at least the first notice plus max(Grace, MinNotice).
+	Grace time.Duration
+}
+
+// Decision is what to do with one instance now, and why.
+type Decision struct {
+	// Action is what to do now. ActionNotify means: deliver Notice, and record
+	// it in the notice tag only once it was delivered.
+	Action Action
+	// Stage is the destructive stage in view (stop or terminate), or keep.
+	Stage Action
+	// Deadline is when Stage will be carried out; zero when Stage is keep.
+	Deadline time.Time
+	// Reason says why, in words for humans: "TTL 3d (born 2026-11-22T10:00:00Z)".
+	Reason string
+	// Notice is non-nil when a new or changed notice must be delivered before
+	// anything else happens to the instance.
+	Notice *Notice
+	// ClearNotice is true when the recorded notice is obsolete (an extension,
+	// a keep or a vanished demand took its stage out of view): the caller
+	// removes the notice tag.
+	ClearNotice bool
+	// Next is when the decision will next change, for status; zero if it will
+	// not change by time alone.
+	Next time.Time
+}
+
+// Expiry returns when an instance's running life ends: its explicit ExpiresAt
+// if set, else BornAt+TTL; either capped at BornAt+MaxLifetime when
+// MaxLifetime is positive.
+func Expiry(in Instance, p Policy) time.Time {
+	e, _ := expiry(in, p)
+	return e
+}
+
+// expiry returns the expiry and the reason it is what it is.
+func expiry(in Instance, p Policy) (time.Time, string) {
+	born := formatTime(in.BornAt)
+	e, why := in.BornAt.Add(p.TTL), fmt.Sprintf("TTL %s (born %s)", formatDuration(p.TTL), born)
+	if !in.ExpiresAt.IsZero() {
+		e, why = in.ExpiresAt, "expires-at "+formatTime(in.ExpiresAt)
+	}
+	if p.MaxLifetime > 0 {
+		if limit := in.BornAt.Add(p.MaxLifetime); limit.Before(e) {
+			e, why = limit, fmt.Sprintf("max lifetime %s (born %s)", formatDuration(p.MaxLifetime), born)
+		}
+	}
+	return e, why
+}
+
+// target is a destructive stage that the rules put ahead of an instance.
+type target struct {
+	stage Action
+	// floor is the earliest deadline the rules allow, whenever the notice went
+	// out: a recorded notice with an earlier deadline is stale or forged.
+	floor time.Time
+	// warnAt is when the stage comes into view; zero for at once.
+	warnAt time.Time
+	// period is the least time between the first notice and the action.
+	period time.Duration
+	reason string
+}
+
+// due is where a target stands at one moment, given the last notice.
+type due struct {
+	inView bool
+	// announced is true when the last notice names this stage with a deadline
+	// the rules still accept; deadline is then that notice's deadline.
+	announced bool
+	deadline  time.Time
+}
+
+// at evaluates t at now given the last delivered notice.
+//
+// A new notice gets the deadline max(floor, now+period), rounded up to a whole
+// second so that it survives the tag's format unchanged. The last notice is
+// accepted as this stage's announcement only if it names the stage and its
+// deadline lies between floor and that fresh deadline. The lower bound is what
+// keeps the no-surprises promise against a tag that was edited by hand, or
+// made stale by an extension or a keep: since floor is never earlier than
+// what a genuine notice for the current rules would carry, acting on an
+// accepted notice never happens before the rules allow, and a stale notice is
+// announced again with the right deadline. The upper bound makes a notice
+// whose deadline is later than the rules now need (the expiry was shortened,
+// or the tag was edited to a far future) announced again with the earlier
+// deadline, so that nothing runs forever. A genuine notice stays within both
+// bounds on later runs, so a stage is announced once.
+func (t target) at(last Notice, now time.Time) due {
+	fresh := ceilSecond(later(t.floor, now.Add(t.period)))
+	if last.Stage == t.stage && !last.Deadline.Before(t.floor) && !last.Deadline.After(fresh) {
+		return due{inView: true, announced: true, deadline: last.Deadline}
+	}
+	return due{inView: !now.Before(t.warnAt), deadline: fresh}
+}
+
+// Decide returns what to do with in now, given its policy and the last notice
+// delivered to its team (the zero Notice if none).
+//
+// In order:
+//   - An instance that is not running or stopped is kept: pending, stopping
+//     and shutting-down are in flux, terminated is done.
+//   - While KeepUntil is in the future the instance is kept without notices,
+//     and a recorded notice is cleared; after it, every deadline is at least
+//     KeepUntil+MinNotice, so the team is warned again.
+//   - The age-based stage (see the package comment) and the Demand's stage,
+//     if any, are evaluated. Of those in view, the one whose deadline comes
+//     first wins; on a tie, terminate beats stop, then a stage already
+//     announced beats a new one. A demand is in view at once, so it wins
+//     unless the age-based stage is due no later; when the age-based stage
+//     wins over a demanded terminate, the demand applies again once the
+//     instance is stopped.
+//   - No stage in view: keep, and clear an obsolete notice.
+//   - The winning stage not yet announced: notify, with the new Notice.
+//   - Announced, deadline not reached: keep and wait.
+//   - Announced, deadline reached: stop or terminate (keep in notify-only).
+//
+// In stop-only mode terminate becomes stop and a stopped instance is never
+// terminated. When StoppedAt is unknown, the stop is taken to have happened at
+// the later of BornAt and the expiry, the earliest time launchwarden itself
+// could have stopped it, so that the instance is never terminated early.
+//
+// The deadline of a new notice counts from now, so the caller delivers it in
+// the same run and records it only once delivered: if it cannot be delivered,
+// the next run announces the stage again with a later deadline.
+func Decide(in Instance, p Policy, last Notice, now time.Time) Decision {
+	if in.State != stateRunning && in.State != stateStopped {
+		return Decision{Action: ActionKeep, Stage: ActionKeep, Reason: "state " + in.State}
+	}
+	if now.Before(in.KeepUntil) {
+		return Decision{
+			Action:      ActionKeep,
+			Stage:       ActionKeep,
+			Reason:      "kept until " + formatTime(in.KeepUntil),
+			ClearNotice: !last.IsZero(),
+			Next:        in.KeepUntil,
+		}
+	}
+
+	targets, quiet := stagesOf(in, p)
+	var (
+		best    *target
+		bestDue due
+		next    time.Time
+	)
+	for i := range targets {
+		t := &targets[i]
+		d := t.at(last, now)
+		if !d.inView {
+			next = earliest(next, t.warnAt)
+			continue
+		}
+		if best == nil || wins(*t, d, *best, bestDue) {
+			best, bestDue = t, d
+		}
+	}
+
+	if best == nil {
+		reason := quiet
+		if len(targets) > 0 {
+			reason = targets[0].reason
+		}
+		return Decision{Action: ActionKeep, Stage: ActionKeep, Reason: reason, ClearNotice: !last.IsZero(), Next: next}
+	}
+
+	dec := Decision{Stage: best.stage, Deadline: bestDue.deadline, Reason: best.reason}
+	switch {
+	case !bestDue.announced:
+		dec.Action = ActionNotify
+		dec.Notice = &Notice{Stage: best.stage, Deadline: bestDue.deadline}
+		dec.Next = earliest(next, bestDue.deadline)
+	case now.Before(bestDue.deadline):
+		dec.Action = ActionKeep
+		dec.Next = earliest(next, bestDue.deadline)
+	case p.Mode == ModeNotifyOnly:
+		dec.Action = ActionKeep
+		dec.Reason += "; notify-only mode: not acting"
+	default:
+		dec.Action = best.stage
+	}
+	return dec
+}
+
+// wins reports whether stage a, due as da, takes precedence over b, due as db.
+func wins(a target, da due, b target, db due) bool {
+	if !da.deadline.Equal(db.deadline) {
+		return da.deadline.Before(db.deadline)
+	}
+	if a.stage != b.stage {
+		return a.stage == ActionTerminate
+	}
+	return da.announced && !db.announced
+}
+
+// stagesOf returns the stages the rules put ahead of in (the age-based one
+// first), and when there is no age-based stage, why.
+func stagesOf(in Instance, p Policy) ([]target, string) {
+	// floor is the earliest deadline any notice can genuinely carry: notices go
+	// out only after the instance was born and after any keep ended.
+	var floor time.Time
+	if !in.BornAt.IsZero() {
+		floor = in.BornAt.Add(p.MinNotice)
+	}
+	if !in.KeepUntil.IsZero() {
+		floor = later(floor, in.KeepUntil.Add(p.MinNotice))
+	}
+
+	var ts []target
+	age, quiet := ageTarget(in, p)
+	if age != nil {
+		age.floor = later(age.floor, floor)
+		ts = append(ts, *age)
+	}
+	if d := in.Demand; d != nil {
+		stage := staged(d.Action, p.Mode)
+		applies := stage == ActionTerminate || (stage == ActionStop && in.State == stateRunning)
+		if applies {
+			ts = append(ts, target{stage: stage, floor: floor, period: max(p.MinNotice, d.Grace), reason: d.Reason})
+		}
+	}
+	return ts, quiet
+}
+
+// ageTarget returns the stage that in's age puts ahead of it, or nil and why
+// there is none.
+func ageTarget(in Instance, p Policy) (*target, string) {
+	exp, why := expiry(in, p)
+	onExpiry := ActionStop
+	if p.OnExpiry == ActionTerminate {
+		onExpiry = ActionTerminate
+	}
+	onExpiry = staged(onExpiry, p.Mode)
+
+	t := target{stage: onExpiry, floor: exp, period: p.MinNotice, reason: why}
+	if in.State == stateStopped {
+		switch {
+		case p.Mode == ModeStopOnly:
+			return nil, "stopped; stop-only mode never terminates"
+		case onExpiry == ActionTerminate:
+			// Expiry means termination, running or not.
+		case p.TerminateStoppedAfter <= 0:
+			return nil, "stopped; stopped instances are kept"
+		default:
+			stopped, known := in.StoppedAt, "since"
+			if stopped.IsZero() {
+				stopped, known = later(in.BornAt, exp), "stop time unknown, counted from"
+			}
+			t = target{
+				stage:  ActionTerminate,
+				floor:  later(stopped.Add(p.TerminateStoppedAfter), exp),
+				period: p.MinNotice,
+				reason: fmt.Sprintf("stopped for %s (%s %s)", formatDuration(p.TerminateStoppedAfter), known, formatTime(stopped)),
+			}
+		}
+	}
+	t.warnAt = t.floor.Add(-p.WarnBefore)
+	return &t, ""
+}
+
+// staged maps a destructive action onto what mode allows.
+func staged(a Action, m Mode) Action {
+	if a == ActionTerminate && m == ModeStopOnly {
+		return ActionStop
+	}
+	return a
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// earliest returns the earlier of a and b, treating zero as "never".
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// ceilSecond rounds t up to a whole second.
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
+}
+
+// formatTime formats t as RFC 3339 UTC with whole seconds, as tags do.
+func formatTime(t time.Time) string {
+	return t.UTC().Format(time.RFC3339)
+}
+
+// formatDuration formats d with days: 72h is "3d", 36h is "1d12h", 90m is "1h30m".
+func formatDuration(d time.Duration) string {
+	if d <= 0 {
+		return d.String()
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.unit; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			d -= n * u.unit
+		}
+	}
+	if b.Len() == 0 {
+		return d.String()
+	}
+	return b.String()
+}
