@@ -53,6 +53,11 @@ const (
 	maxConcurrent  = 8       // requests in flight per Fetcher
 )
 
+var (
+	defaultClient = &http.Client{Timeout: defaultTimeout}
+	discard       = slog.New(slog.DiscardHandler)
+)
+
 // ErrUserNotFound is wrapped by the error of a user GitHub does not know.
 var ErrUserNotFound = errors.New("not found")
 
@@ -82,7 +87,8 @@ type Result struct {
 
 // Fetcher fetches GitHub users' public keys. The zero value is ready to use
 // and talks to github.com. A Fetcher is safe for concurrent use and is meant
-// to live for one run.
+// to live for one run: it remembers every answer, failures included, for as
+// long as it lives.
 type Fetcher struct {
 	BaseURL string       // default DefaultBaseURL; keys live at <BaseURL>/<user>.keys
 	Client  *http.Client // default: an http.Client with a 10s timeout
@@ -135,10 +141,8 @@ func (f *Fetcher) Fetch(ctx context.Context, users []string) Result {
 	var res Result
 	seen := make(map[string]bool) // fingerprints
 	for i, c := range calls {
-		select {
-		case <-c.done:
-		case <-ctx.Done():
-			addFailure(&res, users[i], fmt.Errorf("fetching keys of GitHub user %q: %w", users[i], ctx.Err()))
+		if err := c.wait(ctx); err != nil {
+			addFailure(&res, users[i], fmt.Errorf("fetching keys of GitHub user %q: %w", users[i], err))
 			continue
 		}
 		if c.err != nil {
@@ -156,6 +160,22 @@ func (f *Fetcher) Fetch(ctx context.Context, users []string) Result {
 		res.Weak = append(res.Weak, c.weak...)
 	}
 	return res
+}
+
+// wait waits for c to finish, or for ctx to end if c belongs to another
+// Fetch that is still running.
+func (c *call) wait(ctx context.Context) error {
+	select {
+	case <-c.done: // checked first so a finished call never looks canceled
+		return nil
+	default:
+	}
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func addFailure(res *Result, user string, err error) {
@@ -194,7 +214,7 @@ func (f *Fetcher) fetchUser(ctx context.Context, user string) ([]Key, []Weak, er
 	}
 	client := f.Client
 	if client == nil {
-		client = &http.Client{Timeout: defaultTimeout}
+		client = defaultClient
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -220,10 +240,7 @@ func (f *Fetcher) fetchUser(ctx context.Context, user string) ([]Key, []Weak, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetching keys of GitHub user %q: %w", user, err)
 	}
-	log := f.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := cmp.Or(f.Logger, discard)
 	for _, w := range weak {
 		log.Warn("dropped github ssh key", "user", user, "type", w.Type, "bits", w.Bits, "reason", w.Reason)
 	}

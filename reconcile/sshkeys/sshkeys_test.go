@@ -225,10 +225,12 @@ func TestFetch(t *testing.T) {
 		"carol":  {http.StatusOK, ""},
 		"dave":   {http.StatusOK, k["ed25519-a"].line("shared with alice") + "\n" + k["ed25519-b"].line("own") + "\n"},
 		"broken": {http.StatusInternalServerError, "oops"},
+		"sso":    {http.StatusOK, "<html>\n<body>Sign in to continue</body></html>\n"},
+		"huge":   {http.StatusOK, strings.Repeat(k["ed25519-b"].line("x")+"\n", maxBodyBytes/64)},
 	})
 	f := &Fetcher{BaseURL: gh.URL}
 
-	got := f.Fetch(context.Background(), []string{"dave", "bob", "ghost", "alice", "carol", "broken", "bob", "../admin"})
+	got := f.Fetch(context.Background(), []string{"dave", "bob", "ghost", "alice", "carol", "broken", "bob", "../admin", "sso", "huge"})
 
 	want := Result{
 		Keys: append(append(
@@ -252,6 +254,8 @@ func TestFetch(t *testing.T) {
 		"ghost":    `GitHub user "ghost" not found`,
 		"broken":   fmt.Sprintf(`fetching keys of GitHub user "broken": %s/broken.keys answered 500 Internal Server Error`, gh.URL),
 		"../admin": `invalid GitHub user name "../admin"`,
+		"sso":      `fetching keys of GitHub user "sso": none of the 2 lines of the response is an SSH public key`,
+		"huge":     fmt.Sprintf(`fetching keys of GitHub user "huge": %s/huge.keys sent more than 1048576 bytes`, gh.URL),
 	}
 	if diff := cmp.Diff(wantFailed, failures(got)); diff != "" {
 		t.Errorf("failed (-want +got):\n%s", diff)
@@ -259,7 +263,7 @@ func TestFetch(t *testing.T) {
 	if !errors.Is(got.Failed["ghost"], ErrUserNotFound) {
 		t.Errorf("Failed[ghost] = %v, want it to wrap ErrUserNotFound", got.Failed["ghost"])
 	}
-	wantRequests := map[string]int{"alice": 1, "bob": 1, "carol": 1, "dave": 1, "ghost": 1, "broken": 1}
+	wantRequests := map[string]int{"alice": 1, "bob": 1, "carol": 1, "dave": 1, "ghost": 1, "broken": 1, "sso": 1, "huge": 1}
 	if diff := cmp.Diff(wantRequests, gh.requestCounts()); diff != "" {
 		t.Errorf("requests per user (-want +got):\n%s", diff)
 	}
