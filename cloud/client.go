@@ -35,6 +35,11 @@ func NewClient(api EC2, account, region string) *Client {
 	return &Client{Account: account, Region: region, api: api}
 }
 
+// ReadOnly returns a client for the same account and region whose writes all
+// fail with ErrReadOnly without reaching EC2 (see the ReadOnly function).
+func (c *Client) ReadOnly() *Client { return NewClient(ReadOnly(c.api), c.Account, c.Region) }
+
+// String returns "account/region", for messages.
 func (c *Client) String() string { return c.Account + "/" + c.Region }
 
 // Observe lists everything launchwarden owns in the client's region: instances
