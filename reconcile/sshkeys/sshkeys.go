@@ -329,11 +329,8 @@ func weakness(pub ssh.PublicKey, bits int) string {
 	if _, ok := pub.(*ssh.Certificate); ok {
 		return "certificates are not accepted as keys"
 	}
-	switch pub.Type() {
-	case ssh.KeyAlgoRSA:
-		if bits < MinRSABits {
-			return fmt.Sprintf("RSA key of %d bits, under the %d-bit minimum", bits, MinRSABits)
-		}
+	if pub.Type() == ssh.KeyAlgoRSA && bits < MinRSABits {
+		return fmt.Sprintf("RSA key of %d bits, under the %d-bit minimum", bits, MinRSABits)
 	}
 	return ""
 }
