@@ -73,7 +73,7 @@ func Blocks(d notify.Digest) []slack.Block {
 		}
 		blocks = append(blocks, slack.NewDividerBlock(), section(sectionText(s)))
 		if s.Snippet != "" {
-			blocks = append(blocks, section(truncate(escape(s.Note)+"\n```"+s.Snippet+"```", maxText)))
+			blocks = append(blocks, section(truncate(escape(s.Note)+"\n```"+escape(s.Snippet)+"```", maxText)))
 		}
 	}
 

@@ -146,8 +146,11 @@ func (s *Sender) Send(ctx context.Context, d notify.Digest) error {
 			return nil
 		}
 		err = fmt.Errorf("slack: digest for %q via %s: %w", d.Channel, how, err)
-		if notify.IsPermanent(err) || attempt >= s.attempts {
+		if notify.IsPermanent(err) {
 			return err
+		}
+		if attempt >= s.attempts {
+			return fmt.Errorf("%w (after %d attempts)", err, attempt)
 		}
 		wait := s.backoff << (attempt - 1)
 		if rl := (*slack.RateLimitedError)(nil); errors.As(err, &rl) {
