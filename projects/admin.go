@@ -342,9 +342,8 @@ func decodeSlack(t table) Slack {
 
 func rejectInlineSecrets(t table) {
 	for k, instead := range inlineSecretKeys {
-		if t.has(k) {
-			t.d.report(t.keyPath(k), "use "+instead+` to name where the secret is, e.g. token_env = "LAUNCHWARDEN_SLACK_TOKEN"`,
-				"secrets must not be written in the config repo")
+		if t.has(k) && !t.d.hasProblem(t.keyPath(k)) {
+			t.d.report(t.keyPath(k), "use "+instead+" to name where the secret is", "secrets must not be written in the config repo")
 		}
 	}
 }

@@ -175,7 +175,8 @@ func (t table) str(key string) (string, bool) {
 	return s, true
 }
 
-// required reports key as missing unless present.
+// required reports key as missing unless present. A missing top-level key
+// is reported at line 1.
 func (t table) required(key, example string) bool {
 	if t.has(key) {
 		return true
@@ -184,12 +185,17 @@ func (t table) required(key, example string) bool {
 	if example != "" {
 		hint = "add " + example
 	}
-	where := "here"
-	if t.path != "" {
-		where = "in " + t.path
+	if t.path == "" {
+		t.d.probs = append(t.d.probs, Problem{File: t.d.file, Line: 1, Message: fmt.Sprintf("missing required key %q", key), Hint: hint})
+		return false
 	}
-	t.d.report(t.path, hint, "missing required key %q %s", key, where)
+	t.d.report(t.path, hint, "missing required key %q", key)
 	return false
+}
+
+// hasProblem reports whether path already has a problem.
+func (d *decoder) hasProblem(path string) bool {
+	return slices.ContainsFunc(d.probs, func(p Problem) bool { return p.Key == path })
 }
 
 // posInt returns the positive integer at key.

@@ -22,6 +22,9 @@ func ParseDuration(s string) (Duration, error) {
 	if s == "" {
 		return 0, errors.New("empty duration")
 	}
+	if strings.ContainsAny(s, " \t") {
+		return 0, fmt.Errorf("%q: remove the spaces", s)
+	}
 	if s == "0" {
 		return 0, nil
 	}
