@@ -254,6 +254,22 @@ func TestHeadline(t *testing.T) {
 	}
 }
 
+func TestSectionsMergeUnsortedKinds(t *testing.T) {
+	d := Digest{Channel: "c", Project: "p", Now: now, Notices: []Notice{
+		{Kind: KindStopped, InstanceID: "i-1"},
+		{Kind: KindFrozen, Project: "p", Detail: "projects/p.toml:1:1: bad"},
+		{Kind: KindStopped, InstanceID: "i-2", Reason: "TTL 1d reached"},
+	}}
+	want := []Section{
+		{Kind: KindFrozen, Title: "Project frozen by config errors", Note: sectionInfo[KindFrozen].note,
+			Items: []Item{{Subject: "p", Detail: "projects/p.toml:1:1: bad"}}},
+		{Kind: KindStopped, Title: "Stopped", Items: []Item{{Subject: "i-1"}, {Subject: "i-2", What: "TTL 1d reached"}}},
+	}
+	if diff := cmp.Diff(want, Sections(d)); diff != "" {
+		t.Errorf("Sections (-want +got):\n%s", diff)
+	}
+}
+
 func TestRelative(t *testing.T) {
 	tests := []struct {
 		name string

@@ -1,15 +1,17 @@
 package notify
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// TextItems is how many items a section shows in RenderText before it
+// textItems is how many items a section shows in RenderText before it
 // says "… and N more".
-const TextItems = 10
+const textItems = 10
 
 // Section is the part of a digest about one kind, in a form every renderer
 // (plain text, Slack Block Kit) can lay out. Items are complete; renderers
@@ -104,39 +106,42 @@ func channelName(c string) string {
 	switch {
 	case c == "":
 		return "(no channel)"
-	case strings.HasPrefix(c, "#"), strings.HasPrefix(c, "C") && strings.ToUpper(c) == c:
-		return c // already a #name, or a channel ID
+	case strings.HasPrefix(c, "#"), strings.ToLower(c) != c:
+		return c // already a #name, or a channel ID (names are lower case)
 	default:
 		return "#" + c
 	}
 }
 
 // Sections splits a digest's notices into one section per kind, in the
-// order of Kinds (the order Group sorts notices in).
+// order of Kinds; items keep the order of the notices.
 func Sections(d Digest) []Section {
 	var out []Section
+	index := make(map[Kind]int)
 	for _, n := range d.Notices {
-		if len(out) == 0 || out[len(out)-1].Kind != n.Kind {
+		i, ok := index[n.Kind]
+		if !ok {
 			info := sectionInfo[n.Kind]
-			title := info.title
-			if title == "" {
-				title = string(n.Kind)
-			}
-			out = append(out, Section{Kind: n.Kind, Title: title, Note: info.note})
+			i, index[n.Kind] = len(out), len(out)
+			out = append(out, Section{Kind: n.Kind, Title: cmp.Or(info.title, string(n.Kind)), Note: info.note})
 		}
-		s := &out[len(out)-1]
+		s := &out[i]
 		s.Items = append(s.Items, itemOf(d, n))
 		if n.Kind == KindExpiring && s.Snippet == "" && n.InstanceID != "" {
 			s.Note, s.Snippet = extendHow(d, n)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b Section) int {
+		return cmp.Or(cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)), cmp.Compare(a.Kind, b.Kind))
+	})
 	return out
 }
 
 // extendHow is the note and snippet that tell a team how to keep an
-// instance longer, using the first expiring instance as the example.
+// instance longer, using the first expiring instance as the example and a
+// week past its deadline as the date to edit.
 func extendHow(d Digest, n Notice) (note, snippet string) {
-	project := cmpOr(n.Project, d.Project, "<project>")
+	project := cmp.Or(n.Project, d.Project, "<project>")
 	note = fmt.Sprintf("To keep an instance longer, add this to projects/%s.toml in a pull request, with your own until and reason.", project)
 	if d.ExtendHint != "" {
 		note += " " + d.ExtendHint
@@ -148,19 +153,10 @@ func extendHow(d Digest, n Notice) (note, snippet string) {
 	return note, ExtensionSnippet(project, n.InstanceID, until.Add(7*24*time.Hour))
 }
 
-func cmpOr(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
 // itemOf renders one notice as a line: subject, what it is, what happens
 // when, and why.
 func itemOf(d Digest, n Notice) Item {
-	it := Item{Subject: cmpOr(n.InstanceID, n.Template, n.Project), Detail: strings.TrimSpace(n.Detail)}
+	it := Item{Subject: cmp.Or(n.InstanceID, n.Template, n.Project), Detail: strings.TrimSpace(n.Detail)}
 
 	var about []string
 	if n.InstanceID != "" && n.Template != "" {
@@ -254,7 +250,7 @@ func usedOf(n, limit int, what string) string {
 
 // ContextLine identifies the run a digest comes from.
 func ContextLine(d Digest) string {
-	return fmt.Sprintf("run %s · %s", cmpOr(d.RunID, "-"), FormatTime(d.Now))
+	return fmt.Sprintf("run %s · %s", cmp.Or(d.RunID, "-"), FormatTime(d.Now))
 }
 
 // More is the line that stands for items left out: "… and 12 more".
@@ -263,7 +259,7 @@ func More(n int) string {
 }
 
 // RenderText renders a digest as plain text: the headline, usage, each
-// section with at most TextItems items, and the run. It is what
+// section with at most 10 items, and the run. It is what
 // --notify=log writes, what `plan` shows, and Slack's fallback text.
 func RenderText(d Digest) string {
 	var b strings.Builder
@@ -277,7 +273,7 @@ func RenderText(d Digest) string {
 			b.WriteString("  " + s.Note + "\n")
 		}
 		for i, it := range s.Items {
-			if i == TextItems {
+			if i == textItems {
 				b.WriteString("  " + More(len(s.Items)-i) + "\n")
 				break
 			}
