@@ -8,7 +8,8 @@ import (
 
 // Group turns a run's notices into one digest per channel, ordered by
 // channel; inside a digest notices are ordered by kind (see Kinds), then
-// deadline, project, instance and reason, so the same input always renders
+// deadline, then instance (then every other field), so the same input in
+// any order renders
 // the same message. Exact duplicates are dropped. A channel whose notices
 // all belong to one project gets that project and its usage from usage
 // (keyed by project); otherwise Project is "" and Usage nil. Notices with an
@@ -60,19 +61,35 @@ func keyOf(n Notice) noticeKey {
 
 // kindRank is the position of a kind in Kinds; unknown kinds go last.
 func kindRank(k Kind) int {
-	if i := slices.Index(Kinds, k); i >= 0 {
+	if i, ok := kindRanks[k]; ok {
 		return i
 	}
 	return len(Kinds)
 }
 
+var kindRanks = func() map[Kind]int {
+	m := make(map[Kind]int, len(Kinds))
+	for i, k := range Kinds {
+		m[k] = i
+	}
+	return m
+}()
+
 func compareNotices(a, b Notice) int {
+	// The common keys first, so most comparisons end early: cmp.Or
+	// evaluates all its arguments.
+	if c := cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)); c != 0 {
+		return c
+	}
+	if c := a.Deadline.Compare(b.Deadline); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.InstanceID, b.InstanceID); c != 0 {
+		return c
+	}
 	return cmp.Or(
-		cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)),
 		cmp.Compare(a.Kind, b.Kind),
-		a.Deadline.Compare(b.Deadline),
 		cmp.Compare(a.Project, b.Project),
-		cmp.Compare(a.InstanceID, b.InstanceID),
 		cmp.Compare(a.Template, b.Template),
 		cmp.Compare(a.Account, b.Account),
 		cmp.Compare(a.Region, b.Region),

@@ -518,3 +518,28 @@ func TestUndelivered(t *testing.T) {
 		t.Errorf("Undelivered (-want +got):\n%s", diff)
 	}
 }
+
+// BenchmarkGroup groups a large run: 10,000 notices over 200 channels.
+func BenchmarkGroup(b *testing.B) {
+	notices := make([]Notice, 10_000)
+	for i := range notices {
+		notices[i] = Notice{Kind: Kinds[i%len(Kinds)], Channel: fmt.Sprintf("team-%03d", i%200), Project: fmt.Sprintf("p-%03d", i%200),
+			InstanceID: fmt.Sprintf("i-%017x", i), Action: "stop", Deadline: now.Add(time.Duration(i) * time.Minute)}
+	}
+	for b.Loop() {
+		Group("r", now, notices, nil)
+	}
+}
+
+// BenchmarkRenderText renders a 300-notice digest.
+func BenchmarkRenderText(b *testing.B) {
+	notices := make([]Notice, 300)
+	for i := range notices {
+		notices[i] = Notice{Kind: Kinds[i%len(Kinds)], Channel: "c", Project: "p", InstanceID: fmt.Sprintf("i-%017x", i),
+			Template: "fedora", InstanceType: "t3.small", Action: "stop", Deadline: now.Add(time.Hour), Reason: "TTL 3d reached"}
+	}
+	d := Group("r", now, notices, nil)[0]
+	for b.Loop() {
+		RenderText(d)
+	}
+}

@@ -143,9 +143,9 @@ func FallbackText(d notify.Digest) string {
 
 // escape makes text safe for mrkdwn: Slack asks that &, < and > be
 // escaped, since < starts links and mentions.
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func escape(s string) string { return mrkdwnEscaper.Replace(s) }
+
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // truncate cuts s to at most n bytes (so at most n characters) without
 // splitting a UTF-8 sequence, marking the cut with "…".

@@ -467,3 +467,16 @@ func TestSecretsNeverShow(t *testing.T) {
 		t.Errorf("Options print as %v, want <secret> in place of the secrets", o)
 	}
 }
+
+// BenchmarkBlocks lays out a 300-notice digest in Block Kit.
+func BenchmarkBlocks(b *testing.B) {
+	notices := make([]notify.Notice, 300)
+	for i := range notices {
+		notices[i] = notify.Notice{Kind: notify.Kinds[i%len(notify.Kinds)], Channel: "c", Project: "p", InstanceID: fmt.Sprintf("i-%017x", i),
+			Template: "fedora", InstanceType: "t3.small", Action: "stop", Deadline: now.Add(time.Hour), Reason: "TTL 3d reached"}
+	}
+	d := notify.Group("r", now, notices, nil)[0]
+	for b.Loop() {
+		Blocks(d)
+	}
+}
