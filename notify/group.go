@@ -7,14 +7,14 @@ import (
 )
 
 // Group turns a run's notices into one digest per channel, ordered by
-// channel; inside a digest notices are ordered by kind (see Kinds), then
-// deadline, then instance (then every other field), so the same input in
-// any order renders
-// the same message. Exact duplicates are dropped. A channel whose notices
-// all belong to one project gets that project and its usage from usage
-// (keyed by project); otherwise Project is "" and Usage nil. Notices with an
-// empty Channel are grouped too, so that their undelivery is visible rather
-// than silent.
+// channel. Inside a digest, notices are ordered by kind (see Kinds), then
+// deadline, then instance (then every other field), so the same notices in
+// any order render the same message. Exact duplicates are dropped.
+//
+// A channel whose notices all belong to one project gets that project and
+// its usage from usage (keyed by project); otherwise Project is "" and
+// Usage nil. Notices with an empty Channel are grouped too, so that their
+// undelivery is visible rather than silent.
 func Group(runID string, now time.Time, notices []Notice, usage map[string]Usage) []Digest {
 	byChannel := make(map[string][]Notice)
 	seen := make(map[noticeKey]bool, len(notices))
