@@ -1,0 +1,363 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/lifecycle"
+	"github.com/launchwarden/launchwarden/notify"
+)
+
+// ErrPlanOnly is returned by Apply for a plan made while the admin's kill
+// switch (safety.enforce = false) is on.
+var ErrPlanOnly = errors.New("safety.enforce is false: plan only, nothing applied")
+
+// Deps are what Apply works with.
+type Deps struct {
+	// Clients hold one client per account and region of the plan.
+	Clients []*cloud.Client
+	Sender  notify.Sender
+	Logger  *slog.Logger
+}
+
+// Report is what Apply did.
+type Report struct {
+	// Deliveries are the digests sent, team digests first, then the admin's.
+	Deliveries []notify.Result
+	// Stopped and Terminated list the instances acted on.
+	Stopped, Terminated []string
+	// Held counts stops and terminations held back by the per-run cap.
+	Held int
+	// Errors are the failures of single operations; the run went on past them.
+	Errors []error
+}
+
+// Err joins the report's errors.
+func (r *Report) Err() error { return errors.Join(r.Errors...) }
+
+type reporter struct {
+	mu  sync.Mutex
+	rep *Report
+	log *slog.Logger
+}
+
+func (r *reporter) fail(err error) {
+	r.log.Warn("operation failed", "err", err)
+	r.mu.Lock()
+	r.rep.Errors = append(r.rep.Errors, err)
+	r.mu.Unlock()
+}
+
+// Apply carries out a plan, in the order the package comment gives. It keeps
+// going past a failed operation and reports it; the next run retries.
+func Apply(ctx context.Context, plan *RunPlan, deps Deps) (*Report, error) {
+	if !plan.Enforce {
+		return nil, ErrPlanOnly
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("run", plan.RunID)
+	rep := &Report{Held: len(plan.Held)}
+	r := &reporter{rep: rep, log: log}
+
+	clients := map[string]*cloud.Client{}
+	for _, c := range deps.Clients {
+		clients[regionKey(c.Account, c.Region)] = c
+	}
+	for _, rp := range plan.Regions {
+		if clients[regionKey(rp.Account, rp.Region)] == nil {
+			return nil, fmt.Errorf("no client for %s/%s", rp.Account, rp.Region)
+		}
+	}
+	eachRegion := func(step func(*cloud.Client, *RegionPlan)) {
+		var wg sync.WaitGroup
+		for _, rp := range plan.Regions {
+			if rp.Empty() {
+				continue
+			}
+			wg.Go(func() { step(clients[regionKey(rp.Account, rp.Region)], rp) })
+		}
+		wg.Wait()
+	}
+
+	// 1–3: groups, templates, tags that need no notice.
+	eachRegion(func(c *cloud.Client, rp *RegionPlan) {
+		groupIDs := applyGroups(ctx, c, rp, r)
+		applyTemplates(ctx, c, rp, groupIDs, r)
+		applyQuietTags(ctx, c, rp, r)
+	})
+
+	// 4–5: digests; the admin's last, so it can name undelivered ones.
+	delivered := deliver(ctx, plan, deps.Sender, rep, log)
+
+	// 6–7: record delivered notices, then act on delivered instances only.
+	eachRegion(func(c *cloud.Client, rp *RegionPlan) {
+		applyNotices(ctx, c, rp, delivered, r)
+		applyActions(ctx, c, rp, delivered, r)
+	})
+
+	// 8: deletions, last, once nothing refers to the deleted.
+	eachRegion(func(c *cloud.Client, rp *RegionPlan) {
+		applyDeletions(ctx, c, rp, r)
+	})
+	slices.Sort(rep.Stopped)
+	slices.Sort(rep.Terminated)
+	return rep, nil
+}
+
+func managedTags(project, template string) map[string]string {
+	return map[string]string{cloud.TagManaged: "true", cloud.TagProject: project, cloud.TagTemplate: template}
+}
+
+// applyGroups creates groups and reconciles their rules; it returns the IDs
+// of the groups it created, by name.
+func applyGroups(ctx context.Context, c *cloud.Client, rp *RegionPlan, r *reporter) map[string]string {
+	created := map[string]string{}
+	for _, g := range rp.Groups {
+		var err error
+		switch g.Op {
+		case OpCreate:
+			var id string
+			id, err = c.CreateSecurityGroup(ctx, g.Name, g.VPCID, "launchwarden: SSH access for launch template "+g.Name, managedTags(g.Project, g.Template))
+			if err == nil {
+				created[g.Name] = id
+				r.log.Info("created security group", "region", c.Region, "group", g.Name, "id", id)
+				if len(g.Rules) > 0 {
+					err = c.AuthorizeIngress(ctx, id, g.Rules)
+				}
+			}
+		case OpAuthorize:
+			err = c.AuthorizeIngress(ctx, g.ID, g.Rules)
+		case OpRevoke:
+			err = c.RevokeIngress(ctx, g.ID, g.Rules)
+		case OpDelete:
+			continue // step 8
+		}
+		if err != nil {
+			r.fail(fmt.Errorf("security group %s (%s): %w", g.Name, g.Op, err))
+		}
+	}
+	return created
+}
+
+func applyTemplates(ctx context.Context, c *cloud.Client, rp *RegionPlan, groupIDs map[string]string, r *reporter) {
+	for _, t := range rp.Templates {
+		if t.Op == OpDelete {
+			continue // step 8
+		}
+		if t.Op == OpRestoreDefault {
+			if err := c.SetDefaultVersion(ctx, t.ID, t.Version); err != nil {
+				r.fail(fmt.Errorf("launch template %s: restoring default version %d: %w", t.Name, t.Version, err))
+			} else {
+				r.log.Info("restored default template version", "region", c.Region, "template", t.Name, "version", t.Version)
+			}
+			continue
+		}
+		data := *t.Data
+		spec := t.Spec
+		if len(data.SecurityGroupIDs) == 0 {
+			id := groupIDs[t.Name]
+			if id == "" {
+				r.fail(fmt.Errorf("launch template %s: not written: its security group could not be created", t.Name))
+				continue
+			}
+			data.SecurityGroupIDs = []string{id}
+			spec = SpecHash(data)
+		}
+		switch t.Op {
+		case OpCreate:
+			tags := managedTags(t.Project, t.Template)
+			tags[cloud.TagSpec] = spec
+			tags[TagVersion] = "1"
+			if _, err := c.CreateTemplate(ctx, t.Name, data, tags); err != nil {
+				r.fail(fmt.Errorf("launch template %s: %w", t.Name, err))
+				continue
+			}
+			r.log.Info("created launch template", "region", c.Region, "template", t.Name, "spec", spec)
+		case OpUpdate:
+			// Version, default, then tags: killed in between, the next run
+			// sees the old spec tag and writes one more version. Converges.
+			v, err := c.CreateTemplateVersion(ctx, t.ID, data)
+			if err == nil {
+				err = c.SetDefaultVersion(ctx, t.ID, v)
+			}
+			if err == nil {
+				err = c.TagTemplate(ctx, t.ID, map[string]string{cloud.TagSpec: spec, TagVersion: strconv.FormatInt(v, 10)})
+			}
+			if err != nil {
+				r.fail(fmt.Errorf("launch template %s: new version: %w", t.Name, err))
+				continue
+			}
+			r.log.Info("updated launch template", "region", c.Region, "template", t.Name, "version", v, "spec", spec)
+		}
+	}
+	for _, tc := range rp.TemplateTags {
+		if len(tc.Set) > 0 {
+			if err := c.TagTemplate(ctx, tc.ID, tc.Set); err != nil {
+				r.fail(fmt.Errorf("tagging launch template %s: %w", tc.ID, err))
+			}
+		}
+		if len(tc.Delete) > 0 {
+			if err := c.DeleteTags(ctx, []string{tc.ID}, tc.Delete).Failed[tc.ID]; err != nil {
+				r.fail(fmt.Errorf("untagging launch template %s: %w", tc.ID, err))
+			}
+		}
+	}
+}
+
+// applyQuietTags writes extension expiries and removes obsolete notices.
+func applyQuietTags(ctx context.Context, c *cloud.Client, rp *RegionPlan, r *reporter) {
+	set := map[string]map[string]string{}
+	var clear []string
+	for _, ic := range rp.Instances {
+		if ic.ExpiresAt != "" {
+			set[ic.ID] = map[string]string{cloud.TagExpiresAt: ic.ExpiresAt}
+		}
+		if ic.ClearNotice {
+			clear = append(clear, ic.ID)
+		}
+	}
+	if len(set) > 0 {
+		reportBatch(r, "setting expiry", c.ApplyTags(ctx, set))
+	}
+	if len(clear) > 0 {
+		reportBatch(r, "clearing notice", c.DeleteTags(ctx, clear, []string{cloud.TagNotice}))
+	}
+}
+
+func reportBatch(r *reporter, what string, res cloud.BatchResult) {
+	for _, id := range slices.Sorted(maps.Keys(res.Failed)) {
+		r.fail(fmt.Errorf("%s of %s: %w", what, id, res.Failed[id]))
+	}
+}
+
+// deliver sends the digests and returns the channels that got theirs.
+func deliver(ctx context.Context, plan *RunPlan, s notify.Sender, rep *Report, log *slog.Logger) map[string]bool {
+	if s == nil {
+		s = notify.Discard{}
+	}
+	digests := notify.Group(plan.RunID, plan.Now, plan.Notices, plan.Usage)
+	var team []notify.Digest
+	var admin *notify.Digest
+	for i := range digests {
+		if digests[i].Channel == plan.AdminChannel && plan.AdminChannel != "" {
+			admin = &digests[i]
+			continue
+		}
+		team = append(team, digests[i])
+	}
+	results := notify.Deliver(ctx, s, team)
+	if undelivered := notify.Undelivered(results, plan.AdminChannel); len(undelivered) > 0 && plan.AdminChannel != "" {
+		if admin == nil {
+			admin = &notify.Digest{Channel: plan.AdminChannel, RunID: plan.RunID, Now: plan.Now}
+		}
+		admin.Notices = append(admin.Notices, undelivered...)
+	}
+	if admin != nil {
+		results = append(results, notify.Deliver(ctx, s, []notify.Digest{*admin})...)
+	}
+	delivered := map[string]bool{}
+	for _, res := range results {
+		if res.Err != nil {
+			log.Warn("digest not delivered", "channel", res.Digest.Channel, "notices", len(res.Digest.Notices), "permanent", notify.IsPermanent(res.Err), "err", res.Err)
+			continue
+		}
+		delivered[res.Digest.Channel] = true
+		log.Info("digest delivered", "channel", res.Digest.Channel, "notices", len(res.Digest.Notices))
+	}
+	rep.Deliveries = results
+	return delivered
+}
+
+// applyNotices records delivered notices in launchwarden:notice (grouped by
+// value: one CreateTags call per distinct notice).
+func applyNotices(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivered map[string]bool, r *reporter) {
+	set := map[string]map[string]string{}
+	for _, ic := range rp.Instances {
+		if ic.Action == lifecycle.ActionNotify && ic.Notice != "" && delivered[ic.Channel] {
+			set[ic.ID] = map[string]string{cloud.TagNotice: ic.Notice}
+		}
+	}
+	if len(set) > 0 {
+		reportBatch(r, "recording notice", c.ApplyTags(ctx, set))
+	}
+}
+
+// applyActions stops and terminates the instances whose digest of this run
+// was delivered. The plan already names only instances whose earlier notice
+// was delivered at least min_notice ago.
+func applyActions(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivered map[string]bool, r *reporter) {
+	var stop, terminate []string
+	for _, ic := range rp.Instances {
+		if !ic.Destructive() {
+			continue
+		}
+		if !delivered[ic.Channel] {
+			r.log.Info("not acting: digest not delivered", "instance", ic.ID, "project", ic.Project, "action", ic.Action)
+			continue
+		}
+		if ic.Action == lifecycle.ActionStop {
+			stop = append(stop, ic.ID)
+		} else {
+			terminate = append(terminate, ic.ID)
+		}
+	}
+	act := func(what string, ids []string, call func(context.Context, []string) cloud.BatchResult, done *[]string) {
+		if len(ids) == 0 {
+			return
+		}
+		res := call(ctx, ids)
+		for _, id := range res.Done {
+			r.log.Info(what+" instance", "region", c.Region, "instance", id)
+		}
+		r.mu.Lock()
+		*done = append(*done, res.Done...)
+		r.mu.Unlock()
+		for _, id := range slices.Sorted(maps.Keys(res.Failed)) {
+			err := res.Failed[id]
+			if cloud.IsTerminationProtected(err) {
+				err = fmt.Errorf("termination protection is on (respected): %w", err)
+			}
+			r.fail(fmt.Errorf("%s %s: %w", what, id, err))
+		}
+	}
+	act("stopped", stop, c.StopInstances, &r.rep.Stopped)
+	act("terminated", terminate, c.TerminateInstances, &r.rep.Terminated)
+}
+
+func applyDeletions(ctx context.Context, c *cloud.Client, rp *RegionPlan, r *reporter) {
+	for _, t := range rp.Templates {
+		if t.Op != OpDelete {
+			continue
+		}
+		if err := c.DeleteTemplate(ctx, t.ID); err != nil && !cloud.IsNotFound(err) {
+			r.fail(fmt.Errorf("deleting launch template %s: %w", t.Name, err))
+			continue
+		}
+		r.log.Info("deleted launch template", "region", c.Region, "template", t.Name)
+	}
+	for _, g := range rp.Groups {
+		if g.Op != OpDelete {
+			continue
+		}
+		err := c.DeleteSecurityGroup(ctx, g.ID)
+		switch {
+		case err == nil || cloud.IsNotFound(err):
+			r.log.Info("deleted security group", "region", c.Region, "group", g.Name)
+		case cloud.IsDependencyViolation(err):
+			// Instances still use it; they go with their orphan grace.
+			r.log.Info("security group still in use, trying next run", "region", c.Region, "group", g.Name)
+		default:
+			r.fail(fmt.Errorf("deleting security group %s: %w", g.Name, err))
+		}
+	}
+}

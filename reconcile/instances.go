@@ -1,0 +1,288 @@
+package reconcile
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/lifecycle"
+	"github.com/launchwarden/launchwarden/limits"
+	"github.com/launchwarden/launchwarden/notify"
+	"github.com/launchwarden/launchwarden/projects"
+)
+
+// InstanceChange is what a run does to one instance: deliver a notice, stop
+// or terminate it, or only fix its tags.
+type InstanceChange struct {
+	ID       string `json:"id"`
+	Project  string `json:"project"`
+	Template string `json:"template,omitempty"`
+	Type     string `json:"type"`
+	State    string `json:"state"`
+	// Channel is where the instance's notices go: its project's channel, or
+	// the admin channel for orphans.
+	Channel string `json:"channel"`
+	// Action is notify, stop, terminate, or keep when only tags change.
+	Action lifecycle.Action `json:"action"`
+	// Kind is what the notice is about (expiring, over-quota, orphan…).
+	Kind     notify.Kind      `json:"kind,omitempty"`
+	Stage    lifecycle.Action `json:"stage,omitempty"`
+	Deadline time.Time        `json:"deadline,omitzero"`
+	Reason   string           `json:"reason,omitempty"`
+	// Notice is the launchwarden:notice value recorded once the notice was
+	// delivered; ClearNotice removes an obsolete one.
+	Notice      string `json:"notice,omitempty"`
+	ClearNotice bool   `json:"clear_notice,omitempty"`
+	// ExpiresAt is a new launchwarden:expires-at value, from [[extensions]].
+	ExpiresAt string `json:"expires_at,omitempty"`
+
+	account, region string
+}
+
+// Destructive reports whether the change stops or terminates the instance.
+func (c InstanceChange) Destructive() bool {
+	return c.Action == lifecycle.ActionStop || c.Action == lifecycle.ActionTerminate
+}
+
+// Policy returns the lifecycle policy of a project: its lifecycle within the
+// admin's caps.
+func Policy(admin *projects.Admin, p *projects.Project) lifecycle.Policy {
+	caps := admin.EffectiveCaps(p.Name)
+	return lifecycle.Policy{
+		TTL:                   time.Duration(p.Lifecycle.TTL),
+		WarnBefore:            time.Duration(p.Lifecycle.WarnBefore),
+		TerminateStoppedAfter: time.Duration(p.Lifecycle.TerminateStoppedAfter),
+		MinNotice:             time.Duration(caps.MinNotice),
+		MaxLifetime:           time.Duration(caps.MaxLifetime),
+		OnExpiry:              lifecycle.Action(p.Lifecycle.OnExpiry),
+		Mode:                  lifecycle.Mode(p.Lifecycle.Mode),
+	}
+}
+
+// orphanPolicy is the policy of instances whose project left the config:
+// the admin defaults in enforce mode (the orphan demand does the rest).
+func orphanPolicy(admin *projects.Admin) lifecycle.Policy {
+	d := admin.Defaults.Lifecycle
+	return lifecycle.Policy{
+		TTL:                   time.Duration(d.TTL),
+		WarnBefore:            time.Duration(d.WarnBefore),
+		TerminateStoppedAfter: time.Duration(d.TerminateStoppedAfter),
+		MinNotice:             time.Duration(admin.Caps.MinNotice),
+		MaxLifetime:           time.Duration(admin.Caps.MaxLifetime),
+		OnExpiry:              lifecycle.ActionTerminate,
+		Mode:                  lifecycle.ModeEnforce,
+	}
+}
+
+// Limits returns a project's effective limits: its request within the caps
+// (with its grant).
+func Limits(admin *projects.Admin, p *projects.Project) limits.Limits {
+	caps := admin.EffectiveCaps(p.Name)
+	return limits.Effective(
+		limits.Limits{MaxInstances: p.Limits.MaxInstances, MaxVCPUs: p.Limits.MaxVCPUs, AllowedTypes: p.Limits.AllowedInstanceTypes},
+		limits.Limits{MaxInstances: caps.MaxInstances, MaxVCPUs: caps.MaxVCPUs, AllowedTypes: caps.AllowedInstanceTypes},
+	)
+}
+
+// observed is an instance with where it was seen.
+type observed struct {
+	*cloud.Instance
+	region int
+	vcpus  int
+}
+
+// planInstances decides every observed instance: quota violations per
+// project across all regions, then lifecycle.Decide per instance.
+func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now time.Time) {
+	byProject := map[string][]observed{}
+	for i, snap := range obs.Snapshots {
+		for j := range snap.Instances {
+			in := &snap.Instances[j]
+			if in.Project == "" {
+				continue // never ours: invariant 1
+			}
+			byProject[in.Project] = append(byProject[in.Project], observed{Instance: in, region: i, vcpus: int(snap.InstanceTypes[in.Type].VCPUs)})
+		}
+	}
+	names := make([]string, 0, len(byProject))
+	for name := range byProject {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+
+	admin := cfg.Admin
+	for _, name := range names {
+		if _, frozen := cfg.Frozen[name]; frozen {
+			continue // invariant 5: a broken project file never destroys
+		}
+		insts := byProject[name]
+		p := cfg.Project(name)
+		if p == nil {
+			for _, in := range insts {
+				d := &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: fmt.Sprintf("project %q left the config", name), Grace: time.Duration(admin.Safety.OrphanGrace)}
+				decide(plan, in, orphanPolicy(admin), d, notify.KindOrphan, plan.AdminChannel, "", now)
+			}
+			continue
+		}
+
+		lim := Limits(admin, p)
+		li := make([]limits.Instance, len(insts))
+		for i, in := range insts {
+			li[i] = limits.Instance{ID: in.ID, Type: in.Type, State: in.State, BornAt: in.BornAt, VCPUs: in.vcpus}
+		}
+		usage, violations := limits.Check(lim, li)
+		plan.Usage[name] = notify.Usage{Project: name, Instances: usage.Instances, MaxInstances: lim.MaxInstances, VCPUs: usage.VCPUs, MaxVCPUs: lim.MaxVCPUs}
+		byID := map[string]limits.Violation{}
+		for _, v := range violations {
+			byID[v.InstanceID] = v
+		}
+
+		policy := Policy(admin, p)
+		for _, in := range insts {
+			var demand *lifecycle.Demand
+			kind, channel := notify.KindExpiring, p.SlackChannel
+			if v, ok := byID[in.ID]; ok {
+				demand = &lifecycle.Demand{Action: lifecycle.Action(v.Action), Reason: v.Reason}
+				kind = notify.KindOverQuota
+				if v.Kind == limits.DisallowedType {
+					kind = notify.KindDisallowedType
+				}
+			}
+			if in.Template != "" && p.Template(in.Template) == nil {
+				demand = &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: fmt.Sprintf("template %q left the config of %s", in.Template, name), Grace: time.Duration(admin.Safety.OrphanGrace)}
+				kind, channel = notify.KindOrphan, plan.AdminChannel
+			}
+			expiresAt := ""
+			for _, e := range p.Extensions {
+				if e.Instance == in.ID {
+					expiresAt = e.Until.UTC().Format(time.RFC3339)
+				}
+			}
+			decide(plan, in, policy, demand, kind, channel, expiresAt, now)
+		}
+	}
+}
+
+// decide runs lifecycle.Decide for one instance and records the change, if
+// any. expiresAt is the expiry an extension sets ("" for none).
+func decide(plan *RunPlan, in observed, policy lifecycle.Policy, demand *lifecycle.Demand, kind notify.Kind, channel, expiresAt string, now time.Time) {
+	li := lifecycle.Instance{
+		ID:        in.ID,
+		State:     in.State,
+		BornAt:    in.BornAt,
+		StoppedAt: in.StoppedAt,
+		KeepUntil: parseTime(in.Tags[cloud.TagKeep]),
+		Demand:    demand,
+	}
+	change := InstanceChange{
+		ID: in.ID, Project: in.Project, Template: in.Template, Type: in.Type, State: in.State,
+		Channel: channel, account: in.Account, region: in.Region,
+	}
+	current := in.Tags[cloud.TagExpiresAt]
+	if expiresAt != "" && expiresAt != current {
+		change.ExpiresAt = expiresAt
+		current = expiresAt
+	}
+	li.ExpiresAt = parseTime(current)
+
+	last, err := lifecycle.ParseNotice(in.Tags[cloud.TagNotice])
+	if err != nil {
+		plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: ignoring malformed %s tag %q", in.ID, cloud.TagNotice, in.Tags[cloud.TagNotice]))
+		last = lifecycle.Notice{}
+	}
+	d := lifecycle.Decide(li, policy, last, now)
+	change.Action, change.Stage, change.Deadline, change.Reason = d.Action, d.Stage, d.Deadline, d.Reason
+	change.ClearNotice = d.ClearNotice
+	if d.Notice != nil {
+		change.Notice = d.Notice.String()
+	}
+	if demand == nil || d.Reason != demand.Reason {
+		kind = notify.KindExpiring // the age-based stage won over the demand
+	}
+	if d.Action != lifecycle.ActionKeep {
+		change.Kind = kind
+	}
+	if d.Action == lifecycle.ActionKeep && !change.ClearNotice && change.ExpiresAt == "" {
+		return
+	}
+	plan.Regions[in.region].Instances = append(plan.Regions[in.region].Instances, change)
+}
+
+// parseTime parses an RFC 3339 tag value; zero if empty or malformed.
+func parseTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// capDestructive holds back the stops and terminations beyond the admin's
+// per-run cap (invariant 4): the oldest deadlines go first, the rest wait.
+// Held changes keep nothing to deliver and tell admins.
+func capDestructive(plan *RunPlan) {
+	type ref struct{ region, index int }
+	var refs []ref
+	for i, rp := range plan.Regions {
+		for j, c := range rp.Instances {
+			if c.Destructive() {
+				refs = append(refs, ref{i, j})
+			}
+		}
+	}
+	max := plan.MaxDestructive
+	if len(refs) <= max {
+		return
+	}
+	at := func(r ref) *InstanceChange { return &plan.Regions[r.region].Instances[r.index] }
+	slices.SortFunc(refs, func(a, b ref) int {
+		ca, cb := at(a), at(b)
+		return cmp.Or(ca.Deadline.Compare(cb.Deadline), cmp.Compare(ca.ID, cb.ID))
+	})
+	for _, r := range refs[max:] {
+		c := at(r)
+		plan.Held = append(plan.Held, *c)
+		c.Action = lifecycle.ActionKeep
+		c.Kind = ""
+	}
+	plan.Notices = append(plan.Notices, notify.Notice{
+		Kind: notify.KindSafety, Channel: plan.AdminChannel,
+		Reason: fmt.Sprintf("this run would stop or terminate %d instances; the cap is %d per run: %d held back", len(refs), max, len(refs)-max),
+		Detail: "raise safety.max_destructive_per_run in launchwarden.toml if this is expected; held instances are handled by later runs",
+	})
+}
+
+// planNotices turns the plan's instance and template changes into notices.
+func planNotices(plan *RunPlan, cfg *projects.Config) {
+	for _, rp := range plan.Regions {
+		for _, c := range rp.Instances {
+			n := notify.Notice{
+				Kind: c.Kind, Channel: c.Channel, Project: c.Project, Account: rp.Account, Region: rp.Region,
+				InstanceID: c.ID, Template: c.Template, InstanceType: c.Type,
+				Action: string(c.Stage), Deadline: c.Deadline, Reason: c.Reason,
+			}
+			switch c.Action {
+			case lifecycle.ActionNotify:
+			case lifecycle.ActionStop:
+				n.Kind = notify.KindStopped
+			case lifecycle.ActionTerminate:
+				n.Kind = notify.KindTerminated
+			default:
+				continue
+			}
+			plan.Notices = append(plan.Notices, n)
+		}
+		for _, t := range rp.Templates {
+			p := cfg.Project(t.Project)
+			if p == nil {
+				continue // the project left the config: nobody to tell but the admins, in the plan
+			}
+			plan.Notices = append(plan.Notices, notify.Notice{
+				Kind: notify.KindTemplateChanged, Channel: p.SlackChannel, Project: t.Project, Account: rp.Account, Region: rp.Region,
+				Template: t.Template, Action: t.Op, Reason: t.Reason, Detail: t.Name,
+			})
+		}
+	}
+}

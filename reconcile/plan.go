@@ -1,0 +1,437 @@
+package reconcile
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/notify"
+	"github.com/launchwarden/launchwarden/projects"
+	"github.com/launchwarden/launchwarden/reconcile/sshkeys"
+	"github.com/launchwarden/launchwarden/reconcile/userdata"
+)
+
+// Tags launchwarden keeps on launch templates besides those in cloud.
+const (
+	// TagVersion is the template version launchwarden made the default; a
+	// default version that differs was changed by hand and is restored.
+	TagVersion = "launchwarden:version"
+	// TagFrozen is the hash of the config problems last announced for a frozen
+	// project, so that a project frozen for the same reasons is announced once.
+	TagFrozen = "launchwarden:frozen"
+)
+
+// Observation is everything a run reads before it plans: the owned state of
+// every account and region, and the SSH keys of the users the config names.
+type Observation struct {
+	Snapshots []*cloud.Snapshot
+	Keys      sshkeys.Result
+	// CurrentKeys holds, by launch template ID, the authorized_keys lines of
+	// the template's default version. It is read only for templates some of
+	// whose users' keys could not be fetched: their keys are kept.
+	CurrentKeys map[string][]string
+}
+
+// RunPlan is what one run will do. It is a plain value: printed by `plan`,
+// compared with golden files in tests, and carried out by Apply.
+type RunPlan struct {
+	RunID string    `json:"run_id"`
+	Now   time.Time `json:"now"`
+	// Enforce is the admin's kill switch: false makes the run plan-only.
+	Enforce bool `json:"enforce"`
+	// MaxDestructive is the admin's cap on stops plus terminations per run.
+	MaxDestructive int           `json:"max_destructive"`
+	AdminChannel   string        `json:"admin_channel,omitempty"`
+	Regions        []*RegionPlan `json:"regions"`
+	// Notices are what teams and admins are told before any action.
+	Notices []notify.Notice         `json:"notices,omitempty"`
+	Usage   map[string]notify.Usage `json:"usage,omitempty"`
+	// Held are stops and terminations beyond the admin's per-run cap: not
+	// done this run.
+	Held     []InstanceChange `json:"held,omitempty"`
+	Frozen   []string         `json:"frozen,omitempty"`
+	Warnings []string         `json:"warnings,omitempty"`
+}
+
+// RegionPlan is the plan for one account and region.
+type RegionPlan struct {
+	Account   string           `json:"account"`
+	Region    string           `json:"region"`
+	Groups    []GroupChange    `json:"security_groups,omitempty"`
+	Templates []TemplateChange `json:"templates,omitempty"`
+	Instances []InstanceChange `json:"instances,omitempty"`
+	// TemplateTags are bookkeeping tags on templates (TagFrozen).
+	TemplateTags []TagChange `json:"template_tags,omitempty"`
+}
+
+// Empty reports whether the region plan changes nothing.
+func (r *RegionPlan) Empty() bool {
+	return len(r.Groups) == 0 && len(r.Templates) == 0 && len(r.Instances) == 0 && len(r.TemplateTags) == 0
+}
+
+// Operations on groups and templates.
+const (
+	OpCreate         = "create"
+	OpUpdate         = "update"
+	OpRestoreDefault = "restore-default"
+	OpDelete         = "delete"
+	OpAuthorize      = "authorize"
+	OpRevoke         = "revoke"
+)
+
+// GroupChange is one change to a security group.
+type GroupChange struct {
+	Op                string       `json:"op"`
+	Project, Template string       `json:"-"`
+	Name              string       `json:"name"`
+	ID                string       `json:"id,omitempty"`
+	VPCID             string       `json:"vpc_id,omitempty"`
+	Rules             []cloud.Rule `json:"rules,omitempty"`
+}
+
+// TemplateChange is one change to a launch template.
+type TemplateChange struct {
+	Op       string `json:"op"`
+	Project  string `json:"project"`
+	Template string `json:"template"`
+	Name     string `json:"name"`
+	ID       string `json:"id,omitempty"`
+	// Data is the desired template data. When its security group is created
+	// by the same run, SecurityGroupIDs is empty and Apply fills it in.
+	Data *cloud.TemplateData `json:"data,omitempty"`
+	// Spec is the hash of Data; empty when Apply computes it (see Data).
+	Spec string `json:"spec,omitempty"`
+	// Version is the version restore-default makes the default again.
+	Version int64  `json:"version,omitempty"`
+	Reason  string `json:"reason"`
+}
+
+// TagChange sets and deletes tags on one resource.
+type TagChange struct {
+	ID     string            `json:"id"`
+	Set    map[string]string `json:"set,omitempty"`
+	Delete []string          `json:"delete,omitempty"`
+}
+
+// SpecHash returns the hash of template data that the launchwarden:spec tag
+// holds. Equal data gives an equal hash: encoding/json sorts map keys.
+func SpecHash(d cloud.TemplateData) string {
+	b, err := json.Marshal(d)
+	if err != nil {
+		panic(fmt.Sprintf("reconcile: marshalling template data: %v", err)) // plain structs cannot fail
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// Name is the deterministic name of a project template's launch template and
+// of its security group.
+func Name(project, template string) string { return "lw-" + project + "-" + template }
+
+// sshRules returns the ingress rules a template's security group must have:
+// port 22 from each ssh_from CIDR, and nothing else.
+func sshRules(t *projects.Template) []cloud.Rule {
+	rules := make([]cloud.Rule, 0, len(t.SSHFrom))
+	for _, c := range t.SSHFrom {
+		rules = append(rules, cloud.Rule{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDR: c})
+	}
+	return sortRules(rules)
+}
+
+func sortRules(rules []cloud.Rule) []cloud.Rule {
+	slices.SortFunc(rules, func(a, b cloud.Rule) int {
+		return cmp.Or(cmp.Compare(a.Protocol, b.Protocol), cmp.Compare(a.FromPort, b.FromPort),
+			cmp.Compare(a.ToPort, b.ToPort), cmp.Compare(a.CIDR, b.CIDR))
+	})
+	return slices.Compact(rules)
+}
+
+// diffRules returns the rules of want missing from have, and those of have
+// not in want.
+func diffRules(want, have []cloud.Rule) (add, remove []cloud.Rule) {
+	for _, r := range want {
+		if !slices.Contains(have, r) {
+			add = append(add, r)
+		}
+	}
+	for _, r := range have {
+		if !slices.Contains(want, r) {
+			remove = append(remove, r)
+		}
+	}
+	return add, remove
+}
+
+// templateData is the desired data of a project template's launch template.
+func templateData(p *projects.Project, t *projects.Template, groupID, userData string) cloud.TemplateData {
+	tags := map[string]string{cloud.TagProject: p.Name, cloud.TagTemplate: t.Name}
+	for k, v := range t.Tags {
+		tags[k] = v
+	}
+	d := cloud.TemplateData{
+		ImageID:            t.Image,
+		InstanceType:       t.InstanceType,
+		VolumeGiB:          int32(t.VolumeGiB),
+		VolumeType:         "gp3",
+		Encrypted:          true,
+		UserData:           userData,
+		HTTPTokensRequired: true,
+		HopLimit:           1,
+		ShutdownBehavior:   cmp.Or(t.ShutdownBehavior, "stop"),
+		TagSpecs: map[string]map[string]string{
+			"instance":          tags,
+			"volume":            tags,
+			"network-interface": tags,
+		},
+	}
+	if groupID != "" {
+		d.SecurityGroupIDs = []string{groupID}
+	}
+	return d
+}
+
+// keyUsers returns the GitHub users whose keys go into a template.
+func keyUsers(p *projects.Project, t *projects.Template) []string {
+	if len(t.SSHKeysFromGitHub) > 0 {
+		return t.SSHKeysFromGitHub
+	}
+	return p.Owners
+}
+
+// allKeyUsers returns every GitHub user the config's templates name, sorted.
+func allKeyUsers(cfg *projects.Config) []string {
+	var users []string
+	for _, p := range cfg.Projects {
+		for i := range p.Templates {
+			users = append(users, keyUsers(p, &p.Templates[i])...)
+		}
+	}
+	slices.Sort(users)
+	return slices.Compact(users)
+}
+
+// templateKeys returns the authorized_keys lines for a template's users, and
+// the users whose keys could not be fetched. For those, the lines the
+// current template version holds for them are kept (current may be nil).
+func templateKeys(keys sshkeys.Result, users, current []string) (lines, failed []string) {
+	for _, u := range users {
+		if _, bad := keys.Failed[u]; bad {
+			failed = append(failed, u)
+			suffix := " github:" + u
+			for _, l := range current {
+				if strings.HasSuffix(l, suffix) {
+					lines = append(lines, l)
+				}
+			}
+			continue
+		}
+		for _, k := range keys.Keys {
+			if k.User == u {
+				lines = append(lines, k.Line)
+			}
+		}
+	}
+	return lines, failed
+}
+
+// regionKey identifies an account and region.
+func regionKey(account, region string) string { return account + "/" + region }
+
+// Plan computes what a run does, from the config, what was observed and the
+// time. It does no I/O. cfg.Admin must not be nil: a broken admin file
+// aborts the run before observation.
+func Plan(cfg *projects.Config, obs *Observation, now time.Time, runID string) *RunPlan {
+	admin := cfg.Admin
+	plan := &RunPlan{
+		RunID:          runID,
+		Now:            now.UTC(),
+		Enforce:        admin.Safety.Enforce,
+		MaxDestructive: max(admin.Safety.MaxDestructivePerRun, 0),
+		AdminChannel:   admin.Slack.AdminChannel,
+		Usage:          map[string]notify.Usage{},
+	}
+	for name := range cfg.Frozen {
+		plan.Frozen = append(plan.Frozen, name)
+	}
+	slices.Sort(plan.Frozen)
+
+	for _, snap := range obs.Snapshots {
+		rp := &RegionPlan{Account: snap.Account, Region: snap.Region}
+		planGroupsAndTemplates(plan, rp, cfg, obs, snap)
+		plan.Regions = append(plan.Regions, rp)
+	}
+	planFrozen(plan, cfg, obs)
+	planInstances(plan, cfg, obs, now)
+	capDestructive(plan)
+	planNotices(plan, cfg)
+	return plan
+}
+
+// planGroupsAndTemplates plans the security groups and launch templates of
+// one region: every template of every valid project, and the deletion of
+// managed ones whose config entry is gone. Frozen projects are left alone.
+func planGroupsAndTemplates(plan *RunPlan, rp *RegionPlan, cfg *projects.Config, obs *Observation, snap *cloud.Snapshot) {
+	type owner struct{ project, template string }
+	groups := map[owner]*cloud.SecurityGroup{}
+	for i := range snap.SecurityGroups {
+		g := &snap.SecurityGroups[i]
+		if g.Managed {
+			groups[owner{g.Project, g.TemplateName}] = g
+		}
+	}
+	templates := map[owner]*cloud.Template{}
+	for i := range snap.Templates {
+		t := &snap.Templates[i]
+		if t.Managed {
+			templates[owner{t.Project, t.TemplateName}] = t
+		}
+	}
+	vpc := vpcOf(cfg.Admin, snap.Account, snap.Region)
+
+	wanted := map[owner]bool{}
+	for _, p := range cfg.Projects {
+		for i := range p.Templates {
+			t := &p.Templates[i]
+			o := owner{p.Name, t.Name}
+			wanted[o] = true
+			name := Name(p.Name, t.Name)
+			where := fmt.Sprintf("%s/%s %s", snap.Account, snap.Region, name)
+
+			// Security group first: the template refers to it by ID.
+			rules := sshRules(t)
+			groupID := ""
+			if g := groups[o]; g == nil {
+				rp.Groups = append(rp.Groups, GroupChange{Op: OpCreate, Project: p.Name, Template: t.Name, Name: name, VPCID: vpc, Rules: rules})
+			} else {
+				groupID = g.ID
+				add, remove := diffRules(rules, sortRules(slices.Clone(g.Ingress)))
+				if len(add) > 0 {
+					rp.Groups = append(rp.Groups, GroupChange{Op: OpAuthorize, Project: p.Name, Template: t.Name, Name: name, ID: g.ID, Rules: add})
+				}
+				if len(remove) > 0 {
+					rp.Groups = append(rp.Groups, GroupChange{Op: OpRevoke, Project: p.Name, Template: t.Name, Name: name, ID: g.ID, Rules: remove})
+				}
+			}
+
+			cur := templates[o]
+			var current []string
+			if cur != nil {
+				current = obs.CurrentKeys[cur.ID]
+			}
+			lines, failed := templateKeys(obs.Keys, keyUsers(p, t), current)
+			if len(failed) > 0 {
+				if cur == nil || current == nil {
+					plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: not created yet: SSH keys of %s could not be fetched", where, strings.Join(failed, ", ")))
+					continue
+				}
+				plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: kept the current SSH keys of %s: fetching them failed", where, strings.Join(failed, ", ")))
+			}
+			ud, err := userdata.Render(lines, t.CloudInit)
+			if err != nil {
+				plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: left unchanged: %v", where, err))
+				continue
+			}
+			data := templateData(p, t, groupID, ud)
+			spec := ""
+			if groupID != "" {
+				spec = SpecHash(data)
+			}
+			change := TemplateChange{Project: p.Name, Template: t.Name, Name: name, Data: &data, Spec: spec}
+			switch {
+			case cur == nil:
+				change.Op, change.Reason = OpCreate, "new template"
+			case groupID == "":
+				change.Op, change.ID, change.Reason = OpUpdate, cur.ID, "security group recreated"
+			case cur.Spec != spec:
+				change.Op, change.ID, change.Reason = OpUpdate, cur.ID, "spec changed"
+			default:
+				ours, err := strconv.ParseInt(cur.Tags[TagVersion], 10, 64)
+				if err != nil || ours <= 0 || ours > cur.LatestVersion {
+					ours = cur.LatestVersion
+				}
+				if cur.DefaultVersion == ours {
+					continue
+				}
+				change = TemplateChange{Op: OpRestoreDefault, Project: p.Name, Template: t.Name, Name: name, ID: cur.ID, Version: ours,
+					Reason: fmt.Sprintf("default version %d was set outside launchwarden; restoring %d", cur.DefaultVersion, ours)}
+			}
+			rp.Templates = append(rp.Templates, change)
+		}
+	}
+
+	// Entries that left the config: delete their templates, then their
+	// groups. A frozen project's resources stay as they are.
+	for _, t := range snap.Templates {
+		o := owner{t.Project, t.TemplateName}
+		if !t.Managed || wanted[o] || cfg.Frozen[t.Project] != nil {
+			continue
+		}
+		rp.Templates = append(rp.Templates, TemplateChange{Op: OpDelete, Project: t.Project, Template: t.TemplateName, Name: t.Name, ID: t.ID, Reason: "no longer in the config"})
+	}
+	for _, g := range snap.SecurityGroups {
+		o := owner{g.Project, g.TemplateName}
+		if !g.Managed || wanted[o] || cfg.Frozen[g.Project] != nil {
+			continue
+		}
+		rp.Groups = append(rp.Groups, GroupChange{Op: OpDelete, Project: g.Project, Template: g.TemplateName, Name: g.Name, ID: g.ID})
+	}
+}
+
+// vpcOf returns the VPC the admin configured for an account's region ("" for
+// the default VPC).
+func vpcOf(admin *projects.Admin, account, region string) string {
+	for _, a := range admin.AWS.Accounts {
+		if a.ID == account || a.Name == account {
+			return a.Network(region).VPCID
+		}
+	}
+	return ""
+}
+
+// planFrozen announces each frozen project once per distinct set of
+// problems: the hash of the problems is recorded on the project's templates
+// (TagFrozen), which is the only change a frozen project gets.
+func planFrozen(plan *RunPlan, cfg *projects.Config, obs *Observation) {
+	for _, name := range plan.Frozen {
+		problems := cfg.Frozen[name]
+		var lines []string
+		for _, p := range problems {
+			lines = append(lines, p.String())
+		}
+		sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
+		hash := hex.EncodeToString(sum[:8])
+		announce := false
+		for i, snap := range obs.Snapshots {
+			for _, t := range snap.Templates {
+				if t.Managed && t.Project == name && t.Tags[TagFrozen] != hash {
+					announce = true
+					rp := plan.Regions[i]
+					rp.TemplateTags = append(rp.TemplateTags, TagChange{ID: t.ID, Set: map[string]string{TagFrozen: hash}})
+				}
+			}
+		}
+		if announce {
+			plan.Notices = append(plan.Notices, notify.Notice{
+				Kind: notify.KindFrozen, Channel: plan.AdminChannel, Project: name,
+				Reason: fmt.Sprintf("%d problem(s) in its file: no template change and no stop or terminate until fixed", len(problems)),
+				Detail: strings.Join(lines, "\n"),
+			})
+		}
+	}
+	// A project that is valid again loses its frozen mark, so that a later
+	// freeze for the same reasons is announced again.
+	for i, snap := range obs.Snapshots {
+		for _, t := range snap.Templates {
+			if _, frozen := cfg.Frozen[t.Project]; t.Managed && !frozen && t.Tags[TagFrozen] != "" {
+				plan.Regions[i].TemplateTags = append(plan.Regions[i].TemplateTags, TagChange{ID: t.ID, Delete: []string{TagFrozen}})
+			}
+		}
+	}
+}
