@@ -32,7 +32,7 @@ func (n Notice) String() string {
 // ParseNotice parses a launchwarden:notice tag value as written by
 // Notice.String. The empty string is the zero Notice (no notice delivered).
 // The stage must be stop or terminate; the deadline may carry any UTC offset
-// but no fractional seconds, and is returned in UTC.
+// but no fractional seconds, and is returned in UTC (years 1 to 9999).
 func ParseNotice(tag string) (Notice, error) {
 	if tag == "" {
 		return Notice{}, nil
@@ -53,5 +53,11 @@ func ParseNotice(tag string) (Notice, error) {
 	if t.Nanosecond() != 0 {
 		return Notice{}, fmt.Errorf("notice %q: deadline has fractional seconds", tag)
 	}
-	return Notice{Stage: Action(stage), Deadline: t.UTC()}, nil
+	t = t.UTC()
+	if y := t.Year(); y < 1 || y > 9999 {
+		// An offset can push a valid local time out of the four-digit years
+		// that RFC 3339 in UTC can express.
+		return Notice{}, fmt.Errorf("notice %q: deadline out of range", tag)
+	}
+	return Notice{Stage: Action(stage), Deadline: t}, nil
 }
