@@ -129,8 +129,8 @@ type Decision struct {
 	// anything else happens to the instance.
 	Notice *Notice
 	// ClearNotice is true when the recorded notice is obsolete (an extension,
-	// a keep or a vanished demand took its stage out of view): the caller
-	// removes the notice tag.
+	// a keep or a vanished demand took its stage out of view) or used up by
+	// this stop: the caller removes the notice tag (after stopping).
 	ClearNotice bool
 	// Next is when the decision will next change, for status; zero if it will
 	// not change by time alone.
@@ -224,7 +224,8 @@ func (t target) at(last Notice, now time.Time) due {
 //   - No stage in view: keep, and clear an obsolete notice.
 //   - The winning stage not yet announced: notify, with the new Notice.
 //   - Announced, deadline not reached: keep and wait.
-//   - Announced, deadline reached: stop or terminate (keep in notify-only).
+//   - Announced, deadline reached: stop or terminate (keep in notify-only);
+//     a stop also clears the notice it used up.
 //
 // In stop-only mode terminate becomes stop and a stopped instance is never
 // terminated. When StoppedAt is unknown, the stop is taken to have happened at
@@ -288,6 +289,10 @@ func Decide(in Instance, p Policy, last Notice, now time.Time) Decision {
 		dec.Reason += "; notify-only mode: not acting"
 	default:
 		dec.Action = best.stage
+		// The notice is used up: should the team start the instance again,
+		// it is warned afresh rather than stopped on the strength of the old
+		// notice. A terminated instance loses its tags anyway.
+		dec.ClearNotice = best.stage == ActionStop
 	}
 	return dec
 }

@@ -111,12 +111,12 @@ func TestDecide(t *testing.T) {
 		{
 			name: "announced, at deadline: stop",
 			in:   running(), p: policy(), last: notice(ActionStop, expiresAt), now: expiresAt,
-			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason, ClearNotice: true},
 		},
 		{
 			name: "announced, 1s after deadline: stop",
 			in:   running(), p: policy(), last: notice(ActionStop, expiresAt), now: "2026-11-25T10:00:01Z",
-			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason, ClearNotice: true},
 		},
 		{
 			name: "first notice exactly min_notice before expiry keeps the expiry",
@@ -151,7 +151,7 @@ func TestDecide(t *testing.T) {
 		{
 			name: "late notice, at its moved deadline: stop",
 			in:   running(), p: policy(), last: notice(ActionStop, "2026-11-26T03:00:00Z"), now: "2026-11-26T03:00:00Z",
-			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts("2026-11-26T03:00:00Z"), Reason: ttlReason},
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts("2026-11-26T03:00:00Z"), Reason: ttlReason, ClearNotice: true},
 		},
 
 		// Extensions and stale or edited notices.
@@ -299,7 +299,7 @@ func TestDecide(t *testing.T) {
 			name: "stop-only: terminate becomes stop",
 			in:   running(), p: withPolicy(func(p *Policy) { p.OnExpiry = ActionTerminate; p.Mode = ModeStopOnly }),
 			last: notice(ActionStop, expiresAt), now: expiresAt,
-			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason, ClearNotice: true},
 		},
 		{
 			name: "stop-only: a stopped instance is never terminated",
@@ -385,7 +385,7 @@ func TestDecide(t *testing.T) {
 			name: "quota demand announced, at deadline: stop",
 			in:   with(running(), func(in *Instance) { in.Demand = &Demand{Action: ActionStop, Reason: "over vCPU quota"} }),
 			p:    policy(), last: notice(ActionStop, "2026-11-23T22:00:00Z"), now: "2026-11-23T22:00:00Z",
-			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts("2026-11-23T22:00:00Z"), Reason: "over vCPU quota"},
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts("2026-11-23T22:00:00Z"), Reason: "over vCPU quota", ClearNotice: true},
 		},
 		{
 			name: "quota back within limits: notice obsolete, clear it",
