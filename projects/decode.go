@@ -1,6 +1,7 @@
 package projects
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -28,7 +29,8 @@ func (d *decoder) parse(src string) map[string]any {
 	var m map[string]any
 	if _, err := toml.Decode(src, &m); err != nil {
 		p := Problem{File: d.file, Message: "TOML syntax error: " + err.Error()}
-		if pe, ok := err.(toml.ParseError); ok {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
 			p.Line, p.Column = pe.Position.Line, pe.Position.Col
 			p.Message = "TOML syntax error: " + pe.Message
 			p.Key = pe.LastKey

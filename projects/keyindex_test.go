@@ -115,3 +115,19 @@ func TestParentPath(t *testing.T) {
 		}
 	}
 }
+
+// FuzzIndexKeys checks that the indexer survives any text, including text
+// that is not TOML at all.
+func FuzzIndexKeys(f *testing.F) {
+	f.Add("a = 1\n[[t]]\nx = [1, {y = 2}]\n")
+	f.Add("s = \"\"\"\nunterminated")
+	f.Add("[a.\"b\nc = '")
+	f.Add("k = { a = [\n# c\n], 'q' = '''x'''}")
+	f.Fuzz(func(t *testing.T, src string) {
+		for path, pos := range indexKeys(src) {
+			if pos.line < 1 || pos.col < 1 {
+				t.Errorf("%s at %+v", path, pos)
+			}
+		}
+	})
+}

@@ -22,6 +22,11 @@ import (
 
 // Load reads dir/launchwarden.toml and dir/projects/*.toml and validates
 // them. It never panics; every problem found is returned, sorted.
+//
+// Problems in a project file (including requests above the caps) freeze
+// that project. Problems in launchwarden.toml itself leave Config.Admin nil.
+// A grant for a project that has no file is reported but does not make the
+// admin file invalid: the project may just have been removed.
 func Load(dir string) (*Config, Problems) {
 	cfg, probs := LoadFS(os.DirFS(dir), time.Now())
 	cfg.Dir = dir

@@ -38,8 +38,7 @@ type projectFile struct {
 	d        *decoder
 	name     string
 	raw      Project
-	keysSet  bool // some template set ssh_keys_from_github
-	parsedOK bool
+	parsedOK bool // the file is valid TOML
 }
 
 // parseProject decodes and checks one project file on its own.
@@ -98,8 +97,7 @@ func parseProject(name, file, src string) *projectFile {
 	if list, ok := root.list("templates"); ok {
 		seen := map[string]string{}
 		for _, t := range list {
-			tpl, keysSet := decodeTemplate(t)
-			pf.keysSet = pf.keysSet || keysSet
+			tpl := decodeTemplate(t)
 			if tpl.Name != "" {
 				if first, dup := seen[tpl.Name]; dup {
 					d.report(joinKey(t.path, "name"), "give every template its own name", "duplicate template name %q (first used in %s)", tpl.Name, first)
@@ -173,7 +171,7 @@ func decodeLifecycle(t table) Lifecycle {
 	l.WarnBefore, _ = t.duration("warn_before")
 	l.TerminateStoppedAfter, _ = t.duration("terminate_stopped_after")
 	if l.TTL > 0 && l.WarnBefore >= l.TTL {
-		t.d.report(t.keyPath("warn_before"), "warn_before must be shorter than ttl", "warn_before (%s) is not shorter than ttl (%s): the warning would come before the instance is even started", l.WarnBefore, l.TTL)
+		t.d.report(t.keyPath("warn_before"), "make warn_before shorter than ttl, e.g. a quarter of it", "warn_before (%s) is not shorter than ttl (%s), so the warning would be due before the instance is even launched", l.WarnBefore, l.TTL)
 	}
 	if s, ok := t.str("on_expiry"); ok {
 		if s == OnExpiryStop || s == OnExpiryTerminate {
@@ -192,9 +190,9 @@ func decodeLifecycle(t table) Lifecycle {
 	return l
 }
 
-// decodeTemplate decodes one [[templates]] entry; keysSet tells whether it
-// lists ssh_keys_from_github itself.
-func decodeTemplate(t table) (tpl Template, keysSet bool) {
+// decodeTemplate decodes one [[templates]] entry.
+func decodeTemplate(t table) Template {
+	var tpl Template
 	t.known("name", "image", "instance_type", "volume_gib", "ssh_from", "ssh_keys_from_github", "cloud_init", "tags", "shutdown_behavior")
 	d := t.d
 	if t.required("name", `name = "fedora-large"`) {
@@ -242,7 +240,6 @@ func decodeTemplate(t table) (tpl Template, keysSet bool) {
 		}
 	}
 	if users, ok := t.strs("ssh_keys_from_github"); ok {
-		keysSet = true
 		tpl.SSHKeysFromGitHub = checkUsers(d, t.keyPath("ssh_keys_from_github"), users)
 	}
 	if s, ok := t.str("cloud_init"); ok {
@@ -261,7 +258,7 @@ func decodeTemplate(t table) (tpl Template, keysSet bool) {
 			d.report(t.keyPath("shutdown_behavior"), `use "stop" or "terminate"`, "unknown shutdown_behavior %q", s)
 		}
 	}
-	return tpl, keysSet
+	return tpl
 }
 
 func decodeTags(t table) map[string]string {
@@ -328,12 +325,11 @@ func (pf *projectFile) resolve(a *Admin, now time.Time) *Project {
 	d := pf.d
 	raw := pf.raw
 	defaults, caps := BuiltinDefaults(), BuiltinCaps()
-	var grantHint func(key, value string) string
 	if a != nil {
 		defaults = a.Defaults
 		caps = a.EffectiveCaps(pf.name)
 	}
-	grantHint = func(key, value string) string {
+	grantHint := func(key, value string) string {
 		return fmt.Sprintf("ask an admin for a grant in launchwarden.toml, e.g. [grants.%s] %s = %s", pf.name, key, value)
 	}
 	checkCaps := a != nil && pf.parsedOK

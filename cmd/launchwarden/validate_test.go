@@ -166,7 +166,9 @@ func TestValidateGitHub(t *testing.T) {
 	if code != exitFailed {
 		t.Errorf("exit code = %d, want %d", code, exitFailed)
 	}
-	file := func(name string) string { return strings.ReplaceAll(filepath.ToSlash(filepath.Join(dir, name)), ":", "%3A") }
+	file := func(name string) string {
+		return strings.ReplaceAll(filepath.ToSlash(filepath.Join(dir, name)), ":", "%3A")
+	}
 	want := "::error file=" + file("projects/demo.toml") + `,line=4,col=1,title=slack.channel::"demo" is neither a Slack channel id nor a #name (did you mean "#demo"?)` + "\n" +
 		"::error file=" + file("projects/demo.toml") + `,line=9,col=1,title=templates[0].instance_type::"m6i.large" is not allowed by caps.allowed_instance_types ["t3.*"] (ask an admin for a grant in launchwarden.toml, e.g. [grants.demo] allowed_instance_types = ["m6i.large"])` + "\n" +
 		"::error file=" + file("projects/other.toml") + `,line=2,col=1,title=ttl::unknown key "ttl" (ttl belongs in the [lifecycle] table)` + "\n" +
