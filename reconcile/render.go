@@ -1,0 +1,168 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/lifecycle"
+	"github.com/launchwarden/launchwarden/notify"
+)
+
+// Counts summarises a plan.
+type Counts struct {
+	GroupChanges, TemplateChanges, Notices, Stops, Terminations, Held int
+}
+
+// Counts returns the plan's summary numbers.
+func (p *RunPlan) Counts() Counts {
+	c := Counts{Notices: len(p.Notices), Held: len(p.Held)}
+	for _, rp := range p.Regions {
+		c.GroupChanges += len(rp.Groups)
+		c.TemplateChanges += len(rp.Templates)
+		for _, ic := range rp.Instances {
+			switch ic.Action {
+			case lifecycle.ActionStop:
+				c.Stops++
+			case lifecycle.ActionTerminate:
+				c.Terminations++
+			}
+		}
+	}
+	return c
+}
+
+// Summary is one line that says what the plan does.
+func (p *RunPlan) Summary() string {
+	c := p.Counts()
+	s := fmt.Sprintf("%d security group changes, %d template changes, %d notices, %d stops, %d terminations",
+		c.GroupChanges, c.TemplateChanges, c.Notices, c.Stops, c.Terminations)
+	if c.Held > 0 {
+		s += fmt.Sprintf(", %d held back by the safety cap", c.Held)
+	}
+	if !p.Enforce {
+		s += " (safety.enforce = false: plan only)"
+	}
+	return s
+}
+
+// WriteJSON writes the plan as indented JSON.
+func (p *RunPlan) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(p)
+}
+
+// WriteText writes the plan for a terminal.
+func (p *RunPlan) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "plan %s at %s\n", p.RunID, p.Now.Format(time.RFC3339))
+	p.writeBody(&b, "", func(s string) string { return s })
+	fmt.Fprintf(&b, "\n%s\n", p.Summary())
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteMarkdown writes the plan for a pull-request comment.
+func (p *RunPlan) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### launchwarden plan\n\n**%s**\n\n", p.Summary())
+	p.writeBody(&b, "#### ", func(s string) string { return "`" + s + "`" })
+	fmt.Fprintf(&b, "\n<sub>run %s at %s</sub>\n", p.RunID, p.Now.Format(time.RFC3339))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (p *RunPlan) writeBody(b *strings.Builder, heading string, code func(string) string) {
+	for _, rp := range p.Regions {
+		if rp.Empty() {
+			continue
+		}
+		fmt.Fprintf(b, "\n%s%s/%s\n", heading, rp.Account, rp.Region)
+		for _, g := range rp.Groups {
+			fmt.Fprintf(b, "  - security group %s: %s%s\n", code(g.Name), g.Op, rulesText(g.Rules))
+		}
+		for _, t := range rp.Templates {
+			fmt.Fprintf(b, "  - launch template %s: %s (%s)%s\n", code(t.Name), t.Op, t.Reason, dataText(t.Data))
+		}
+		for _, tc := range rp.TemplateTags {
+			fmt.Fprintf(b, "  - launch template %s: tags set %v, removed %v\n", code(tc.ID), tc.Set, tc.Delete)
+		}
+		for _, ic := range rp.Instances {
+			fmt.Fprintf(b, "  - instance %s (%s, %s): %s\n", code(ic.ID), ic.Project, ic.Type, instanceText(ic))
+		}
+	}
+	if len(p.Held) > 0 {
+		fmt.Fprintf(b, "\n%sheld back by safety.max_destructive_per_run = %d\n", heading, p.MaxDestructive)
+		for _, ic := range p.Held {
+			fmt.Fprintf(b, "  - instance %s (%s): %s, due %s\n", code(ic.ID), ic.Project, ic.Stage, ic.Deadline.Format(time.RFC3339))
+		}
+	}
+	if len(p.Frozen) > 0 {
+		fmt.Fprintf(b, "\n%sfrozen projects (invalid config: no changes, nothing stopped or terminated)\n", heading)
+		for _, name := range p.Frozen {
+			fmt.Fprintf(b, "  - %s\n", name)
+		}
+	}
+	if len(p.Warnings) > 0 {
+		fmt.Fprintf(b, "\n%swarnings\n", heading)
+		for _, w := range p.Warnings {
+			fmt.Fprintf(b, "  - %s\n", w)
+		}
+	}
+	if len(p.Usage) > 0 {
+		fmt.Fprintf(b, "\n%squota usage\n", heading)
+		for _, name := range sortedKeys(p.Usage) {
+			fmt.Fprintf(b, "  - %s: %s\n", name, notify.UsageLine(p.Usage[name]))
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func rulesText(rules []cloud.Rule) string {
+	if len(rules) == 0 {
+		return ""
+	}
+	parts := make([]string, len(rules))
+	for i, r := range rules {
+		parts[i] = fmt.Sprintf("%s/%d from %s", r.Protocol, r.FromPort, r.CIDR)
+	}
+	return " " + strings.Join(parts, ", ")
+}
+
+func dataText(d *cloud.TemplateData) string {
+	if d == nil {
+		return ""
+	}
+	keys := strings.Count(d.UserData, "ssh-")
+	return fmt.Sprintf(": %s, %s, %d GiB %s encrypted, IMDSv2, %d SSH keys", d.ImageID, d.InstanceType, d.VolumeGiB, d.VolumeType, keys)
+}
+
+func instanceText(ic InstanceChange) string {
+	var parts []string
+	switch ic.Action {
+	case lifecycle.ActionNotify:
+		parts = append(parts, fmt.Sprintf("notify %s: %s at %s (%s)", ic.Channel, ic.Stage, ic.Deadline.Format(time.RFC3339), ic.Reason))
+	case lifecycle.ActionStop, lifecycle.ActionTerminate:
+		parts = append(parts, fmt.Sprintf("%s now (%s)", ic.Action, ic.Reason))
+	}
+	if ic.ExpiresAt != "" {
+		parts = append(parts, "set expires-at "+ic.ExpiresAt)
+	}
+	if ic.ClearNotice {
+		parts = append(parts, "clear obsolete notice")
+	}
+	return strings.Join(parts, "; ")
+}
