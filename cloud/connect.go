@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -95,6 +97,10 @@ func Connect(ctx context.Context, opts ConnectOptions) ([]*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = awshttp.NewBuildableClient()
+	}
+	cfg.HTTPClient = plainBodyClient{cfg.HTTPClient}
 
 	var clients []*Client
 	for _, acct := range opts.Accounts {
@@ -137,6 +143,26 @@ func accountFromARN(arn string) string {
 		return ""
 	}
 	return parts[4]
+}
+
+// plainBodyClient works around a race between the SDK and net/http that drops
+// good responses to large requests (e.g. StopInstances with 1000 IDs).
+// The SDK closes the request body as soon as the response headers arrive, and
+// its closed body's WriteTo returns io.EOF. net/http, having sent ContentLength
+// bytes, copies the body once more to check that nothing is left; when the
+// server answered quickly, that copy hits the closed body, net/http takes the
+// io.EOF for a failed write and closes the connection under the response being
+// read. The SDK then retries an operation that succeeded, which for
+// non-idempotent calls such as CreateSecurityGroup turns into a spurious
+// "already exists". Hiding WriteTo makes the check a plain Read, which on a
+// closed body is a clean end of file.
+type plainBodyClient struct{ next aws.HTTPClient }
+
+func (c plainBodyClient) Do(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody {
+		req.Body = struct{ io.ReadCloser }{req.Body}
+	}
+	return c.next.Do(req)
 }
 
 // ObserveAll observes every client's account and region concurrently. It is
