@@ -138,10 +138,38 @@ func intersectPattern(x, y string) (string, bool) {
 		return x, true
 	case isLiteral(y) && matchAll(x, y):
 		return y, true
-	case isLiteral(x) || isLiteral(y):
+	case isLiteral(x) || isLiteral(y) || disjoint(x, y):
 		return x + "&" + y, false
 	}
 	return x + "&" + y, true
+}
+
+// disjoint reports whether no type can match both globs, judging by their
+// literal prefixes and suffixes: "t3.*" and "c6i.*" cannot overlap.
+func disjoint(x, y string) bool {
+	px, py := literalPrefix(x), literalPrefix(y)
+	sx, sy := literalSuffix(x), literalSuffix(y)
+	return !strings.HasPrefix(px, py) && !strings.HasPrefix(py, px) ||
+		!strings.HasSuffix(sx, sy) && !strings.HasSuffix(sy, sx)
+}
+
+// literalPrefix returns the part of a pattern before its first special
+// character, which every match starts with.
+func literalPrefix(p string) string {
+	if i := strings.IndexAny(p, `*?[\&`); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
+
+// literalSuffix returns the part of a pattern after its last "*" if that part
+// is plain text, which every match then ends with; else "".
+func literalSuffix(p string) string {
+	s := p[strings.LastIndex(p, "*")+1:]
+	if strings.ContainsAny(s, `*?[]\&`) {
+		return ""
+	}
+	return s
 }
 
 // isLiteral reports whether an entry names one type: no wildcards, no "&".
