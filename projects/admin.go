@@ -2,6 +2,7 @@ package projects
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -122,6 +123,9 @@ func parseAdmin(file, src string) (*Admin, *decoder) {
 	if t, ok := root.sub("caps"); ok {
 		t.known(capKeys...)
 		g := decodeGrant(t)
+		if g.AllowedInstanceTypes != nil && len(g.AllowedInstanceTypes) == 0 && t.has("allowed_instance_types") {
+			d.report("caps.allowed_instance_types", `e.g. ["t3.*", "m6i.*"]`, "allowed_instance_types is empty, so no instance type is allowed")
+		}
 		a.Caps = applyGrant(a.Caps, g, true)
 		if a.Caps.MaxLifetime < a.Caps.MaxTTL {
 			d.report("caps.max_lifetime", "max_lifetime counts extensions too, so it must be at least max_ttl",
@@ -306,7 +310,7 @@ func decodeSlack(t table) Slack {
 	d := t.d
 	known := []string{"admin_channel", "token_env", "token_file", "signing_secret_env", "signing_secret_file", "webhooks"}
 	rejectInlineSecrets(t)
-	t.known(append(known, "token", "bot_token", "signing_secret", "webhook_url")...)
+	t.known(append(known, slices.Collect(maps.Keys(inlineSecretKeys))...)...)
 	var s Slack
 	if t.required("admin_channel", `admin_channel = "#launchwarden-admins"`) {
 		if c, ok := t.str("admin_channel"); ok {
@@ -331,7 +335,7 @@ func decodeSlack(t table) Slack {
 				continue
 			}
 			rejectInlineSecrets(ct)
-			ct.known("url_env", "url_file", "url", "webhook_url")
+			ct.known(append([]string{"url_env", "url_file"}, slices.Collect(maps.Keys(inlineSecretKeys))...)...)
 			if ref := decodeSecretRef(ct, "url_env", "url_file", true); !ref.IsZero() {
 				s.Webhooks[ch] = ref
 			}

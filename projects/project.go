@@ -2,6 +2,7 @@ package projects
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -322,79 +323,104 @@ func decodeExtension(t table) Extension {
 // (nil when it is broken: then only built-in defaults apply and nothing is
 // checked against caps). It returns the effective project.
 func (pf *projectFile) resolve(a *Admin, now time.Time) *Project {
-	d := pf.d
-	raw := pf.raw
-	defaults, caps := BuiltinDefaults(), BuiltinCaps()
+	r := resolver{pf: pf, d: pf.d, defaults: BuiltinDefaults(), caps: BuiltinCaps()}
 	if a != nil {
-		defaults = a.Defaults
-		caps = a.EffectiveCaps(pf.name)
+		r.defaults = a.Defaults
+		r.caps = a.EffectiveCaps(pf.name)
+		r.checkCaps = pf.parsedOK
 	}
-	grantHint := func(key, value string) string {
-		return fmt.Sprintf("ask an admin for a grant in launchwarden.toml, e.g. [grants.%s] %s = %s", pf.name, key, value)
-	}
-	checkCaps := a != nil && pf.parsedOK
-	p := raw
-	p.Owners = append([]string(nil), raw.Owners...)
+	p := pf.raw
+	p.Owners = slices.Clone(pf.raw.Owners)
+	p.Limits = r.limits(pf.raw.Limits)
+	p.Lifecycle = r.lifecycle(pf.raw.Lifecycle)
+	p.Templates = r.templates(pf.raw.Templates, p.Owners, p.Limits)
+	p.Extensions = r.extensions(pf.raw.Extensions, now)
+	return &p
+}
 
-	// limits
-	p.Limits.MaxInstances = pick(raw.Limits.MaxInstances, min(defaults.Limits.MaxInstances, caps.MaxInstances))
-	if checkCaps && raw.Limits.MaxInstances > caps.MaxInstances {
-		d.report("limits.max_instances", grantHint("max_instances", fmt.Sprint(raw.Limits.MaxInstances)),
-			"max_instances %d is above the cap of %d (caps.max_instances)", raw.Limits.MaxInstances, caps.MaxInstances)
+// resolver merges one project with its defaults and checks it against its
+// caps.
+type resolver struct {
+	pf        *projectFile
+	d         *decoder
+	defaults  Defaults
+	caps      Caps // with the project's grant applied
+	checkCaps bool // the admin file is valid and so is the project's TOML
+}
+
+// grantHint tells how an admin would allow a value above a cap.
+func (r resolver) grantHint(key, value string) string {
+	return fmt.Sprintf("ask an admin for a grant in launchwarden.toml, e.g. [grants.%s] %s = %s", r.pf.name, key, value)
+}
+
+func (r resolver) limits(raw Limits) Limits {
+	l := Limits{
+		MaxInstances: pick(raw.MaxInstances, min(r.defaults.Limits.MaxInstances, r.caps.MaxInstances)),
+		MaxVCPUs:     pick(raw.MaxVCPUs, min(r.defaults.Limits.MaxVCPUs, r.caps.MaxVCPUs)),
 	}
-	p.Limits.MaxVCPUs = pick(raw.Limits.MaxVCPUs, min(defaults.Limits.MaxVCPUs, caps.MaxVCPUs))
-	if checkCaps && raw.Limits.MaxVCPUs > caps.MaxVCPUs {
-		d.report("limits.max_vcpus", grantHint("max_vcpus", fmt.Sprint(raw.Limits.MaxVCPUs)),
-			"max_vcpus %d is above the cap of %d (caps.max_vcpus)", raw.Limits.MaxVCPUs, caps.MaxVCPUs)
+	if r.checkCaps && raw.MaxInstances > r.caps.MaxInstances {
+		r.d.report("limits.max_instances", r.grantHint("max_instances", fmt.Sprint(raw.MaxInstances)),
+			"max_instances %d is above the cap of %d (caps.max_instances)", raw.MaxInstances, r.caps.MaxInstances)
+	}
+	if r.checkCaps && raw.MaxVCPUs > r.caps.MaxVCPUs {
+		r.d.report("limits.max_vcpus", r.grantHint("max_vcpus", fmt.Sprint(raw.MaxVCPUs)),
+			"max_vcpus %d is above the cap of %d (caps.max_vcpus)", raw.MaxVCPUs, r.caps.MaxVCPUs)
 	}
 	switch {
-	case raw.Limits.AllowedInstanceTypes != nil:
-		for i, g := range raw.Limits.AllowedInstanceTypes {
-			if checkCaps && !globCovered(caps.AllowedInstanceTypes, g) {
-				d.report(indexPath("limits.allowed_instance_types", i), grantHint("allowed_instance_types", fmt.Sprintf("[%q]", g)),
-					"%q is not within caps.allowed_instance_types %s", g, quoteList(caps.AllowedInstanceTypes))
+	case raw.AllowedInstanceTypes != nil:
+		l.AllowedInstanceTypes = raw.AllowedInstanceTypes
+		for i, g := range raw.AllowedInstanceTypes {
+			if r.checkCaps && !globCovered(r.caps.AllowedInstanceTypes, g) {
+				r.d.report(indexPath("limits.allowed_instance_types", i), r.grantHint("allowed_instance_types", fmt.Sprintf("[%q]", g)),
+					"%q is not within caps.allowed_instance_types %s", g, quoteList(r.caps.AllowedInstanceTypes))
 			}
 		}
-	case defaults.Limits.AllowedInstanceTypes != nil:
-		p.Limits.AllowedInstanceTypes = defaults.Limits.AllowedInstanceTypes
+	case r.defaults.Limits.AllowedInstanceTypes != nil:
+		l.AllowedInstanceTypes = r.defaults.Limits.AllowedInstanceTypes
 	default:
-		p.Limits.AllowedInstanceTypes = caps.AllowedInstanceTypes
+		l.AllowedInstanceTypes = r.caps.AllowedInstanceTypes
 	}
-	p.Limits.AllowedInstanceTypes = append([]string(nil), p.Limits.AllowedInstanceTypes...)
+	l.AllowedInstanceTypes = slices.Clone(l.AllowedInstanceTypes)
+	return l
+}
 
-	// lifecycle
-	lc := &p.Lifecycle
-	lc.TTL = pick(raw.Lifecycle.TTL, min(defaults.Lifecycle.TTL, caps.MaxTTL))
-	if checkCaps && raw.Lifecycle.TTL > caps.MaxTTL {
-		d.report("lifecycle.ttl", grantHint("max_ttl", fmt.Sprintf("%q", raw.Lifecycle.TTL)),
-			"ttl %s is above the cap of %s (caps.max_ttl)", raw.Lifecycle.TTL, caps.MaxTTL)
+func (r resolver) lifecycle(raw Lifecycle) Lifecycle {
+	def := r.defaults.Lifecycle
+	l := Lifecycle{
+		TTL:                   pick(raw.TTL, min(def.TTL, r.caps.MaxTTL)),
+		WarnBefore:            raw.WarnBefore,
+		OnExpiry:              pick(raw.OnExpiry, def.OnExpiry),
+		TerminateStoppedAfter: pick(raw.TerminateStoppedAfter, def.TerminateStoppedAfter),
+		Mode:                  pick(raw.Mode, def.Mode),
 	}
-	lc.WarnBefore = raw.Lifecycle.WarnBefore
-	if lc.WarnBefore == 0 {
-		lc.WarnBefore = min(defaults.Lifecycle.WarnBefore, lc.TTL/2)
-	} else if raw.Lifecycle.TTL == 0 && lc.WarnBefore >= lc.TTL {
-		d.report("lifecycle.warn_before", "set a longer ttl in [lifecycle] or a shorter warn_before",
-			"warn_before (%s) is not shorter than the default ttl (%s)", lc.WarnBefore, lc.TTL)
+	if r.checkCaps && raw.TTL > r.caps.MaxTTL {
+		r.d.report("lifecycle.ttl", r.grantHint("max_ttl", fmt.Sprintf("%q", raw.TTL)),
+			"ttl %s is above the cap of %s (caps.max_ttl)", raw.TTL, r.caps.MaxTTL)
 	}
-	lc.OnExpiry = pick(raw.Lifecycle.OnExpiry, defaults.Lifecycle.OnExpiry)
-	lc.TerminateStoppedAfter = pick(raw.Lifecycle.TerminateStoppedAfter, defaults.Lifecycle.TerminateStoppedAfter)
-	lc.Mode = pick(raw.Lifecycle.Mode, defaults.Lifecycle.Mode)
-	if lc.Mode == ModeStopOnly && lc.OnExpiry == OnExpiryTerminate {
-		if raw.Lifecycle.OnExpiry != "" {
-			d.report("lifecycle.on_expiry", `use on_expiry = "stop", or mode = "enforce" to allow terminating`, `on_expiry = "terminate" contradicts mode = "stop-only"`)
+	switch {
+	case l.WarnBefore == 0:
+		l.WarnBefore = min(def.WarnBefore, l.TTL/2)
+	case raw.TTL == 0 && l.WarnBefore >= l.TTL: // both set: checked when decoding
+		r.d.report("lifecycle.warn_before", "set a longer ttl in [lifecycle] or a shorter warn_before",
+			"warn_before (%s) is not shorter than the default ttl (%s)", l.WarnBefore, l.TTL)
+	}
+	if l.Mode == ModeStopOnly && l.OnExpiry == OnExpiryTerminate {
+		if raw.OnExpiry != "" {
+			r.d.report("lifecycle.on_expiry", `use on_expiry = "stop", or mode = "enforce" to allow terminating`,
+				`on_expiry = "terminate" contradicts mode = "stop-only"`)
 		}
-		lc.OnExpiry = OnExpiryStop // stop-only never terminates
+		l.OnExpiry = OnExpiryStop // stop-only never terminates
 	}
+	return l
+}
 
-	// templates
-	p.Templates = make([]Template, len(raw.Templates))
-	for i, t := range raw.Templates {
+func (r resolver) templates(raw []Template, owners []string, limits Limits) []Template {
+	out := make([]Template, len(raw))
+	for i, t := range raw {
 		path := indexPath("templates", i)
-		if t.ShutdownBehavior == "" {
-			t.ShutdownBehavior = "stop"
-		}
+		t.ShutdownBehavior = pick(t.ShutdownBehavior, "stop")
 		if t.SSHKeysFromGitHub == nil {
-			t.SSHKeysFromGitHub = p.Owners
+			t.SSHKeysFromGitHub = slices.Clone(owners)
 		}
 		if t.Tags == nil {
 			t.Tags = map[string]string{}
@@ -402,54 +428,61 @@ func (pf *projectFile) resolve(a *Admin, now time.Time) *Project {
 		if t.SSHFrom == nil {
 			t.SSHFrom = []string{}
 		}
-		p.Templates[i] = t
-		if !pf.parsedOK {
+		out[i] = t
+		if !r.pf.parsedOK {
 			continue
 		}
 		if n := len(t.CloudInit) + keysPerUserGuess*len(t.SSHKeysFromGitHub); len(t.CloudInit) <= cloudInitLimit && n > userDataLimit {
-			d.report(joinKey(path, "ssh_keys_from_github"), "list fewer users, or shorten cloud_init",
+			r.d.report(joinKey(path, "ssh_keys_from_github"), "list fewer users, or shorten cloud_init",
 				"cloud_init (%d bytes) plus the SSH keys of %d users would likely exceed EC2's 16 KiB user data", len(t.CloudInit), len(t.SSHKeysFromGitHub))
 		}
-		if !checkCaps {
-			continue
-		}
-		if t.InstanceType != "" {
-			switch {
-			case !MatchInstanceType(caps.AllowedInstanceTypes, t.InstanceType):
-				d.report(joinKey(path, "instance_type"), grantHint("allowed_instance_types", fmt.Sprintf("[%q]", t.InstanceType)),
-					"%q is not allowed by caps.allowed_instance_types %s", t.InstanceType, quoteList(caps.AllowedInstanceTypes))
-			case !MatchInstanceType(p.Limits.AllowedInstanceTypes, t.InstanceType):
-				d.report(joinKey(path, "instance_type"), "add it to allowed_instance_types in [limits]",
-					"%q is not in limits.allowed_instance_types %s", t.InstanceType, quoteList(p.Limits.AllowedInstanceTypes))
-			}
-		}
-		if t.VolumeGiB > caps.MaxVolumeGiB {
-			d.report(joinKey(path, "volume_gib"), grantHint("max_volume_gib", fmt.Sprint(t.VolumeGiB)),
-				"volume_gib %d is above the cap of %d (caps.max_volume_gib)", t.VolumeGiB, caps.MaxVolumeGiB)
-		}
-		if !caps.AllowWorldSSH {
-			for j, c := range t.SSHFrom {
-				if _, _, world := cidrProblem(c); world {
-					d.report(indexPath(joinKey(path, "ssh_from"), j), "list the networks you connect from, or ask an admin for a grant in launchwarden.toml: [grants."+pf.name+"] allow_world_ssh = true",
-						"SSH from the whole internet (%s) is not allowed (caps.allow_world_ssh = false)", c)
-				}
-			}
+		if r.checkCaps {
+			r.checkTemplate(path, t, limits)
 		}
 	}
+	return out
+}
 
-	// extensions
-	p.Extensions = append([]Extension(nil), raw.Extensions...)
-	if checkCaps {
-		limit := now.Add(caps.MaxLifetime.Std())
-		for i, e := range raw.Extensions {
-			if !e.Until.IsZero() && e.Until.After(limit) {
-				d.report(joinKey(indexPath("extensions", i), "until"),
-					fmt.Sprintf("pick a time before %s, or %s", limit.UTC().Format(time.RFC3339), grantHint("max_lifetime", `"…"`)),
-					"until %s is more than caps.max_lifetime (%s) from now; no instance may live that long", e.Until.UTC().Format(time.RFC3339), caps.MaxLifetime)
+func (r resolver) checkTemplate(path string, t Template, limits Limits) {
+	if t.InstanceType != "" {
+		switch {
+		case !MatchInstanceType(r.caps.AllowedInstanceTypes, t.InstanceType):
+			r.d.report(joinKey(path, "instance_type"), r.grantHint("allowed_instance_types", fmt.Sprintf("[%q]", t.InstanceType)),
+				"%q is not allowed by caps.allowed_instance_types %s", t.InstanceType, quoteList(r.caps.AllowedInstanceTypes))
+		case !MatchInstanceType(limits.AllowedInstanceTypes, t.InstanceType):
+			r.d.report(joinKey(path, "instance_type"), "add it to allowed_instance_types in [limits]",
+				"%q is not in limits.allowed_instance_types %s", t.InstanceType, quoteList(limits.AllowedInstanceTypes))
+		}
+	}
+	if t.VolumeGiB > r.caps.MaxVolumeGiB {
+		r.d.report(joinKey(path, "volume_gib"), r.grantHint("max_volume_gib", fmt.Sprint(t.VolumeGiB)),
+			"volume_gib %d is above the cap of %d (caps.max_volume_gib)", t.VolumeGiB, r.caps.MaxVolumeGiB)
+	}
+	if r.caps.AllowWorldSSH {
+		return
+	}
+	for j, c := range t.SSHFrom {
+		if _, _, world := cidrProblem(c); world {
+			r.d.report(indexPath(joinKey(path, "ssh_from"), j), "list the networks you connect from, or "+r.grantHint("allow_world_ssh", "true"),
+				"SSH from the whole internet (%s) is not allowed (caps.allow_world_ssh = false)", c)
+		}
+	}
+}
+
+// extensions checks that no extension outlives caps.max_lifetime: an
+// instance launched now could not live until later than now+max_lifetime.
+func (r resolver) extensions(raw []Extension, now time.Time) []Extension {
+	if r.checkCaps {
+		limit := now.Add(r.caps.MaxLifetime.Std())
+		for i, e := range raw {
+			if e.Until.After(limit) {
+				r.d.report(joinKey(indexPath("extensions", i), "until"),
+					fmt.Sprintf("pick a time before %s, or %s", limit.UTC().Format(time.RFC3339), r.grantHint("max_lifetime", `"…"`)),
+					"until %s is more than caps.max_lifetime (%s) from now; no instance may live that long", e.Until.UTC().Format(time.RFC3339), r.caps.MaxLifetime)
 			}
 		}
 	}
-	return &p
+	return slices.Clone(raw)
 }
 
 func pick[T comparable](v, fallback T) T {
