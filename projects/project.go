@@ -241,6 +241,9 @@ func decodeTemplate(t table) Template {
 		}
 	}
 	if users, ok := t.strs("ssh_keys_from_github"); ok {
+		if len(users) == 0 {
+			d.report(t.keyPath("ssh_keys_from_github"), "remove the key to install the owners' keys", "ssh_keys_from_github is empty")
+		}
 		tpl.SSHKeysFromGitHub = checkUsers(d, t.keyPath("ssh_keys_from_github"), users)
 	}
 	if s, ok := t.str("cloud_init"); ok {
