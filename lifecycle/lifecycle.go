@@ -29,7 +29,7 @@ package lifecycle
 
 import (
 	"fmt"
-	"strings"
+	"strconv"
 	"time"
 )
 
@@ -48,12 +48,19 @@ const (
 // Mode says how far launchwarden may go with a project's instances.
 type Mode string
 
-// The modes. The empty Mode is ModeEnforce: notices still always come first.
+// The modes. The empty Mode is ModeEnforce (notices still always come first);
+// any other unknown Mode is taken as ModeNotifyOnly, so that a mistake never
+// destroys.
 const (
 	ModeEnforce    Mode = "enforce"     // stop and terminate as the policy says
 	ModeStopOnly   Mode = "stop-only"   // terminate becomes stop; stopped instances are never terminated
 	ModeNotifyOnly Mode = "notify-only" // send notices, never stop or terminate
 )
+
+// acts reports whether m allows stopping or terminating at all.
+func (m Mode) acts() bool {
+	return m == "" || m == ModeEnforce || m == ModeStopOnly
+}
 
 // EC2 instance state names.
 const (
@@ -184,8 +191,8 @@ type due struct {
 
 // at evaluates t at now given the last delivered notice.
 //
-// A new notice gets the deadline max(floor, now+period), rounded up to a whole
-// second so that it survives the tag's format unchanged. The last notice is
+// A new notice gets the deadline max(floor, now+period), in UTC and rounded up
+// to a whole second so that it survives the tag's format unchanged. The last notice is
 // accepted as this stage's announcement only if it names the stage and its
 // deadline lies between floor and that fresh deadline. The lower bound is what
 // keeps the no-surprises promise against a tag that was edited by hand, or
@@ -198,7 +205,7 @@ type due struct {
 // deadline, so that nothing runs forever. A genuine notice stays within both
 // bounds on later runs, so a stage is announced once.
 func (t target) at(last Notice, now time.Time) due {
-	fresh := ceilSecond(later(t.floor, now.Add(t.period)))
+	fresh := ceilSecond(later(t.floor, now.Add(t.period))).UTC()
 	if last.Stage == t.stage && !last.Deadline.Before(t.floor) && !last.Deadline.After(fresh) {
 		return due{inView: true, announced: true, deadline: last.Deadline}
 	}
@@ -249,7 +256,7 @@ func Decide(in Instance, p Policy, last Notice, now time.Time) Decision {
 		}
 	}
 
-	targets, quiet := stagesOf(in, p)
+	targets, why := stagesOf(in, p)
 	var (
 		best    *target
 		bestDue due
@@ -268,7 +275,7 @@ func Decide(in Instance, p Policy, last Notice, now time.Time) Decision {
 	}
 
 	if best == nil {
-		reason := quiet
+		reason := why
 		if len(targets) > 0 {
 			reason = targets[0].reason
 		}
@@ -284,7 +291,7 @@ func Decide(in Instance, p Policy, last Notice, now time.Time) Decision {
 	case now.Before(bestDue.deadline):
 		dec.Action = ActionKeep
 		dec.Next = earliest(next, bestDue.deadline)
-	case p.Mode == ModeNotifyOnly:
+	case !p.Mode.acts():
 		dec.Action = ActionKeep
 		dec.Reason += "; notify-only mode: not acting"
 	default:
@@ -321,20 +328,20 @@ func stagesOf(in Instance, p Policy) ([]target, string) {
 		floor = later(floor, in.KeepUntil.Add(p.MinNotice))
 	}
 
-	var ts []target
-	age, quiet := ageTarget(in, p)
+	var out []target
+	age, why := ageTarget(in, p)
 	if age != nil {
 		age.floor = later(age.floor, floor)
-		ts = append(ts, *age)
+		out = append(out, *age)
 	}
 	if d := in.Demand; d != nil {
 		stage := staged(d.Action, p.Mode)
 		applies := stage == ActionTerminate || (stage == ActionStop && in.State == stateRunning)
 		if applies {
-			ts = append(ts, target{stage: stage, floor: floor, period: max(p.MinNotice, d.Grace), reason: d.Reason})
+			out = append(out, target{stage: stage, floor: floor, period: max(p.MinNotice, d.Grace), reason: d.Reason})
 		}
 	}
-	return ts, quiet
+	return out, why
 }
 
 // ageTarget returns the stage that in's age puts ahead of it, or nil and why
@@ -415,18 +422,18 @@ func formatDuration(d time.Duration) string {
 	if d <= 0 {
 		return d.String()
 	}
-	var b strings.Builder
+	var b []byte
 	for _, u := range []struct {
 		unit time.Duration
-		name string
-	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		name byte
+	}{{24 * time.Hour, 'd'}, {time.Hour, 'h'}, {time.Minute, 'm'}, {time.Second, 's'}} {
 		if n := d / u.unit; n > 0 {
-			fmt.Fprintf(&b, "%d%s", n, u.name)
+			b = append(strconv.AppendInt(b, int64(n), 10), u.name)
 			d -= n * u.unit
 		}
 	}
-	if b.Len() == 0 {
+	if len(b) == 0 {
 		return d.String()
 	}
-	return b.String()
+	return string(b)
 }

@@ -320,6 +320,25 @@ func TestDecide(t *testing.T) {
 			want: Decision{Action: ActionKeep, Stage: ActionStop, Deadline: ts(expiresAt),
 				Reason: ttlReason + "; notify-only mode: not acting"},
 		},
+		{
+			name: "unknown mode is taken as notify-only",
+			in:   running(), p: withPolicy(func(p *Policy) { p.Mode = "enforcing" }),
+			last: notice(ActionStop, expiresAt), now: "2026-11-30T00:00:00Z",
+			want: Decision{Action: ActionKeep, Stage: ActionStop, Deadline: ts(expiresAt),
+				Reason: ttlReason + "; notify-only mode: not acting"},
+		},
+		{
+			name: "empty mode enforces",
+			in:   running(), p: withPolicy(func(p *Policy) { p.Mode = "" }),
+			last: notice(ActionStop, expiresAt), now: expiresAt,
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason, ClearNotice: true},
+		},
+		{
+			name: "unknown on_expiry means stop",
+			in:   running(), p: withPolicy(func(p *Policy) { p.OnExpiry = "destroy" }), now: warnAt,
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason,
+				Notice: noticePtr(ActionStop, expiresAt), Next: ts(expiresAt)},
+		},
 
 		// Keep.
 		{

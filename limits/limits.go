@@ -251,6 +251,7 @@ func Check(l Limits, instances []Instance) (Usage, []Violation) {
 		}
 	}
 
+	allowed := strings.Join(l.AllowedTypes, ", ")
 	for _, in := range live {
 		if chosen[in.ID] || !usesCPU(in.State) || l.Allows(in.Type) {
 			continue
@@ -258,7 +259,7 @@ func Check(l Limits, instances []Instance) (Usage, []Violation) {
 		chosen[in.ID] = true
 		out = append(out, Violation{
 			InstanceID: in.ID, Kind: DisallowedType, Action: ActionStop,
-			Reason: fmt.Sprintf("type %s is not allowed (allowed: %s)", in.Type, strings.Join(l.AllowedTypes, ", ")),
+			Reason: fmt.Sprintf("type %s is not allowed (allowed: %s)", in.Type, allowed),
 		})
 	}
 
