@@ -48,7 +48,7 @@ func (d *decoder) parse(src string) map[string]any {
 
 func firstSentence(s string) string {
 	s = strings.TrimSpace(s)
-	if i := strings.IndexAny(s, "\n"); i >= 0 {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
 	return strings.TrimSuffix(strings.TrimSpace(s), ":")
