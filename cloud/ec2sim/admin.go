@@ -1,0 +1,140 @@
+package ec2sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// serveAdmin exposes the Go controls as JSON below /_sim/, so an emulator
+// running in another process can be driven by tests and demos:
+//
+//	GET  /_sim/calls                      {"RunInstances": 3, …}
+//	POST /_sim/reset-calls
+//	GET  /_sim/clock                      {"now": "2026-01-01T00:00:00Z"}
+//	POST /_sim/clock        {"now": "RFC 3339", "advance": "1h"} (either or both)
+//	POST /_sim/seed         a SeedInstance or a list of them → {"ids": […]}
+//	POST /_sim/latency      {"latency": "50ms"}
+//	POST /_sim/throttling   {"on": true, "buckets": {"RunInstances": {"Burst": 1, "PerSecond": 0.5}}}
+//	POST /_sim/fault        {"action": "DescribeInstances", "code": "…", "status": 503, "hang": false, "times": 1}
+//	GET  /_sim/instances?account=…&region=…
+//	GET  /_sim/launch-templates?account=…&region=…
+//	GET  /_sim/security-groups?account=…&region=…
+func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	switch r.Method + " " + r.URL.Path {
+	case "GET /_sim/calls":
+		writeJSON(w, s.CallCounts())
+	case "POST /_sim/reset-calls":
+		s.ResetCalls()
+		writeJSON(w, map[string]bool{"ok": true})
+	case "GET /_sim/clock":
+		writeJSON(w, map[string]time.Time{"now": s.Now()})
+	case "POST /_sim/clock":
+		var req struct {
+			Now     time.Time `json:"now"`
+			Advance string    `json:"advance"`
+		}
+		if !readJSON(w, r, &req) {
+			return
+		}
+		var d time.Duration
+		if req.Advance != "" {
+			var err error
+			if d, err = time.ParseDuration(req.Advance); err != nil {
+				http.Error(w, fmt.Sprintf("advance: %v", err), http.StatusBadRequest)
+				return
+			}
+		}
+		if !req.Now.IsZero() {
+			s.SetNow(req.Now)
+		}
+		s.Advance(d)
+		writeJSON(w, map[string]time.Time{"now": s.Now()})
+	case "POST /_sim/seed":
+		var list []SeedInstance
+		var raw json.RawMessage
+		if !readJSON(w, r, &raw) {
+			return
+		}
+		if err := json.Unmarshal(raw, &list); err != nil {
+			var one SeedInstance
+			if err := json.Unmarshal(raw, &one); err != nil {
+				http.Error(w, fmt.Sprintf("seed: %v", err), http.StatusBadRequest)
+				return
+			}
+			list = []SeedInstance{one}
+		}
+		ids := make([]string, 0, len(list))
+		for _, in := range list {
+			ids = append(ids, s.Seed(in))
+		}
+		writeJSON(w, map[string][]string{"ids": ids})
+	case "POST /_sim/latency":
+		var req struct {
+			Latency string `json:"latency"`
+		}
+		if !readJSON(w, r, &req) {
+			return
+		}
+		d, err := time.ParseDuration(req.Latency)
+		if err != nil {
+			http.Error(w, fmt.Sprintf("latency: %v", err), http.StatusBadRequest)
+			return
+		}
+		s.SetLatency(d)
+		writeJSON(w, map[string]string{"latency": d.String()})
+	case "POST /_sim/throttling":
+		var req struct {
+			On      bool              `json:"on"`
+			Buckets map[string]Bucket `json:"buckets"`
+		}
+		if !readJSON(w, r, &req) {
+			return
+		}
+		for class, b := range req.Buckets {
+			s.SetThrottleBucket(class, b)
+		}
+		s.SetThrottling(req.On)
+		writeJSON(w, map[string]bool{"on": req.On})
+	case "POST /_sim/fault":
+		var req struct {
+			Action string `json:"action"`
+			Fault
+		}
+		if !readJSON(w, r, &req) {
+			return
+		}
+		if req.Action == "" {
+			http.Error(w, "fault: action is required", http.StatusBadRequest)
+			return
+		}
+		s.InjectFault(req.Action, req.Fault)
+		writeJSON(w, map[string]bool{"ok": true})
+	case "GET /_sim/instances":
+		writeJSON(w, s.Instances(q.Get("account"), q.Get("region")))
+	case "GET /_sim/launch-templates":
+		writeJSON(w, s.LaunchTemplates(q.Get("account"), q.Get("region")))
+	case "GET /_sim/security-groups":
+		writeJSON(w, s.SecurityGroups(q.Get("account"), q.Get("region")))
+	default:
+		http.Error(w, "unknown admin endpoint", http.StatusNotFound)
+	}
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<20))
+	if err := dec.Decode(v); err != nil {
+		http.Error(w, fmt.Sprintf("bad request body: %v", err), http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
