@@ -111,3 +111,23 @@ func TestCases(t *testing.T) {
 		})
 	}
 }
+
+// TestFiveMistakesInOneRun checks that one load reports every mistake of a
+// file, not just the first.
+func TestFiveMistakesInOneRun(t *testing.T) {
+	_, probs := LoadFS(caseFS(t, "testdata/cases/five-mistakes"), testNow)
+	var keys []string
+	for _, p := range probs {
+		keys = append(keys, p.File+" "+p.Key)
+	}
+	want := []string{
+		"projects/demo.toml owners[1]",
+		"projects/demo.toml lifecycle.ttl",
+		"projects/demo.toml templates[0].image",
+		"projects/demo.toml templates[0].volume_gib",
+		"projects/demo.toml templates[0].ssh_from[0]",
+	}
+	if diff := cmp.Diff(want, keys); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
