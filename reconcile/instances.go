@@ -32,7 +32,9 @@ type InstanceChange struct {
 	Deadline time.Time        `json:"deadline,omitzero"`
 	Reason   string           `json:"reason,omitempty"`
 	// Notice is the launchwarden:notice value recorded once the notice was
-	// delivered; ClearNotice removes an obsolete one.
+	// delivered. ClearNotice removes an obsolete one, or, with a stop, the
+	// one the stop used up (once the stop succeeded), so that an instance
+	// started again is warned afresh.
 	Notice      string `json:"notice,omitempty"`
 	ClearNotice bool   `json:"clear_notice,omitempty"`
 	// ExpiresAt is a new launchwarden:expires-at value, from [[extensions]].
@@ -61,19 +63,25 @@ func Policy(admin *projects.Admin, p *projects.Project) lifecycle.Policy {
 	}
 }
 
-// orphanPolicy is the policy of instances whose project left the config:
-// the admin defaults in enforce mode (the orphan demand does the rest).
-func orphanPolicy(admin *projects.Admin) lifecycle.Policy {
-	d := admin.Defaults.Lifecycle
-	return lifecycle.Policy{
-		TTL:                   time.Duration(d.TTL),
-		WarnBefore:            time.Duration(d.WarnBefore),
-		TerminateStoppedAfter: time.Duration(d.TerminateStoppedAfter),
-		MinNotice:             time.Duration(admin.Caps.MinNotice),
-		MaxLifetime:           time.Duration(admin.Caps.MaxLifetime),
-		OnExpiry:              lifecycle.ActionTerminate,
-		Mode:                  lifecycle.ModeEnforce,
+// orphanTTL stands for "no age limit": an orphan's fate is its demand.
+const orphanTTL = 100 * 365 * 24 * time.Hour
+
+// orphanPolicy is the policy of instances whose project or template left
+// the config. Age plays no part: the orphan demand terminates them once the
+// orphan grace has passed since admins were first told, and not before.
+// base is the project's policy for a template orphan, nil for a project
+// orphan (then enforce mode).
+func orphanPolicy(admin *projects.Admin, base *lifecycle.Policy) lifecycle.Policy {
+	p := lifecycle.Policy{
+		MinNotice: time.Duration(admin.Caps.MinNotice),
+		OnExpiry:  lifecycle.ActionTerminate,
+		Mode:      lifecycle.ModeEnforce,
 	}
+	if base != nil {
+		p = *base
+	}
+	p.TTL, p.MaxLifetime = orphanTTL, 0
+	return p
 }
 
 // Limits returns a project's effective limits: its request within the caps
@@ -122,7 +130,7 @@ func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now ti
 		if p == nil {
 			for _, in := range insts {
 				d := &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: fmt.Sprintf("project %q left the config", name), Grace: time.Duration(admin.Safety.OrphanGrace)}
-				decide(plan, in, orphanPolicy(admin), d, notify.KindOrphan, plan.AdminChannel, "", now)
+				decide(plan, in, orphanPolicy(admin, nil), d, notify.KindOrphan, plan.AdminChannel, "", now)
 			}
 			continue
 		}
@@ -141,6 +149,7 @@ func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now ti
 
 		policy := Policy(admin, p)
 		for _, in := range insts {
+			policy := policy
 			var demand *lifecycle.Demand
 			kind, channel := notify.KindExpiring, p.SlackChannel
 			if v, ok := byID[in.ID]; ok {
@@ -153,6 +162,7 @@ func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now ti
 			if in.Template != "" && p.Template(in.Template) == nil {
 				demand = &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: fmt.Sprintf("template %q left the config of %s", in.Template, name), Grace: time.Duration(admin.Safety.OrphanGrace)}
 				kind, channel = notify.KindOrphan, plan.AdminChannel
+				policy = orphanPolicy(admin, &policy)
 			}
 			expiresAt := ""
 			for _, e := range p.Extensions {
@@ -246,6 +256,7 @@ func capDestructive(plan *RunPlan) {
 		plan.Held = append(plan.Held, *c)
 		c.Action = lifecycle.ActionKeep
 		c.Kind = ""
+		c.ClearNotice = false // the notice still stands for a later run
 	}
 	plan.Notices = append(plan.Notices, notify.Notice{
 		Kind: notify.KindSafety, Channel: plan.AdminChannel,

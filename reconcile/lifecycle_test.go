@@ -1,0 +1,332 @@
+package reconcile
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/notify"
+)
+
+// sent is a delivered notice with the time of its run.
+type sent struct {
+	at time.Time
+	n  notify.Notice
+}
+
+func (s sent) String() string {
+	d := ""
+	if !s.n.Deadline.IsZero() {
+		d = " @" + s.n.Deadline.Sub(t0).String()
+	}
+	return fmt.Sprintf("+%s %s %s %s %s%s", s.at.Sub(t0), s.n.Channel, s.n.Kind, s.n.InstanceID, s.n.Action, d)
+}
+
+// instanceNotices returns the delivered notices about instances.
+// instanceNotices returns the delivered notices about instances, in a
+// stable order (digests of one run are delivered concurrently).
+func instanceNotices(ds []notify.Digest) []sent {
+	var out []sent
+	for _, d := range ds {
+		for _, n := range d.Notices {
+			if n.InstanceID != "" {
+				out = append(out, sent{at: d.Now, n: n})
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b sent) int {
+		return cmp.Or(a.at.Compare(b.at), strings.Compare(a.n.Channel, b.n.Channel), strings.Compare(a.n.InstanceID, b.n.InstanceID))
+	})
+	return out
+}
+
+// seed adds an instance born at t0+born with the given tags.
+func (h *harness) seed(id, typ string, born time.Duration, tags map[string]string) {
+	h.sim.Seed(ec2sim.SeedInstance{ID: id, ImageID: "ami-0123456789abcdef0", InstanceType: typ, State: "running",
+		LaunchTime: t0.Add(born), AttachTime: t0.Add(born), Tags: tags, Account: testAccount, Region: testRegion})
+}
+
+func ours(project, template string) map[string]string {
+	return map[string]string{cloud.TagProject: project, cloud.TagTemplate: template}
+}
+
+// runHours runs once an hour, from t0+1h, for n hours, and returns every
+// instance notice delivered.
+func (h *harness) runHours(n int) []sent {
+	h.t.Helper()
+	var all []sent
+	for range n {
+		h.sim.Advance(time.Hour)
+		h.run()
+		all = append(all, instanceNotices(h.slack.take())...)
+	}
+	return all
+}
+
+// checkNoSurprises asserts invariant 2 over a run history: every stop or
+// termination was announced, naming that action, in a notice delivered at
+// least minNotice before.
+func checkNoSurprises(t *testing.T, history []sent, minNotice time.Duration) {
+	t.Helper()
+	for i, s := range history {
+		if s.n.Kind != notify.KindStopped && s.n.Kind != notify.KindTerminated {
+			continue
+		}
+		announced := false
+		for _, earlier := range history[:i] {
+			if earlier.n.InstanceID == s.n.InstanceID && earlier.n.Action == s.n.Action &&
+				(earlier.n.Kind == notify.KindExpiring || earlier.n.Kind == notify.KindOrphan || earlier.n.Kind == notify.KindOverQuota || earlier.n.Kind == notify.KindDisallowedType) &&
+				!earlier.at.Add(minNotice).After(s.at) && !earlier.n.Deadline.After(s.at) {
+				announced = true
+			}
+		}
+		if !announced {
+			t.Errorf("%v without a notice delivered %s before", s, minNotice)
+		}
+	}
+}
+
+func threeProjects() map[string]string {
+	return map[string]string{
+		"launchwarden.toml": strings.Replace(adminTOML, `orphan_grace = "3d"`, `orphan_grace = "2d"`, 1),
+		"projects/packit.toml": projectTOML("#packit", []string{"alice"}, templateTOML("fedora", "t3.large", 40)) + `
+[lifecycle]
+ttl = "1d"
+warn_before = "6h"
+on_expiry = "stop"
+terminate_stopped_after = "2d"
+
+[[extensions]]
+instance = "i-00000000000000002"
+until = 2026-11-27T12:00:00Z
+reason = "long bisect"
+`,
+		"projects/cockpit.toml": projectTOML("#cockpit", []string{"carol"}, templateTOML("debian", "t3.medium", 20)) + `
+[lifecycle]
+ttl = "2d"
+warn_before = "6h"
+on_expiry = "stop"
+terminate_stopped_after = "1d"
+mode = "stop-only"
+`,
+		"projects/osbuild.toml": projectTOML("#osbuild", []string{"dave"}, templateTOML("rhel", "m6i.large", 20)) + `
+[lifecycle]
+ttl = "1d"
+warn_before = "6h"
+mode = "notify-only"
+`,
+	}
+}
+
+func TestThreeDaysOfThreeProjects(t *testing.T) {
+	h := newHarness(t, threeProjects())
+	h.seed("i-00000000000000001", "t3.large", 0, ours("packit", "fedora"))
+	h.seed("i-00000000000000002", "t3.large", -48*time.Hour, ours("packit", "fedora")) // extended
+	h.seed("i-00000000000000003", "t3.medium", 0, ours("cockpit", "debian"))
+	h.seed("i-00000000000000004", "m6i.large", 0, ours("osbuild", "rhel"))
+	h.seed("i-00000000000000005", "t3.large", 0, ours("retired", "old")) // orphan
+	untagged := map[string]string{"Name": "someone-elses", "team": "infra"}
+	h.seed("i-00000000000000006", "t3.large", -30*24*time.Hour, untagged)
+
+	history := h.runHours(72)
+
+	var got []string
+	for _, s := range history {
+		got = append(got, s.String())
+	}
+	want := []string{
+		"+1h0m0s #lw-admins orphan i-00000000000000005 terminate @49h0m0s",
+		"+18h0m0s #osbuild expiring i-00000000000000004 stop @24h0m0s",
+		"+18h0m0s #packit expiring i-00000000000000001 stop @24h0m0s",
+		"+24h0m0s #packit stopped i-00000000000000001 stop @24h0m0s",
+		"+42h0m0s #cockpit expiring i-00000000000000003 stop @48h0m0s",
+		"+48h0m0s #cockpit stopped i-00000000000000003 stop @48h0m0s",
+		"+49h0m0s #lw-admins terminated i-00000000000000005 terminate @49h0m0s",
+		"+66h0m0s #packit expiring i-00000000000000001 terminate @72h0m0s",
+		"+72h0m0s #packit terminated i-00000000000000001 terminate @72h0m0s",
+	}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("notices over three days (-want +got):\n%s", diff)
+	}
+	checkNoSurprises(t, history, 2*time.Hour)
+
+	h.sim.Advance(time.Minute) // let the last termination settle
+	states := map[string]string{}
+	for _, in := range h.sim.Instances(testAccount, testRegion) {
+		states[in.ID] = in.State
+	}
+	wantStates := map[string]string{
+		"i-00000000000000001": "terminated",
+		"i-00000000000000002": "running", // extended past the three days
+		"i-00000000000000003": "stopped", // stop-only never terminates
+		"i-00000000000000004": "running", // notify-only
+		"i-00000000000000006": "running", // not ours
+		// i-…5 was terminated at +49h and has since vanished.
+	}
+	if diff := gocmp.Diff(wantStates, states); diff != "" {
+		t.Errorf("final states (-want +got):\n%s", diff)
+	}
+	if got := h.instance("i-00000000000000002").Tags[cloud.TagExpiresAt]; got != "2026-11-27T12:00:00Z" {
+		t.Errorf("extended instance expires-at = %q", got)
+	}
+	if diff := gocmp.Diff(untagged, h.instance("i-00000000000000006").Tags); diff != "" {
+		t.Errorf("untagged instance's tags changed (-want +got):\n%s", diff)
+	}
+}
+
+func TestSlackDownDestroysNothingAndTheNoticePeriodHolds(t *testing.T) {
+	h := newHarness(t, threeProjects())
+	h.seed("i-00000000000000001", "t3.large", 0, ours("packit", "fedora"))
+	h.runHours(17)
+
+	// Slack is down from the warning time until well past the expiry.
+	h.slack.down = true
+	for range 10 {
+		h.sim.Advance(time.Hour)
+		plan, _ := h.run()
+		if c := plan.Counts(); c.Stops+c.Terminations > 0 {
+			t.Fatalf("+%s: plan stops or terminates while no notice was ever delivered: %+v", h.sim.Now().Sub(t0), c)
+		}
+	}
+	if got := h.instance("i-00000000000000001").State; got != "running" {
+		t.Fatalf("state after Slack outage = %s, want running", got)
+	}
+	if _, ok := h.instance("i-00000000000000001").Tags[cloud.TagNotice]; ok {
+		t.Fatal("notice tag recorded although nothing was delivered")
+	}
+
+	// Slack is back at +28h: the notice goes out with a fresh deadline of
+	// at least min_notice (2h), and the stop waits for it.
+	h.slack.down = false
+	history := h.runHours(3)
+	var got []string
+	for _, s := range history {
+		got = append(got, s.String())
+	}
+	want := []string{
+		"+28h0m0s #packit expiring i-00000000000000001 stop @30h0m0s",
+		"+30h0m0s #packit stopped i-00000000000000001 stop @30h0m0s",
+	}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("notices after Slack came back (-want +got):\n%s", diff)
+	}
+	checkNoSurprises(t, history, 2*time.Hour)
+}
+
+func TestSecondIdenticalRunPostsNothing(t *testing.T) {
+	h := newHarness(t, threeProjects())
+	for i := range 30 {
+		h.seed(fmt.Sprintf("i-%017x", 0x100+i), "t3.large", -20*time.Hour, ours("packit", "fedora"))
+	}
+	h.run()
+	first := h.slack.take()
+	if len(first) == 0 {
+		t.Fatal("first run posted nothing")
+	}
+	h.run()
+	if got := h.slack.take(); len(got) != 0 {
+		t.Errorf("second run posted %d digests: %+v", len(got), got)
+	}
+}
+
+func TestDestructiveCapHoldsTheExcessAndTellsAdmins(t *testing.T) {
+	files := threeProjects()
+	files["launchwarden.toml"] = strings.Replace(files["launchwarden.toml"], "max_destructive_per_run = 20", "max_destructive_per_run = 3", 1)
+	files["projects/packit.toml"] += "\n[limits]\nmax_instances = 10\n"
+	h := newHarness(t, files)
+	for i := range 8 {
+		h.seed(fmt.Sprintf("i-%017x", 0x100+i), "t3.large", -time.Duration(20+i)*time.Hour, ours("packit", "fedora"))
+	}
+	h.sim.Advance(time.Hour)
+	h.run() // warns all twelve
+	h.slack.take()
+	h.sim.Advance(24 * time.Hour)
+	plan, rep := h.run()
+	if len(rep.Stopped) != 3 || rep.Held != 5 || len(plan.Held) != 5 {
+		t.Fatalf("stopped %d, held %d, want 3 and 5", len(rep.Stopped), rep.Held)
+	}
+	// The oldest deadlines go first. 0x100 expired last (t0+4h); the others'
+	// deadlines were all floored to t0+3h by min_notice: ties go by ID.
+	wantStopped := []string{"i-00000000000000101", "i-00000000000000102", "i-00000000000000103"}
+	slices.Sort(wantStopped)
+	if diff := gocmp.Diff(wantStopped, rep.Stopped); diff != "" {
+		t.Errorf("stopped (-want +got):\n%s", diff)
+	}
+	var safety int
+	for _, d := range h.slack.take() {
+		for _, n := range d.Notices {
+			if n.Kind == notify.KindSafety && d.Channel == adminChan {
+				safety++
+			}
+		}
+	}
+	if safety != 1 {
+		t.Errorf("admin safety notices = %d, want 1", safety)
+	}
+	running := 0
+	for _, in := range h.sim.Instances(testAccount, testRegion) {
+		if in.State == "running" {
+			running++
+		}
+	}
+	if running != 5 {
+		t.Errorf("running after the capped run = %d, want 5", running)
+	}
+	// Held instances keep their notice and are stopped by the next runs.
+	h.sim.Advance(time.Hour)
+	_, rep = h.run()
+	h.sim.Advance(time.Hour)
+	_, rep2 := h.run()
+	if got := len(rep.Stopped) + len(rep2.Stopped); got != 5 {
+		t.Errorf("next two runs stopped %d, want the 5 held", got)
+	}
+}
+
+func TestKillSwitchMakesApplyRefuse(t *testing.T) {
+	files := threeProjects()
+	files["launchwarden.toml"] = strings.Replace(files["launchwarden.toml"], "enforce = true", "enforce = false", 1)
+	h := newHarness(t, files)
+	h.seed("i-00000000000000001", "t3.large", -30*time.Hour, ours("packit", "fedora"))
+	plan := h.plan()
+	if plan.Enforce {
+		t.Fatal("plan.Enforce = true with safety.enforce = false")
+	}
+	if _, err := Apply(t.Context(), plan, Deps{Clients: h.clients, Sender: h.slack}); err != ErrPlanOnly {
+		t.Fatalf("Apply = %v, want ErrPlanOnly", err)
+	}
+	if got := h.mutatingCalls(); len(got) != 0 {
+		t.Errorf("kill switch on, yet mutating calls: %v", got)
+	}
+}
+
+func TestOverQuotaNewestChosenAndStoppedAfterNotice(t *testing.T) {
+	files := threeProjects()
+	files["projects/packit.toml"] += "\n[limits]\nmax_vcpus = 4\n"
+	h := newHarness(t, files)
+	// t3.large has 2 vCPUs: three running use 6 of 4, the newest must go.
+	h.seed("i-00000000000000001", "t3.large", -3*time.Hour, ours("packit", "fedora"))
+	h.seed("i-00000000000000002", "t3.large", -2*time.Hour, ours("packit", "fedora"))
+	h.seed("i-00000000000000003", "t3.large", -1*time.Hour, ours("packit", "fedora"))
+	history := h.runHours(3)
+	var got []string
+	for _, s := range history {
+		got = append(got, s.String())
+	}
+	want := []string{
+		"+1h0m0s #packit over-quota i-00000000000000003 stop @3h0m0s",
+		"+3h0m0s #packit stopped i-00000000000000003 stop @3h0m0s",
+	}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("notices (-want +got):\n%s", diff)
+	}
+	if got := h.instance("i-00000000000000002").State; got != "running" {
+		t.Errorf("older instance state = %s, want running", got)
+	}
+}
