@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -238,3 +239,5 @@ func TestRunInstancesFromTemplate(t *testing.T) {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+func fmtInt(n int) string { return strconv.Itoa(n) }
