@@ -33,10 +33,9 @@ func newSim(tb testing.TB) (*ec2sim.Sim, string) {
 	return sim, srv.URL
 }
 
-// connect returns clients for the accounts, talking to the emulator at url
-// with static base credentials and near-zero retry backoff.
-func connect(tb testing.TB, url string, accounts ...Account) []*Client {
-	tb.Helper()
+// hermeticAWSEnv gives the SDK static base credentials and keeps it away from
+// the host's AWS configuration.
+func hermeticAWSEnv(tb testing.TB) {
 	tb.Setenv("AWS_ACCESS_KEY_ID", "AKIDLAUNCHWARDENTEST")
 	tb.Setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
 	tb.Setenv("AWS_SESSION_TOKEN", "")
@@ -46,6 +45,14 @@ func connect(tb testing.TB, url string, accounts ...Account) []*Client {
 	tb.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/launchwarden-test")
 	tb.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	tb.Setenv("AWS_CA_BUNDLE", "")
+}
+
+// connect returns clients for the accounts (by default, the emulator's
+// default account in us-east-1), talking to the emulator at url with
+// near-zero retry backoff.
+func connect(tb testing.TB, url string, accounts ...Account) []*Client {
+	tb.Helper()
+	hermeticAWSEnv(tb)
 	if len(accounts) == 0 {
 		accounts = []Account{{Name: "default", ID: defaultAccount, Regions: []string{"us-east-1"}}}
 	}
@@ -571,5 +578,35 @@ func TestReadOnlyClientReachesNothing(t *testing.T) {
 	}
 	if got := sim.Calls("TerminateInstances"); got != 0 {
 		t.Errorf("%d TerminateInstances calls reached EC2", got)
+	}
+}
+
+func TestObserveStoppedInstance(t *testing.T) {
+	sim, url := newSim(t)
+	c := connect(t, url)[0]
+	born := simStart.Add(-24 * time.Hour)
+	id := sim.Seed(ec2sim.SeedInstance{LaunchTime: born, AttachTime: born, Tags: map[string]string{TagProject: "packit"}})
+	sim.Advance(time.Hour)
+	stoppedAt := sim.Now()
+	if res := c.StopInstances(t.Context(), []string{id}); len(res.Failed) > 0 {
+		t.Fatal(res.Failed)
+	}
+	sim.Advance(time.Hour)
+
+	snap, err := c.Observe(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Instances) != 1 {
+		t.Fatalf("observed %d instances, want 1", len(snap.Instances))
+	}
+	type times struct {
+		State             string
+		BornAt, StoppedAt time.Time
+	}
+	in := snap.Instances[0]
+	want := times{State: "stopped", BornAt: born, StoppedAt: stoppedAt}
+	if diff := cmp.Diff(want, times{in.State, in.BornAt, in.StoppedAt}); diff != "" {
+		t.Errorf("stopped instance (-want +got):\n%s", diff)
 	}
 }
