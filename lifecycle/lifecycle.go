@@ -100,6 +100,12 @@ type Instance struct {
 	BornAt time.Time
 	// StoppedAt is when the instance entered the stopped state; zero if unknown.
 	StoppedAt time.Time
+	// StartedAt is when the instance last entered the running state: EC2's
+	// LaunchTime, which every start resets; zero if unknown. A notice whose
+	// deadline passed before the last start was carried out by a stop (or
+	// held back), so it does not count: a team that starts its instance again
+	// is warned afresh rather than stopped on the strength of the old notice.
+	StartedAt time.Time
 	// ExpiresAt is an explicit expiry (tag launchwarden:expires-at, set at launch
 	// or by an extension); zero if none.
 	ExpiresAt time.Time
@@ -136,8 +142,8 @@ type Decision struct {
 	// anything else happens to the instance.
 	Notice *Notice
 	// ClearNotice is true when the recorded notice is obsolete (an extension,
-	// a keep or a vanished demand took its stage out of view) or used up by
-	// this stop: the caller removes the notice tag (after stopping).
+	// a keep, a vanished demand or a stop took its stage out of view): the
+	// caller removes the notice tag. It is set only with ActionKeep.
 	ClearNotice bool
 	// Next is when the decision will next change, for status; zero if it will
 	// not change by time alone.
@@ -231,8 +237,7 @@ func (t target) at(last Notice, now time.Time) due {
 //   - No stage in view: keep, and clear an obsolete notice.
 //   - The winning stage not yet announced: notify, with the new Notice.
 //   - Announced, deadline not reached: keep and wait.
-//   - Announced, deadline reached: stop or terminate (keep in notify-only);
-//     a stop also clears the notice it used up.
+//   - Announced, deadline reached: stop or terminate (keep in notify-only).
 //
 // In stop-only mode terminate becomes stop and a stopped instance is never
 // terminated. When StoppedAt is unknown, the stop is taken to have happened at
@@ -296,10 +301,6 @@ func Decide(in Instance, p Policy, last Notice, now time.Time) Decision {
 		dec.Reason += "; notify-only mode: not acting"
 	default:
 		dec.Action = best.stage
-		// The notice is used up: should the team start the instance again,
-		// it is warned afresh rather than stopped on the strength of the old
-		// notice. A terminated instance loses its tags anyway.
-		dec.ClearNotice = best.stage == ActionStop
 	}
 	return dec
 }
@@ -319,13 +320,17 @@ func wins(a target, da due, b target, db due) bool {
 // first), and when there is no age-based stage, why.
 func stagesOf(in Instance, p Policy) ([]target, string) {
 	// floor is the earliest deadline any notice can genuinely carry: notices go
-	// out only after the instance was born and after any keep ended.
+	// out only after the instance was born and after any keep ended, and a
+	// running instance's notice must not have fallen due before it started.
 	var floor time.Time
 	if !in.BornAt.IsZero() {
 		floor = in.BornAt.Add(p.MinNotice)
 	}
 	if !in.KeepUntil.IsZero() {
 		floor = later(floor, in.KeepUntil.Add(p.MinNotice))
+	}
+	if in.State == stateRunning {
+		floor = later(floor, in.StartedAt)
 	}
 
 	var out []target

@@ -111,12 +111,12 @@ func TestDecide(t *testing.T) {
 		{
 			name: "announced, at deadline: stop",
 			in:   running(), p: policy(), last: notice(ActionStop, expiresAt), now: expiresAt,
-			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason, ClearNotice: true},
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
 		},
 		{
 			name: "announced, 1s after deadline: stop",
 			in:   running(), p: policy(), last: notice(ActionStop, expiresAt), now: "2026-11-25T10:00:01Z",
-			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason, ClearNotice: true},
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
 		},
 		{
 			name: "first notice exactly min_notice before expiry keeps the expiry",
@@ -151,7 +151,7 @@ func TestDecide(t *testing.T) {
 		{
 			name: "late notice, at its moved deadline: stop",
 			in:   running(), p: policy(), last: notice(ActionStop, "2026-11-26T03:00:00Z"), now: "2026-11-26T03:00:00Z",
-			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts("2026-11-26T03:00:00Z"), Reason: ttlReason, ClearNotice: true},
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts("2026-11-26T03:00:00Z"), Reason: ttlReason},
 		},
 
 		// Extensions and stale or edited notices.
@@ -216,6 +216,19 @@ func TestDecide(t *testing.T) {
 			in:   running(), p: policy(), last: notice(ActionTerminate, expiresAt), now: expiresAt,
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T22:00:00Z"), Reason: ttlReason,
 				Notice: noticePtr(ActionStop, "2026-11-25T22:00:00Z"), Next: ts("2026-11-25T22:00:00Z")},
+		},
+		{
+			name: "started again after its stop: the spent notice does not count",
+			in:   with(running(), func(in *Instance) { in.StartedAt = ts("2026-11-25T10:30:00Z") }),
+			p:    policy(), last: notice(ActionStop, expiresAt), now: "2026-11-25T11:00:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T23:00:00Z"), Reason: ttlReason,
+				Notice: noticePtr(ActionStop, "2026-11-25T23:00:00Z"), Next: ts("2026-11-25T23:00:00Z")},
+		},
+		{
+			name: "started again before the deadline: the notice stands",
+			in:   with(running(), func(in *Instance) { in.StartedAt = ts("2026-11-25T09:30:00Z") }),
+			p:    policy(), last: notice(ActionStop, expiresAt), now: expiresAt,
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
 		},
 
 		// Stopped instances.
@@ -299,7 +312,7 @@ func TestDecide(t *testing.T) {
 			name: "stop-only: terminate becomes stop",
 			in:   running(), p: withPolicy(func(p *Policy) { p.OnExpiry = ActionTerminate; p.Mode = ModeStopOnly }),
 			last: notice(ActionStop, expiresAt), now: expiresAt,
-			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason, ClearNotice: true},
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
 		},
 		{
 			name: "stop-only: a stopped instance is never terminated",
@@ -331,7 +344,7 @@ func TestDecide(t *testing.T) {
 			name: "empty mode enforces",
 			in:   running(), p: withPolicy(func(p *Policy) { p.Mode = "" }),
 			last: notice(ActionStop, expiresAt), now: expiresAt,
-			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason, ClearNotice: true},
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
 		},
 		{
 			name: "unknown on_expiry means stop",
@@ -404,7 +417,7 @@ func TestDecide(t *testing.T) {
 			name: "quota demand announced, at deadline: stop",
 			in:   with(running(), func(in *Instance) { in.Demand = &Demand{Action: ActionStop, Reason: "over vCPU quota"} }),
 			p:    policy(), last: notice(ActionStop, "2026-11-23T22:00:00Z"), now: "2026-11-23T22:00:00Z",
-			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts("2026-11-23T22:00:00Z"), Reason: "over vCPU quota", ClearNotice: true},
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts("2026-11-23T22:00:00Z"), Reason: "over vCPU quota"},
 		},
 		{
 			name: "quota back within limits: notice obsolete, clear it",
