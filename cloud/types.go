@@ -104,7 +104,8 @@ type Snapshot struct {
 	SecurityGroups  []SecurityGroup
 	// InstanceTypes holds the types of the observed instances, by name.
 	InstanceTypes map[string]InstanceType
-	// Calls is the number of EC2 API calls the observation made.
+	// Calls is the number of EC2 API calls (pages) the observation made, not
+	// counting the SDK's retries of a call.
 	Calls int
 }
 
