@@ -610,3 +610,18 @@ func TestObserveStoppedInstance(t *testing.T) {
 		t.Errorf("stopped instance (-want +got):\n%s", diff)
 	}
 }
+
+func TestObserveWaitsOutThrottling(t *testing.T) {
+	sim, url := newSim(t)
+	c := connect(t, url)[0] // 3 attempts per call
+	ids := seed(sim, 1500, "packit")
+	sim.InjectFault("DescribeInstances", ec2sim.Fault{Code: "RequestLimitExceeded", Times: 2})
+
+	snap, err := c.Observe(t.Context())
+	if err != nil {
+		t.Fatalf("Observe gave up on a throttle the retryer should wait out: %v", err)
+	}
+	if diff := cmp.Diff(ids, instanceIDs(snap.Instances)); diff != "" {
+		t.Errorf("observed instances (-want +got):\n%s", diff)
+	}
+}
