@@ -74,15 +74,16 @@ type Violation struct {
 	Reason string
 }
 
-// Effective returns the limits a project gets: its request within the cap
-// (the caller folds any grant into the cap). Each int is the smaller of the
+// Effective returns the limits a project gets: its request within the admins'
+// caps (the caller folds any grant into caps). Each int is the smaller of the
 // two, zero being unlimited. A type is allowed if both lists allow it; the
-// result keeps glob lists rather than expanding them, see intersect.
-func Effective(request, cap Limits) Limits {
+// result keeps glob patterns rather than expanding them, joining two with "&"
+// where no single pattern says the same.
+func Effective(request, caps Limits) Limits {
 	return Limits{
-		MaxInstances: minLimit(request.MaxInstances, cap.MaxInstances),
-		MaxVCPUs:     minLimit(request.MaxVCPUs, cap.MaxVCPUs),
-		AllowedTypes: intersect(request.AllowedTypes, cap.AllowedTypes),
+		MaxInstances: minLimit(request.MaxInstances, caps.MaxInstances),
+		MaxVCPUs:     minLimit(request.MaxVCPUs, caps.MaxVCPUs),
+		AllowedTypes: intersect(request.AllowedTypes, caps.AllowedTypes),
 	}
 }
 
@@ -97,8 +98,8 @@ func minLimit(a, b int) int {
 // intersect returns a pattern list that allows exactly the types both a and b
 // allow (an empty list allows any). Each pair of entries contributes its
 // intersection: the entry itself when both are equal or one is "*", the
-// literal type when one entry has no wildcard and the other matches it, else
-// both joined with "&".
+// literal type when one entry has no wildcard and the other matches it,
+// nothing when they cannot overlap, else both joined with "&".
 func intersect(a, b []string) []string {
 	if len(a) == 0 {
 		return slices.Clone(b)
@@ -106,13 +107,13 @@ func intersect(a, b []string) []string {
 	if len(b) == 0 {
 		return slices.Clone(a)
 	}
-	var out, disjoint []string
+	var out, clashes []string
 	for _, x := range a {
 		for _, y := range b {
 			p, ok := intersectPattern(x, y)
 			switch {
 			case !ok:
-				disjoint = append(disjoint, p)
+				clashes = append(clashes, p)
 			case !slices.Contains(out, p):
 				out = append(out, p)
 			}
@@ -120,8 +121,8 @@ func intersect(a, b []string) []string {
 	}
 	if len(out) == 0 {
 		// No type is allowed by both, but an empty list would allow any: keep
-		// the disjoint pairs, which match nothing and show what clashed.
-		return disjoint
+		// the clashing pairs, which match nothing and show what clashed.
+		return clashes
 	}
 	return out
 }

@@ -430,3 +430,21 @@ func within(l Limits, fleet []Instance) string {
 	}
 	return ""
 }
+
+// FuzzEffective checks that Effective's type list allows a type exactly when
+// both the request's and the cap's patterns do, whatever the patterns.
+func FuzzEffective(f *testing.F) {
+	f.Add("m5.*", "*.large", "m5.large")
+	f.Add("t3.*", "c6i.*", "t3.micro")
+	f.Add("t?.large", "t3.*", "t3.large")
+	f.Add(`t3\.large`, "t3.large", "t3.large")
+	f.Add("[mc]5.*", "c5.*large", "c5.2xlarge")
+	f.Add("*a*", "*b", "ab")
+	f.Fuzz(func(t *testing.T, a, b, typ string) {
+		req, caps := Limits{AllowedTypes: []string{a}}, Limits{AllowedTypes: []string{b}}
+		want := req.Allows(typ) && caps.Allows(typ)
+		if got := Effective(req, caps).Allows(typ); got != want {
+			t.Errorf("Effective(%q, %q) = %q: Allows(%q) = %v, want %v", a, b, Effective(req, caps).AllowedTypes, typ, got, want)
+		}
+	})
+}
