@@ -11,10 +11,14 @@
 //     with the deadline max(expiry, now+MinNotice).
 //   - Once that notice was delivered and its deadline has passed, it is stopped
 //     or terminated.
-//   - A stopped instance is warned again, for termination: TerminateStoppedAfter
-//     after it stopped, but never before its expiry (a team that stops its
-//     instance early to save money keeps it until the expiry it was promised).
-//     With OnExpiry terminate, a stopped instance is terminated at its expiry.
+//   - A stopped instance is warned again, WarnBefore ahead of its termination,
+//     which is due TerminateStoppedAfter after it stopped but never before its
+//     expiry (a team that stops its instance early to save money keeps it
+//     until the expiry it was promised). With OnExpiry terminate, a stopped
+//     instance is terminated at its expiry.
+//
+// Admins' keeps and the states in flux (pending, stopping, shutting-down)
+// hold everything; see Decide for the order of the rules.
 //
 // A Demand (over quota, disallowed type, orphan) adds a second stage that is
 // due at once; the stage that falls due first wins (see Decide).
