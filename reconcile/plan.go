@@ -116,6 +116,7 @@ type TemplateChange struct {
 // TagChange sets and deletes tags on one resource.
 type TagChange struct {
 	ID     string            `json:"id"`
+	Name   string            `json:"name,omitempty"`
 	Set    map[string]string `json:"set,omitempty"`
 	Delete []string          `json:"delete,omitempty"`
 }
@@ -413,7 +414,7 @@ func planFrozen(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 				if t.Managed && t.Project == name && t.Tags[TagFrozen] != hash {
 					announce = true
 					rp := plan.Regions[i]
-					rp.TemplateTags = append(rp.TemplateTags, TagChange{ID: t.ID, Set: map[string]string{TagFrozen: hash}})
+					rp.TemplateTags = append(rp.TemplateTags, TagChange{ID: t.ID, Name: t.Name, Set: map[string]string{TagFrozen: hash}})
 				}
 			}
 		}
@@ -430,7 +431,7 @@ func planFrozen(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 	for i, snap := range obs.Snapshots {
 		for _, t := range snap.Templates {
 			if _, frozen := cfg.Frozen[t.Project]; t.Managed && !frozen && t.Tags[TagFrozen] != "" {
-				plan.Regions[i].TemplateTags = append(plan.Regions[i].TemplateTags, TagChange{ID: t.ID, Delete: []string{TagFrozen}})
+				plan.Regions[i].TemplateTags = append(plan.Regions[i].TemplateTags, TagChange{ID: t.ID, Name: t.Name, Delete: []string{TagFrozen}})
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/lifecycle"
 	"github.com/launchwarden/launchwarden/notify"
+	"github.com/launchwarden/launchwarden/reconcile/userdata"
 )
 
 // Counts summarises a plan.
@@ -39,8 +41,10 @@ func (p *RunPlan) Counts() Counts {
 // Summary is one line that says what the plan does.
 func (p *RunPlan) Summary() string {
 	c := p.Counts()
-	s := fmt.Sprintf("%d security group changes, %d template changes, %d notices, %d stops, %d terminations",
-		c.GroupChanges, c.TemplateChanges, c.Notices, c.Stops, c.Terminations)
+	s := strings.Join([]string{
+		count(c.GroupChanges, "security group change"), count(c.TemplateChanges, "template change"),
+		count(c.Notices, "notice"), count(c.Stops, "stop"), count(c.Terminations, "termination"),
+	}, ", ")
 	if c.Held > 0 {
 		s += fmt.Sprintf(", %d held back by the safety cap", c.Held)
 	}
@@ -90,7 +94,14 @@ func (p *RunPlan) writeBody(b *strings.Builder, heading string, code func(string
 			fmt.Fprintf(b, "  - launch template %s: %s (%s)%s\n", code(t.Name), t.Op, t.Reason, dataText(t.Data))
 		}
 		for _, tc := range rp.TemplateTags {
-			fmt.Fprintf(b, "  - launch template %s: tags set %v, removed %v\n", code(tc.ID), tc.Set, tc.Delete)
+			var what []string
+			for _, k := range sortedKeys(tc.Set) {
+				what = append(what, "tag "+k+"="+tc.Set[k])
+			}
+			for _, k := range tc.Delete {
+				what = append(what, "untag "+k)
+			}
+			fmt.Fprintf(b, "  - launch template %s (%s): %s\n", code(cmp.Or(tc.Name, tc.ID)), tc.ID, strings.Join(what, ", "))
 		}
 		for _, ic := range rp.Instances {
 			fmt.Fprintf(b, "  - instance %s (%s, %s): %s\n", code(ic.ID), ic.Project, ic.Type, instanceText(ic))
@@ -122,6 +133,14 @@ func (p *RunPlan) writeBody(b *strings.Builder, heading string, code func(string
 	}
 }
 
+// count says "1 stop", "2 stops".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -146,8 +165,8 @@ func dataText(d *cloud.TemplateData) string {
 	if d == nil {
 		return ""
 	}
-	keys := strings.Count(d.UserData, "ssh-")
-	return fmt.Sprintf(": %s, %s, %d GiB %s encrypted, IMDSv2, %d SSH keys", d.ImageID, d.InstanceType, d.VolumeGiB, d.VolumeType, keys)
+	keys := len(userdata.KeysFromUserData(d.UserData))
+	return fmt.Sprintf(": %s, %s, %d GiB %s encrypted, IMDSv2, %s", d.ImageID, d.InstanceType, d.VolumeGiB, d.VolumeType, count(keys, "SSH key"))
 }
 
 func instanceText(ic InstanceChange) string {

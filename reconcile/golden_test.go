@@ -1,0 +1,166 @@
+package reconcile
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/lifecycle"
+	"github.com/launchwarden/launchwarden/projects"
+	"github.com/launchwarden/launchwarden/reconcile/sshkeys"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-want +got; run with -update if intended):\n%s", path, diff)
+	}
+}
+
+// goldenConfig is a config repo loaded from memory at a fixed time.
+func goldenConfig(t *testing.T) *projects.Config {
+	t.Helper()
+	fsys := fstest.MapFS{
+		"launchwarden.toml":     {Data: []byte(adminTOML)},
+		"projects/packit.toml":  {Data: []byte(twoProjects()["projects/packit.toml"] + "\n[limits]\nmax_instances = 2\n")},
+		"projects/cockpit.toml": {Data: []byte(twoProjects()["projects/cockpit.toml"])},
+		"projects/broken.toml":  {Data: []byte("owners = [\"eve\"]\nttl = \"1d\"\n")},
+	}
+	cfg, _ := projects.LoadFS(fsys, t0)
+	if cfg.Admin == nil {
+		t.Fatal("admin file invalid")
+	}
+	return cfg
+}
+
+// goldenObservation is a region with drift of every kind.
+func goldenObservation(t *testing.T, cfg *projects.Config) *Observation {
+	keys := sshkeys.Result{}
+	for _, u := range []string{"alice", "bob", "carol"} {
+		keys.Keys = append(keys.Keys, sshkeys.Key{User: u, Type: "ssh-ed25519", Line: keyLine(t, u) + " github:" + u})
+	}
+	born := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	inst := func(id, project, template, typ string, bornAt time.Time, tags map[string]string) cloud.Instance {
+		all := map[string]string{cloud.TagProject: project, cloud.TagTemplate: template}
+		for k, v := range tags {
+			all[k] = v
+		}
+		return cloud.Instance{ID: id, Type: typ, State: "running", Project: project, Template: template, BornAt: bornAt, LaunchTime: bornAt, Tags: all, Account: testAccount, Region: testRegion}
+	}
+	managed := func(project, template string, extra map[string]string) map[string]string {
+		tags := map[string]string{cloud.TagManaged: "true", cloud.TagProject: project, cloud.TagTemplate: template}
+		for k, v := range extra {
+			tags[k] = v
+		}
+		return tags
+	}
+	snap := &cloud.Snapshot{
+		Account: testAccount, Region: testRegion,
+		SecurityGroups: []cloud.SecurityGroup{
+			{ID: "sg-0000000000000000a", Name: "lw-packit-fedora", Managed: true, Project: "packit", TemplateName: "fedora", Tags: managed("packit", "fedora", nil),
+				Ingress: []cloud.Rule{{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDR: "203.0.113.0/24"}, {Protocol: "tcp", FromPort: 22, ToPort: 22, CIDR: "0.0.0.0/0"}}},
+			{ID: "sg-0000000000000000b", Name: "lw-gone-box", Managed: true, Project: "gone", TemplateName: "box", Tags: managed("gone", "box", nil)},
+			{ID: "sg-0000000000000000c", Name: "lw-broken-x", Managed: true, Project: "broken", TemplateName: "x", Tags: managed("broken", "x", nil)},
+		},
+		Templates: []cloud.Template{
+			{ID: "lt-0000000000000000a", Name: "lw-packit-fedora", Managed: true, Project: "packit", TemplateName: "fedora", Spec: "stale", DefaultVersion: 3, LatestVersion: 3, Tags: managed("packit", "fedora", map[string]string{TagVersion: "3"})},
+			{ID: "lt-0000000000000000b", Name: "lw-gone-box", Managed: true, Project: "gone", TemplateName: "box", DefaultVersion: 1, LatestVersion: 1, Tags: managed("gone", "box", nil)},
+			{ID: "lt-0000000000000000c", Name: "lw-broken-x", Managed: true, Project: "broken", TemplateName: "x", DefaultVersion: 1, LatestVersion: 1, Tags: managed("broken", "x", nil)},
+		},
+		Instances: []cloud.Instance{
+			inst("i-0000000000000000a", "packit", "fedora", "t3.large", born(-20), nil),                                                             // warned now
+			inst("i-0000000000000000b", "packit", "fedora", "t3.large", born(-30), map[string]string{cloud.TagNotice: "stop@2026-11-23T07:00:00Z"}), // stopped now
+			inst("i-0000000000000000c", "packit", "centos", "m6i.xlarge", born(-1), nil),                                                            // over quota
+			inst("i-0000000000000000d", "gone", "box", "t3.large", born(-2), nil),                                                                   // orphan
+			inst("i-0000000000000000e", "broken", "x", "t3.large", born(-200), nil),                                                                 // frozen: untouched
+		},
+		InstanceTypes: map[string]cloud.InstanceType{"t3.large": {Name: "t3.large", VCPUs: 2}, "m6i.xlarge": {Name: "m6i.xlarge", VCPUs: 4}},
+	}
+	return &Observation{Snapshots: []*cloud.Snapshot{snap}, Keys: keys}
+}
+
+func TestPlanGolden(t *testing.T) {
+	cfg := goldenConfig(t)
+	plan := Plan(cfg, goldenObservation(t, cfg), t0, "golden-run")
+
+	for _, f := range []struct {
+		name  string
+		write func(*RunPlan, *bytes.Buffer) error
+	}{
+		{"plan.txt", func(p *RunPlan, b *bytes.Buffer) error { return p.WriteText(b) }},
+		{"plan.md", func(p *RunPlan, b *bytes.Buffer) error { return p.WriteMarkdown(b) }},
+		{"plan.json", func(p *RunPlan, b *bytes.Buffer) error { return p.WriteJSON(b) }},
+	} {
+		t.Run(f.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := f.write(plan, &b); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, f.name, b.Bytes())
+		})
+	}
+
+	// The decisions the golden files show, checked outright as well.
+	got := map[string]lifecycle.Action{}
+	for _, ic := range plan.Regions[0].Instances {
+		got[ic.ID] = ic.Action
+	}
+	want := map[string]lifecycle.Action{
+		"i-0000000000000000a": lifecycle.ActionNotify,
+		"i-0000000000000000b": lifecycle.ActionStop,
+		"i-0000000000000000c": lifecycle.ActionNotify,
+		"i-0000000000000000d": lifecycle.ActionNotify,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("instance actions (-want +got):\n%s", diff)
+	}
+}
+
+func TestCreateLaunchTemplateInputGolden(t *testing.T) {
+	cfg := goldenConfig(t)
+	plan := Plan(cfg, goldenObservation(t, cfg), t0, "golden-run")
+	var create *TemplateChange
+	for i, tc := range plan.Regions[0].Templates {
+		if tc.Op == OpCreate && tc.Name == "lw-packit-centos" {
+			create = &plan.Regions[0].Templates[i]
+		}
+	}
+	if create == nil {
+		t.Fatal("no create for lw-packit-centos in the plan")
+	}
+	data := *create.Data
+	data.SecurityGroupIDs = []string{"sg-00000000000000001"} // as Apply fills it in
+	tags := managedTags(create.Project, create.Template)
+	tags[cloud.TagSpec] = SpecHash(data)
+	tags[TagVersion] = "1"
+	b, err := json.MarshalIndent(cloud.CreateLaunchTemplateInput(create.Name, data, tags), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "create_launch_template_input.json", append(b, '\n'))
+}
