@@ -21,6 +21,8 @@ import (
 //     delivered at least MinNotice earlier, and announced a deadline that has
 //     passed; and, without a demand, not before its expiry;
 //   - nothing is announced while KeepUntil is in the future, or acted on;
+//   - nothing is done to instances in flux (pending, stopping, shutting-down)
+//     or terminated;
 //   - notify-only destroys nothing, stop-only terminates nothing;
 //   - a notice is never the one already recorded, and gives at least MinNotice;
 //   - once Slack works, nothing in enforce or stop-only mode runs (and, in
@@ -118,8 +120,7 @@ func simulate(t *testing.T, seed uint64) simStats {
 	}
 
 	var st simStats
-	slackDownUntil := time.Time{}
-	var now time.Time
+	var slackDownUntil, now time.Time
 	for h := range hours {
 		now = start.Add(time.Duration(h)*time.Hour + time.Duration(r.IntN(60))*time.Second)
 		if now.Before(slackStable) && r.IntN(30) == 0 {
@@ -129,7 +130,7 @@ func simulate(t *testing.T, seed uint64) simStats {
 			world(r, s, now)
 		}
 		for _, s := range fleet {
-			if !s.launched || s.in.State == "terminated" {
+			if !s.launched {
 				continue
 			}
 			d := Decide(s.in, s.p, s.tag, now)
@@ -161,10 +162,10 @@ func simulate(t *testing.T, seed uint64) simStats {
 				s.spent = true
 				if d.Action == ActionStop {
 					st.stops++
-					s.in.State, s.in.StoppedAt = "stopped", now
+					s.in.State, s.in.StoppedAt = "stopping", now
 				} else {
 					st.terminates++
-					s.in.State = "terminated"
+					s.in.State = "shutting-down"
 				}
 			}
 			if d.ClearNotice {
@@ -191,8 +192,13 @@ func world(r *rand.Rand, s *simInstance, now time.Time) {
 		return
 	case in.State == "terminated":
 		return
+	case in.State == "shutting-down":
+		in.State = "terminated"
+		return
 	case in.State == "pending":
 		in.State = "running"
+	case in.State == "stopping":
+		in.State = "stopped" // StoppedAt was set when it was stopped
 	}
 	if r.IntN(50) == 0 { // an extension
 		in.ExpiresAt = later(Expiry(*in, s.p), now).Add(time.Duration(1+r.IntN(72)) * time.Hour).Truncate(time.Second)
@@ -229,6 +235,9 @@ func check(t *testing.T, s *simInstance, d Decision, now time.Time) {
 	id, p := s.in.ID, s.p
 	if d.ClearNotice && d.Action != ActionKeep {
 		t.Errorf("%s at %s: ClearNotice with action %s", id, formatTime(now), d.Action)
+	}
+	if st := s.in.State; st != "running" && st != "stopped" && (d.Action != ActionKeep || d.Notice != nil || d.ClearNotice) {
+		t.Errorf("%s at %s: %s, but decided %+v", id, formatTime(now), st, d)
 	}
 	if now.Before(s.in.KeepUntil) && (d.Action != ActionKeep || d.Notice != nil) {
 		t.Errorf("%s at %s: kept until %s but decided %+v", id, formatTime(now), formatTime(s.in.KeepUntil), d)
