@@ -164,3 +164,30 @@ func TestCreateLaunchTemplateInputGolden(t *testing.T) {
 	}
 	golden(t, "create_launch_template_input.json", append(b, '\n'))
 }
+
+func TestTemplatesOnlyKeepsNothingDestructive(t *testing.T) {
+	cfg := goldenConfig(t)
+	plan := Plan(cfg, goldenObservation(t, cfg), t0, "golden-run").TemplatesOnly()
+	if len(plan.Notices) != 0 || len(plan.Held) != 0 {
+		t.Errorf("notices %d, held %d, want none", len(plan.Notices), len(plan.Held))
+	}
+	var ops []string
+	for _, rp := range plan.Regions {
+		if len(rp.Instances) != 0 || len(rp.TemplateTags) != 0 {
+			t.Errorf("instance changes %d, tag changes %d, want none", len(rp.Instances), len(rp.TemplateTags))
+		}
+		for _, g := range rp.Groups {
+			ops = append(ops, "group "+g.Op+" "+g.Name)
+		}
+		for _, tc := range rp.Templates {
+			ops = append(ops, "template "+tc.Op+" "+tc.Name)
+		}
+	}
+	want := []string{
+		"group create lw-cockpit-debian", "group authorize lw-packit-fedora", "group revoke lw-packit-fedora", "group create lw-packit-centos",
+		"template create lw-cockpit-debian", "template update lw-packit-fedora", "template create lw-packit-centos",
+	}
+	if diff := cmp.Diff(want, ops); diff != "" {
+		t.Errorf("kept operations (-want +got):\n%s", diff)
+	}
+}

@@ -55,9 +55,11 @@ type RunPlan struct {
 	Usage   map[string]notify.Usage `json:"usage,omitempty"`
 	// Held are stops and terminations beyond the admin's per-run cap: not
 	// done this run.
-	Held     []InstanceChange `json:"held,omitempty"`
-	Frozen   []string         `json:"frozen,omitempty"`
-	Warnings []string         `json:"warnings,omitempty"`
+	Held []InstanceChange `json:"held,omitempty"`
+	// Fleet counts the observed instances by project and state.
+	Fleet    map[string]map[string]int `json:"fleet,omitempty"`
+	Frozen   []string                  `json:"frozen,omitempty"`
+	Warnings []string                  `json:"warnings,omitempty"`
 }
 
 // RegionPlan is the plan for one account and region.
@@ -257,6 +259,7 @@ func Plan(cfg *projects.Config, obs *Observation, now time.Time, runID string) *
 		MaxDestructive: max(admin.Safety.MaxDestructivePerRun, 0),
 		AdminChannel:   admin.Slack.AdminChannel,
 		Usage:          map[string]notify.Usage{},
+		Fleet:          map[string]map[string]int{},
 	}
 	for name := range cfg.Frozen {
 		plan.Frozen = append(plan.Frozen, name)
@@ -264,6 +267,12 @@ func Plan(cfg *projects.Config, obs *Observation, now time.Time, runID string) *
 	slices.Sort(plan.Frozen)
 
 	for _, snap := range obs.Snapshots {
+		for _, in := range snap.Instances {
+			if plan.Fleet[in.Project] == nil {
+				plan.Fleet[in.Project] = map[string]int{}
+			}
+			plan.Fleet[in.Project][in.State]++
+		}
 		rp := &RegionPlan{Account: snap.Account, Region: snap.Region}
 		planGroupsAndTemplates(plan, rp, cfg, obs, snap)
 		plan.Regions = append(plan.Regions, rp)
@@ -435,4 +444,29 @@ func planFrozen(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 			}
 		}
 	}
+}
+
+// TemplatesOnly returns a copy of the plan that keeps launch templates and
+// security groups true and does nothing else: no notice, no instance change,
+// no deletion. serve uses it when a new config fails to load: the last good
+// config keeps templates right while destructive actions are frozen.
+func (p *RunPlan) TemplatesOnly() *RunPlan {
+	out := *p
+	out.Notices, out.Held = nil, nil
+	out.Regions = make([]*RegionPlan, len(p.Regions))
+	for i, rp := range p.Regions {
+		r := &RegionPlan{Account: rp.Account, Region: rp.Region}
+		for _, g := range rp.Groups {
+			if g.Op != OpDelete {
+				r.Groups = append(r.Groups, g)
+			}
+		}
+		for _, t := range rp.Templates {
+			if t.Op != OpDelete {
+				r.Templates = append(r.Templates, t)
+			}
+		}
+		out.Regions[i] = r
+	}
+	return &out
 }
