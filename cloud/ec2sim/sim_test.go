@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -241,3 +242,5 @@ func TestRunInstancesFromTemplate(t *testing.T) {
 func sortStrings(s []string) { sort.Strings(s) }
 
 func fmtInt(n int) string { return strconv.Itoa(n) }
+
+func getenv(k string) string { return os.Getenv(k) }
