@@ -222,7 +222,7 @@ func applyQuietTags(ctx context.Context, c *cloud.Client, rp *RegionPlan, r *rep
 		if ic.ExpiresAt != "" {
 			set[ic.ID] = map[string]string{cloud.TagExpiresAt: ic.ExpiresAt}
 		}
-		if ic.ClearNotice && !ic.Destructive() {
+		if ic.ClearNotice {
 			clear = append(clear, ic.ID)
 		}
 	}
@@ -311,9 +311,9 @@ func applyActions(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivere
 			terminate = append(terminate, ic.ID)
 		}
 	}
-	act := func(what string, ids []string, call func(context.Context, []string) cloud.BatchResult, done *[]string) []string {
+	act := func(what string, ids []string, call func(context.Context, []string) cloud.BatchResult, done *[]string) {
 		if len(ids) == 0 {
-			return nil
+			return
 		}
 		res := call(ctx, ids)
 		for _, id := range res.Done {
@@ -329,22 +329,9 @@ func applyActions(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivere
 			}
 			r.fail(fmt.Errorf("%s %s: %w", what, id, err))
 		}
-		return res.Done
 	}
-	stopped := act("stopped", stop, c.StopInstances, &r.rep.Stopped)
+	act("stopped", stop, c.StopInstances, &r.rep.Stopped)
 	act("terminated", terminate, c.TerminateInstances, &r.rep.Terminated)
-
-	// A stop uses its notice up; it is removed only once the stop is done,
-	// so that a failed stop is retried on the strength of the same notice.
-	var clear []string
-	for _, ic := range rp.Instances {
-		if ic.ClearNotice && ic.Destructive() && slices.Contains(stopped, ic.ID) {
-			clear = append(clear, ic.ID)
-		}
-	}
-	if len(clear) > 0 {
-		reportBatch(r, "clearing used notice", c.DeleteTags(ctx, clear, []string{cloud.TagNotice}))
-	}
 }
 
 func applyDeletions(ctx context.Context, c *cloud.Client, rp *RegionPlan, r *reporter) {

@@ -32,9 +32,7 @@ type InstanceChange struct {
 	Deadline time.Time        `json:"deadline,omitzero"`
 	Reason   string           `json:"reason,omitempty"`
 	// Notice is the launchwarden:notice value recorded once the notice was
-	// delivered. ClearNotice removes an obsolete one, or, with a stop, the
-	// one the stop used up (once the stop succeeded), so that an instance
-	// started again is warned afresh.
+	// delivered; ClearNotice removes an obsolete one.
 	Notice      string `json:"notice,omitempty"`
 	ClearNotice bool   `json:"clear_notice,omitempty"`
 	// ExpiresAt is a new launchwarden:expires-at value, from [[extensions]].
@@ -183,6 +181,7 @@ func decide(plan *RunPlan, in observed, policy lifecycle.Policy, demand *lifecyc
 		State:     in.State,
 		BornAt:    in.BornAt,
 		StoppedAt: in.StoppedAt,
+		StartedAt: in.LaunchTime, // reset by every start: a restarted instance is warned afresh
 		KeepUntil: parseTime(in.Tags[cloud.TagKeep]),
 		Demand:    demand,
 	}
@@ -256,7 +255,6 @@ func capDestructive(plan *RunPlan) {
 		plan.Held = append(plan.Held, *c)
 		c.Action = lifecycle.ActionKeep
 		c.Kind = ""
-		c.ClearNotice = false // the notice still stands for a later run
 	}
 	plan.Notices = append(plan.Notices, notify.Notice{
 		Kind: notify.KindSafety, Channel: plan.AdminChannel,

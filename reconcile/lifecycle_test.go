@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/launchwarden/launchwarden/cloud"
@@ -329,4 +330,30 @@ func TestOverQuotaNewestChosenAndStoppedAfterNotice(t *testing.T) {
 	if got := h.instance("i-00000000000000002").State; got != "running" {
 		t.Errorf("older instance state = %s, want running", got)
 	}
+}
+
+func TestRestartedInstanceIsWarnedAfresh(t *testing.T) {
+	h := newHarness(t, threeProjects())
+	h.seed("i-00000000000000001", "t3.large", 0, ours("packit", "fedora"))
+	h.runHours(24) // warned at +18h, stopped at +24h
+
+	h.sim.Advance(10 * time.Minute)
+	if _, err := rawEC2(t, h).StartInstances(t.Context(), &ec2.StartInstancesInput{InstanceIds: []string{"i-00000000000000001"}}); err != nil {
+		t.Fatal(err)
+	}
+	history := h.runHours(3)
+	var got []string
+	for _, s := range history {
+		got = append(got, s.String())
+	}
+	// Not stopped again on the strength of the old notice: a new warning,
+	// then a stop a full notice period later.
+	want := []string{
+		"+25h10m0s #packit expiring i-00000000000000001 stop @27h10m0s",
+		"+27h10m0s #packit stopped i-00000000000000001 stop @27h10m0s",
+	}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("notices after the restart (-want +got):\n%s", diff)
+	}
+	checkNoSurprises(t, history, 2*time.Hour)
 }
