@@ -221,3 +221,36 @@ func TestFaults(t *testing.T) {
 		}
 	})
 }
+
+func TestTerminationProtectionAttribute(t *testing.T) {
+	sim, srv := newServer(t, ec2sim.Options{})
+	c := newClient(t, srv)
+	ctx := context.Background()
+	id := sim.Seed(ec2sim.SeedInstance{})
+	protect := func(on bool) {
+		t.Helper()
+		if _, err := c.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{InstanceId: aws.String(id), DisableApiTermination: &types.AttributeBooleanValue{Value: aws.Bool(on)}}); err != nil {
+			t.Fatalf("ModifyInstanceAttribute: %v", err)
+		}
+	}
+	protected := func() bool {
+		t.Helper()
+		out, err := c.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: aws.String(id), Attribute: types.InstanceAttributeNameDisableApiTermination})
+		if err != nil {
+			t.Fatalf("DescribeInstanceAttribute: %v", err)
+		}
+		return aws.ToBool(out.DisableApiTermination.Value)
+	}
+	terminate := func() string {
+		_, err := c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+		return errorCode(err)
+	}
+
+	protect(true)
+	got := []any{protected(), terminate()}
+	protect(false)
+	got = append(got, protected(), terminate())
+	if diff := cmp.Diff([]any{true, "OperationNotPermitted", false, ""}, got); diff != "" {
+		t.Errorf("protected, terminate error; after unprotecting (-want +got):\n%s", diff)
+	}
+}

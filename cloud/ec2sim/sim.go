@@ -1,17 +1,31 @@
-// Package ec2sim emulates the slice of Amazon EC2 (and STS AssumeRole) that
+// Package ec2sim emulates the slice of Amazon EC2 (and STS) that
 // launchwarden uses, speaking the real EC2 Query protocol over HTTP so the
 // unmodified aws-sdk-go-v2 client and the aws CLI can talk to it.
 //
-// It decides nothing for launchwarden; it decides what "AWS" answers in
-// tests, the demo and benchmarks: one state per account and region, a
-// simulated clock that drives instance state transitions (pending → running,
-// stopping → stopped, shutting-down → terminated → gone), EC2's error codes,
-// paging tokens and throttling, and injected faults.
+// It decides what "AWS" answers in tests, the demo and benchmarks: one state
+// per account and region; a simulated clock that drives instance state
+// transitions (pending → running, stopping → stopped, shutting-down →
+// terminated → gone after a linger); EC2's error codes and HTTP statuses,
+// paging tokens and request-rate throttling; and injected faults.
+//
+// Actions: RunInstances, DescribeInstances, Start/Stop/TerminateInstances,
+// Describe/ModifyInstanceAttribute, DescribeVolumes, CreateTags, DeleteTags,
+// Create/Describe/Modify/DeleteLaunchTemplate(s),
+// Create/Describe/DeleteLaunchTemplateVersions, Create/Describe/
+// DeleteSecurityGroup(s), Authorize/RevokeSecurityGroupIngress,
+// DescribeInstanceTypes; STS AssumeRole and GetCallerIdentity.
 //
 // The region of a request comes from the SigV4 credential scope of its
 // Authorization header; signatures are not verified. The account is the
 // default one unless the access key was issued by the emulator's AssumeRole,
 // which encodes the role's account in the key.
+//
+// Clients should allow at least two attempts per call. With aws-sdk-go-v2
+// and Go 1.26, a server that answers as fast as this one sometimes makes
+// the SDK close the request body while net/http still probes it for extra
+// bytes; net/http then drops the connection under the response being read
+// and the call fails with "use of closed network connection", which the
+// SDK's standard retryer retries.
 package ec2sim
 
 import (
@@ -410,6 +424,8 @@ var handlers = map[string]handler{
 	"StopInstances":                  stopInstances,
 	"TerminateInstances":             terminateInstances,
 	"DescribeVolumes":                describeVolumes,
+	"DescribeInstanceAttribute":      describeInstanceAttribute,
+	"ModifyInstanceAttribute":        modifyInstanceAttribute,
 	"CreateTags":                     createTags,
 	"DeleteTags":                     deleteTags,
 	"CreateLaunchTemplate":           createLaunchTemplate,
