@@ -118,7 +118,7 @@ func (r *recorder) take() []notify.Digest {
 // harness is a config repo, an EC2 emulator reached by the real SDK over
 // loopback HTTP, a GitHub keys server and a recording Slack.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	sim      *ec2sim.Sim
 	dir      string
 	clients  []*cloud.Client
@@ -127,7 +127,7 @@ type harness struct {
 	slack    *recorder
 }
 
-func newHarness(t *testing.T, files map[string]string) *harness {
+func newHarness(t testing.TB, files map[string]string) *harness {
 	t.Helper()
 	sim := ec2sim.New(ec2sim.Options{Start: t0})
 	srv := httptest.NewServer(sim)

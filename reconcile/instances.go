@@ -221,6 +221,9 @@ func decide(plan *RunPlan, in observed, policy lifecycle.Policy, demand *lifecyc
 
 // parseTime parses an RFC 3339 tag value; zero if empty or malformed.
 func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{} // most instances: no tag, and no error to build
+	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
 		return time.Time{}
@@ -265,6 +268,11 @@ func capDestructive(plan *RunPlan) {
 
 // planNotices turns the plan's instance and template changes into notices.
 func planNotices(plan *RunPlan, cfg *projects.Config) {
+	n := len(plan.Notices)
+	for _, rp := range plan.Regions {
+		n += len(rp.Instances) + len(rp.Templates)
+	}
+	plan.Notices = slices.Grow(plan.Notices, n-len(plan.Notices))
 	for _, rp := range plan.Regions {
 		for _, c := range rp.Instances {
 			n := notify.Notice{
