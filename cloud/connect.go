@@ -60,6 +60,11 @@ type ConnectOptions struct {
 	// attempts and 30s.
 	MaxAttempts int
 	MaxBackoff  time.Duration
+	// OnCall, if set, is called after every attempt of every EC2 and STS
+	// call, retries included, with the service ("EC2", "STS"), the action
+	// ("DescribeInstances") and the attempt's error (nil on success; Code
+	// gives its AWS error code). It must be safe for concurrent use.
+	OnCall func(service, action string, err error)
 }
 
 // Connect returns one Client per account and region. The base credentials
@@ -101,6 +106,9 @@ func Connect(ctx context.Context, opts ConnectOptions) ([]*Client, error) {
 		cfg.HTTPClient = awshttp.NewBuildableClient()
 	}
 	cfg.HTTPClient = plainBodyClient{cfg.HTTPClient}
+	if opts.OnCall != nil {
+		cfg.APIOptions = append(cfg.APIOptions, callObserver(opts.OnCall))
+	}
 
 	var clients []*Client
 	for _, acct := range opts.Accounts {
