@@ -19,6 +19,7 @@ import (
 //	POST /_sim/throttling   {"on": true, "buckets": {"RunInstances": {"Burst": 1, "PerSecond": 0.5}}}
 //	POST /_sim/fault        {"action": "DescribeInstances", "code": "…", "status": 503, "hang": false, "times": 1}
 //	GET  /_sim/instances?account=…&region=…
+//	GET  /_sim/volumes?account=…&region=…
 //	GET  /_sim/launch-templates?account=…&region=…
 //	GET  /_sim/security-groups?account=…&region=…
 func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
@@ -114,6 +115,8 @@ func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]bool{"ok": true})
 	case "GET /_sim/instances":
 		writeJSON(w, s.Instances(q.Get("account"), q.Get("region")))
+	case "GET /_sim/volumes":
+		writeJSON(w, s.Volumes(q.Get("account"), q.Get("region")))
 	case "GET /_sim/launch-templates":
 		writeJSON(w, s.LaunchTemplates(q.Get("account"), q.Get("region")))
 	case "GET /_sim/security-groups":

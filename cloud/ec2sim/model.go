@@ -222,8 +222,39 @@ func (n *NetworkInterface) view() NetworkInterface {
 func (lt *LaunchTemplate) view() LaunchTemplate {
 	c := *lt
 	c.Tags = maps.Clone(lt.Tags)
-	c.Versions = slices.Clone(lt.Versions)
+	c.Versions = make([]LaunchTemplateVersion, len(lt.Versions))
+	for i, v := range lt.Versions {
+		v.Data = v.Data.clone()
+		c.Versions[i] = v
+	}
 	return c
+}
+
+// clone returns a deep copy of d.
+func (d LaunchTemplateData) clone() LaunchTemplateData {
+	c := d
+	c.DisableAPITermination = clonePtr(d.DisableAPITermination)
+	c.SecurityGroupIDs = slices.Clone(d.SecurityGroupIDs)
+	c.SecurityGroupNames = slices.Clone(d.SecurityGroupNames)
+	c.Metadata = clonePtr(d.Metadata)
+	c.BlockDevices = slices.Clone(d.BlockDevices)
+	for i, bd := range c.BlockDevices {
+		c.BlockDevices[i].Encrypted = clonePtr(bd.Encrypted)
+		c.BlockDevices[i].DeleteOnTermination = clonePtr(bd.DeleteOnTermination)
+	}
+	c.TagSpecifications = slices.Clone(d.TagSpecifications)
+	for i, ts := range c.TagSpecifications {
+		c.TagSpecifications[i].Tags = slices.Clone(ts.Tags)
+	}
+	return c
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 func (g *SecurityGroup) view() SecurityGroup {
