@@ -26,7 +26,7 @@ func TestErrorCodes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateLaunchTemplate: %v", err)
 	}
-	sg, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("existing"), Description: aws.String("d")})
+	sg, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("existing"), Description: aws.String("d"), VpcId: aws.String("vpc-0123456789abcdef0")})
 	if err != nil {
 		t.Fatalf("CreateSecurityGroup: %v", err)
 	}
@@ -120,7 +120,7 @@ func TestErrorCodes(t *testing.T) {
 			return err
 		}, "InvalidLaunchTemplateName.AlreadyExistsException"},
 		{"duplicate security group", func() error {
-			_, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("existing"), Description: aws.String("d")})
+			_, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("existing"), Description: aws.String("d"), VpcId: aws.String("vpc-0123456789abcdef0")})
 			return err
 		}, "InvalidGroup.Duplicate"},
 		{"unknown security group", func() error {
@@ -131,7 +131,7 @@ func TestErrorCodes(t *testing.T) {
 			_, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: ssh})
 			return err
 		}, "InvalidPermission.Duplicate"},
-		{"revoke missing rule", func() error {
+		{"revoke missing rule outside the default VPC", func() error {
 			_, err := c.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: []types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(80), ToPort: aws.Int32(80), IpRanges: []types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}})
 			return err
 		}, "InvalidPermission.NotFound"},

@@ -269,9 +269,10 @@ type revokeResponse struct {
 	Unknown []xmlIPPermission `xml:"unknownIpPermissionSet>item"`
 }
 
-// revokeSecurityGroupIngress removes the rules that exist. Like EC2 for VPC
-// groups, it fails with InvalidPermission.NotFound only when none of them
-// exist, and otherwise lists the missing ones as unknown.
+// revokeSecurityGroupIngress removes the given rules. As EC2 documents it,
+// in the default VPC rules that do not exist are listed as unknown and the
+// others are revoked; in any other VPC one missing rule fails the call with
+// InvalidPermission.NotFound and nothing is revoked.
 func revokeSecurityGroupIngress(c *call) (response, error) {
 	g, err := c.r.findGroup(c.p.str("GroupId"), c.p.str("GroupName"))
 	if err != nil {
@@ -287,8 +288,9 @@ func revokeSecurityGroupIngress(c *call) (response, error) {
 			missing = append(missing, r)
 		}
 	}
-	if len(missing) == len(rules) {
-		return nil, newError(http.StatusBadRequest, "InvalidPermission.NotFound", "The specified rule does not exist in this security group.")
+	if len(missing) > 0 && g.VpcID != c.r.vpcID {
+		return nil, newError(http.StatusBadRequest, "InvalidPermission.NotFound",
+			"The specified rule %q does not exist in this security group.", describeRule(missing[0]))
 	}
 	g.Ingress = slices.DeleteFunc(g.Ingress, func(r Rule) bool { return slices.Contains(rules, r) })
 	return &revokeResponse{Return: true, Unknown: xmlPermissions(missing)}, nil

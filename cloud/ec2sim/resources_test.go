@@ -224,3 +224,23 @@ func TestAdminAPI(t *testing.T) {
 		t.Errorf("calls after reset = %v, want none", got)
 	}
 }
+
+func TestRevokeMissingRuleInDefaultVPC(t *testing.T) {
+	_, srv := newServer(t, ec2sim.Options{})
+	c := newClient(t, srv)
+	ctx := context.Background()
+	sg, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("in-default-vpc"), Description: aws.String("d")})
+	if err != nil {
+		t.Fatalf("CreateSecurityGroup: %v", err)
+	}
+	out, err := c.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{
+		GroupId:       sg.GroupId,
+		IpPermissions: []types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(80), ToPort: aws.Int32(80), IpRanges: []types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}},
+	})
+	if err != nil {
+		t.Fatalf("RevokeSecurityGroupIngress of a missing rule in the default VPC: %v", err)
+	}
+	if len(out.UnknownIpPermissions) != 1 || aws.ToString(out.UnknownIpPermissions[0].IpRanges[0].CidrIp) != "0.0.0.0/0" {
+		t.Errorf("unknown permissions = %+v, want the missing rule", out.UnknownIpPermissions)
+	}
+}
