@@ -45,6 +45,9 @@ type Options struct {
 	// giving up for this run; 0 means one minute. The context's deadline
 	// caps it too.
 	MaxWait time.Duration
+	// Backoff is the first wait after a retryable failure that names no
+	// Retry-After, doubled for the next; 0 means 2s.
+	Backoff time.Duration
 }
 
 const secret = "<secret>"
@@ -95,7 +98,10 @@ func New(o Options) *Sender {
 		log:      o.Logger,
 		maxWait:  o.MaxWait,
 		attempts: 3,
-		backoff:  2 * time.Second,
+		backoff:  o.Backoff,
+	}
+	if s.backoff <= 0 {
+		s.backoff = 2 * time.Second
 	}
 	if s.http == nil {
 		s.http = &http.Client{Timeout: 30 * time.Second}
