@@ -151,6 +151,18 @@ func TestAssumeRoleIsolatesAccounts(t *testing.T) {
 	if len(seen) != 2 {
 		t.Errorf("the assumed account sees %d instances, want its own 2", len(seen))
 	}
+
+	who, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatalf("GetCallerIdentity: %v", err)
+	}
+	if got := aws.ToString(who.Account); got != "210987654321" {
+		t.Errorf("caller account = %s, want 210987654321", got)
+	}
+	_, err = sts.NewFromConfig(base).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("launchwarden"), RoleSessionName: aws.String("test")})
+	if got := errorCode(err); got != "ValidationError" {
+		t.Errorf("AssumeRole with a bad ARN: %v, want ValidationError", err)
+	}
 }
 
 func TestThrottlingReturnsRequestLimitExceeded(t *testing.T) {

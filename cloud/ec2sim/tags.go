@@ -220,7 +220,7 @@ func describeVolumes(c *call) (response, error) {
 	if err := checkFilters(filters, volumeAttr, nil); err != nil {
 		return nil, err
 	}
-	maxResults, err := pageSize(c.p, 5, 1000)
+	maxResults, err := pageSize(c.p, 5, 500)
 	if err != nil {
 		return nil, err
 	}
