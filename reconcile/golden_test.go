@@ -191,3 +191,18 @@ func TestTemplatesOnlyKeepsNothingDestructive(t *testing.T) {
 		t.Errorf("kept operations (-want +got):\n%s", diff)
 	}
 }
+
+func TestStatusGolden(t *testing.T) {
+	cfg := goldenConfig(t)
+	st := StatusOf(cfg, goldenObservation(t, cfg), t0)
+	var b bytes.Buffer
+	if err := st.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "status.txt", b.Bytes())
+	b.Reset()
+	if err := st.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "status.json", b.Bytes())
+}

@@ -99,9 +99,51 @@ type observed struct {
 	vcpus  int
 }
 
-// planInstances decides every observed instance: quota violations per
-// project across all regions, then lifecycle.Decide per instance.
+// evaluation is one instance decided: what Plan records and Status shows.
+type evaluation struct {
+	in       observed
+	decision lifecycle.Decision
+	expiry   time.Time
+	kind     notify.Kind
+	channel  string
+	// expiresAt is a new launchwarden:expires-at value from [[extensions]].
+	expiresAt string
+	// warning is a problem with the instance's tags, for the plan.
+	warning string
+}
+
+// planInstances decides every observed instance and records the changes.
 func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now time.Time) {
+	evaluate(cfg, obs, now, plan.Usage, func(ev evaluation) {
+		if ev.warning != "" {
+			plan.Warnings = append(plan.Warnings, ev.warning)
+		}
+		d := ev.decision
+		if d.Action == lifecycle.ActionKeep && !d.ClearNotice && ev.expiresAt == "" {
+			return
+		}
+		in := ev.in
+		change := InstanceChange{
+			ID: in.ID, Project: in.Project, Template: in.Template, Type: in.Type, State: in.State,
+			Channel: ev.channel, Action: d.Action, Stage: d.Stage, Deadline: d.Deadline, Reason: d.Reason,
+			ClearNotice: d.ClearNotice, ExpiresAt: ev.expiresAt,
+			account: in.Account, region: in.Region,
+		}
+		if d.Notice != nil {
+			change.Notice = d.Notice.String()
+		}
+		if d.Action != lifecycle.ActionKeep {
+			change.Kind = ev.kind
+		}
+		plan.Regions[in.region].Instances = append(plan.Regions[in.region].Instances, change)
+	})
+}
+
+// evaluate decides every observed instance of every project that is not
+// frozen: quota violations per project across all regions, orphans, then
+// lifecycle.Decide per instance, in a stable order. It fills usage per
+// project and calls visit once per instance.
+func evaluate(cfg *projects.Config, obs *Observation, now time.Time, usage map[string]notify.Usage, visit func(evaluation)) {
 	byProject := map[string][]observed{}
 	for i, snap := range obs.Snapshots {
 		for j := range snap.Instances {
@@ -119,6 +161,7 @@ func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now ti
 	slices.Sort(names)
 
 	admin := cfg.Admin
+	adminChannel := admin.Slack.AdminChannel
 	for _, name := range names {
 		if _, frozen := cfg.Frozen[name]; frozen {
 			continue // invariant 5: a broken project file never destroys
@@ -128,7 +171,7 @@ func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now ti
 		if p == nil {
 			for _, in := range insts {
 				d := &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: fmt.Sprintf("project %q left the config", name), Grace: time.Duration(admin.Safety.OrphanGrace)}
-				decide(plan, in, orphanPolicy(admin, nil), d, notify.KindOrphan, plan.AdminChannel, "", now)
+				visit(decide(in, orphanPolicy(admin, nil), d, notify.KindOrphan, adminChannel, "", now))
 			}
 			continue
 		}
@@ -138,8 +181,8 @@ func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now ti
 		for i, in := range insts {
 			li[i] = limits.Instance{ID: in.ID, Type: in.Type, State: in.State, BornAt: in.BornAt, VCPUs: in.vcpus}
 		}
-		usage, violations := limits.Check(lim, li)
-		plan.Usage[name] = notify.Usage{Project: name, Instances: usage.Instances, MaxInstances: lim.MaxInstances, VCPUs: usage.VCPUs, MaxVCPUs: lim.MaxVCPUs}
+		use, violations := limits.Check(lim, li)
+		usage[name] = notify.Usage{Project: name, Instances: use.Instances, MaxInstances: lim.MaxInstances, VCPUs: use.VCPUs, MaxVCPUs: lim.MaxVCPUs}
 		byID := map[string]limits.Violation{}
 		for _, v := range violations {
 			byID[v.InstanceID] = v
@@ -159,7 +202,7 @@ func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now ti
 			}
 			if in.Template != "" && p.Template(in.Template) == nil {
 				demand = &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: fmt.Sprintf("template %q left the config of %s", in.Template, name), Grace: time.Duration(admin.Safety.OrphanGrace)}
-				kind, channel = notify.KindOrphan, plan.AdminChannel
+				kind, channel = notify.KindOrphan, adminChannel
 				policy = orphanPolicy(admin, &policy)
 			}
 			expiresAt := ""
@@ -168,14 +211,14 @@ func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now ti
 					expiresAt = e.Until.UTC().Format(time.RFC3339)
 				}
 			}
-			decide(plan, in, policy, demand, kind, channel, expiresAt, now)
+			visit(decide(in, policy, demand, kind, channel, expiresAt, now))
 		}
 	}
 }
 
-// decide runs lifecycle.Decide for one instance and records the change, if
-// any. expiresAt is the expiry an extension sets ("" for none).
-func decide(plan *RunPlan, in observed, policy lifecycle.Policy, demand *lifecycle.Demand, kind notify.Kind, channel, expiresAt string, now time.Time) {
+// decide runs lifecycle.Decide for one instance. extension is the expiry
+// an [[extensions]] entry sets ("" for none).
+func decide(in observed, policy lifecycle.Policy, demand *lifecycle.Demand, kind notify.Kind, channel, extension string, now time.Time) evaluation {
 	li := lifecycle.Instance{
 		ID:        in.ID,
 		State:     in.State,
@@ -185,38 +228,26 @@ func decide(plan *RunPlan, in observed, policy lifecycle.Policy, demand *lifecyc
 		KeepUntil: parseTime(in.Tags[cloud.TagKeep]),
 		Demand:    demand,
 	}
-	change := InstanceChange{
-		ID: in.ID, Project: in.Project, Template: in.Template, Type: in.Type, State: in.State,
-		Channel: channel, account: in.Account, region: in.Region,
-	}
+	ev := evaluation{in: in, channel: channel}
 	current := in.Tags[cloud.TagExpiresAt]
-	if expiresAt != "" && expiresAt != current {
-		change.ExpiresAt = expiresAt
-		current = expiresAt
+	if extension != "" && extension != current {
+		ev.expiresAt = extension
+		current = extension
 	}
 	li.ExpiresAt = parseTime(current)
 
 	last, err := lifecycle.ParseNotice(in.Tags[cloud.TagNotice])
 	if err != nil {
-		plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: ignoring malformed %s tag %q", in.ID, cloud.TagNotice, in.Tags[cloud.TagNotice]))
+		ev.warning = fmt.Sprintf("%s: ignoring malformed %s tag %q", in.ID, cloud.TagNotice, in.Tags[cloud.TagNotice])
 		last = lifecycle.Notice{}
 	}
-	d := lifecycle.Decide(li, policy, last, now)
-	change.Action, change.Stage, change.Deadline, change.Reason = d.Action, d.Stage, d.Deadline, d.Reason
-	change.ClearNotice = d.ClearNotice
-	if d.Notice != nil {
-		change.Notice = d.Notice.String()
+	ev.decision = lifecycle.Decide(li, policy, last, now)
+	ev.expiry = lifecycle.Expiry(li, policy)
+	ev.kind = kind
+	if demand == nil || ev.decision.Reason != demand.Reason {
+		ev.kind = notify.KindExpiring // the age-based stage won over the demand
 	}
-	if demand == nil || d.Reason != demand.Reason {
-		kind = notify.KindExpiring // the age-based stage won over the demand
-	}
-	if d.Action != lifecycle.ActionKeep {
-		change.Kind = kind
-	}
-	if d.Action == lifecycle.ActionKeep && !change.ClearNotice && change.ExpiresAt == "" {
-		return
-	}
-	plan.Regions[in.region].Instances = append(plan.Regions[in.region].Instances, change)
+	return ev
 }
 
 // parseTime parses an RFC 3339 tag value; zero if empty or malformed.
