@@ -1,0 +1,797 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/slack-go/slack/slacktest"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/notify"
+	"github.com/launchwarden/launchwarden/projects"
+	"github.com/launchwarden/launchwarden/reconcile"
+)
+
+// The demo's story is written for examples/config-repo: its account, its
+// two regions and its three projects.
+const (
+	demoAccount    = "123456789012"
+	demoEast       = "us-east-1"
+	demoEurope     = "eu-central-1"
+	demoSlackToken = "xoxb-demo-not-a-real-token"
+
+	// Instances the story follows to the end.
+	demoExtendedID = "i-00000000000000102" // packit extends it mid-week
+	demoOrphanID   = "i-00000000000000901" // its project left the config
+	demoUntagedID  = "i-00000000000000999" // not launchwarden's
+)
+
+// demoStart is a Monday morning: the first run, and time zero of the story.
+var demoStart = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+// demoSeed is an instance that exists before launchwarden's first run.
+type demoSeed struct {
+	id, region, project, template, typ, state string
+	// born is when the instance was launched, stopped when a stopped one
+	// was stopped, both relative to demoStart.
+	born, stopped time.Duration
+	tags          map[string]string // extra tags
+	note          string            // what the story shows with it
+}
+
+const day = 24 * time.Hour
+
+// demoFleet is the fleet at the start: a dozen instances of the three
+// projects of different ages, one orphan and one that is not ours.
+var demoFleet = []demoSeed{
+	{id: "i-00000000000000101", region: demoEast, project: "packit", template: "fedora", typ: "t3.large", state: "running", born: -30 * time.Hour, note: "TTL 2d: warned, then stopped"},
+	{id: demoExtendedID, region: demoEast, project: "packit", template: "fedora", typ: "t3.large", state: "running", born: -20 * time.Hour, note: "warned, then extended by a pull request"},
+	{id: "i-0c1d2e3f4a5b6c7d8", region: demoEurope, project: "packit", template: "centos-stream", typ: "m6i.xlarge", state: "running", born: -5 * day, note: "extended in the example packit.toml"},
+	{id: "i-00000000000000104", region: demoEast, project: "packit", template: "fedora", typ: "t3.large", state: "stopped", born: -10 * day, stopped: -8 * day, note: "stopped for over 7d: terminated"},
+	{id: "i-00000000000000105", region: demoEurope, project: "packit", template: "centos-stream", typ: "m6i.xlarge", state: "running", born: -2 * time.Hour, note: "TTL 2d: warned, then stopped"},
+	{id: "i-00000000000000201", region: demoEast, project: "cockpit", template: "tasks", typ: "m7i.2xlarge", state: "running", born: -2 * time.Hour, note: "stop-only project: stopped, never terminated"},
+	{id: "i-00000000000000202", region: demoEurope, project: "cockpit", template: "tasks", typ: "m7i.2xlarge", state: "stopped", born: -3 * day, stopped: -2 * day, note: "stop-only project: kept while stopped"},
+	{id: "i-00000000000000301", region: demoEast, project: "osbuild", template: "builder-x86", typ: "c7i.8xlarge", state: "running", born: -time.Hour, note: "TTL 12h: warned, then terminated"},
+	{id: "i-00000000000000302", region: demoEast, project: "osbuild", template: "small", typ: "t3.medium", state: "running", born: -14 * time.Hour, note: "expired before the first run: warned, then terminated"},
+	{id: "i-00000000000000303", region: demoEurope, project: "osbuild", template: "small", typ: "t3.medium", state: "running", born: -6 * time.Hour, note: "TTL 12h: warned, then terminated"},
+	{id: demoOrphanID, region: demoEurope, project: "fedora-infra", template: "builder", typ: "t3.xlarge", state: "running", born: -20 * day, note: "orphan: terminated after the 7d grace"},
+	{id: demoUntagedID, region: demoEast, typ: "m6i.large", state: "running", born: -90 * day, tags: map[string]string{"Name": "bastion", "team": "infra"}, note: "no launchwarden tags: never touched"},
+}
+
+// demoEvent is something people do between two runs.
+type demoEvent struct {
+	at time.Duration // after demoStart
+	do func(ctx context.Context, d *demoWorld) ([]string, error)
+}
+
+// demoEvents is the story's script.
+var demoEvents = []demoEvent{
+	{at: 2*time.Hour + 30*time.Minute, do: func(ctx context.Context, d *demoWorld) ([]string, error) {
+		return d.launch(ctx, "lbarcziova", "packit", "fedora", demoEast, 1)
+	}},
+	{at: 20*time.Hour + 30*time.Minute, do: func(ctx context.Context, d *demoWorld) ([]string, error) {
+		return d.extend("packit", demoExtendedID, demoStart.Add(10*day+9*time.Hour), "reproducing a flaky mock build; needed until next week")
+	}},
+	{at: 47*time.Hour + 30*time.Minute, do: func(ctx context.Context, d *demoWorld) ([]string, error) {
+		return d.launch(ctx, "supakeen", "osbuild", "builder-x86", demoEast, 4)
+	}},
+}
+
+// demoOptions are the demo's flags.
+type demoOptions struct {
+	config string
+	days   int
+	step   time.Duration
+	quiet  bool
+}
+
+// demoResult is the state of the world when the story ends.
+type demoResult struct {
+	// Instances holds every instance of the account, by ID.
+	Instances map[string]ec2sim.Instance
+	// Templates lists the launch template names of each region.
+	Templates map[string][]string
+	// Launched are the instances maintainers launched from templates.
+	Launched []string
+	// Delivered are the digests Slack accepted, in the order of the runs.
+	Delivered []notify.Digest
+	// Messages are the messages the local Slack server received.
+	Messages []slackMessage
+	// Stopped and Terminated are the instances the runs acted on.
+	Stopped, Terminated []string
+	// Calls counts the emulator's calls by action.
+	Calls map[string]int
+}
+
+// notices returns the notices of the delivered digests, in order.
+func (r *demoResult) notices() []notify.Notice {
+	var out []notify.Notice
+	for _, d := range r.Delivered {
+		out = append(out, d.Notices...)
+	}
+	return out
+}
+
+func runDemo(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "demo", "", "Walk a simulated fleet through a week of hourly runs, against an in-process\n"+
+		"EC2 emulator, Slack server and GitHub keys server. Needs no AWS account, no\n"+
+		"Slack workspace and no network, and changes nothing outside a temporary copy\n"+
+		"of the config repo.")
+	var o demoOptions
+	fs.StringVar(&o.config, "config", "examples/config-repo", "the example config repo `dir`, copied before the story edits it")
+	fs.IntVar(&o.days, "days", 7, "how many simulated `days` to walk")
+	fs.DurationVar(&o.step, "step", time.Hour, "simulated time between two runs; only runs that did something are printed")
+	fs.BoolVar(&o.quiet, "quiet", false, "print one line per eventful run and the final summary, without messages")
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, errHelp) {
+			return nil
+		}
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageError("demo takes no arguments, got %q", fs.Args())
+	case o.days < 1:
+		return usageError("--days must be at least 1")
+	case o.step < time.Minute || o.step > day:
+		return usageError("--step must be between 1m and 24h")
+	}
+	if _, err := os.Stat(filepath.Join(o.config, projects.AdminFile)); err != nil {
+		return usageError("no config repo at %s (%v): run the demo from the repository root, or pass --config path/to/examples/config-repo", o.config, err)
+	}
+	_, err := demo(ctx, o, e.stdout, e.stderr)
+	return err
+}
+
+// demoWorld is everything the story runs against.
+type demoWorld struct {
+	out   io.Writer
+	quiet bool
+	dir   string // the temporary copy of the config repo
+	sim   *ec2sim.Sim
+	ec2   string // the emulator's URL
+	slack *slackCapture
+	run   worker
+	notes map[string]string // instance ID → what the story shows with it
+	res   *demoResult
+}
+
+// demo tells the story and returns how it ended.
+func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoResult, error) {
+	tmp, err := os.MkdirTemp("", "launchwarden-demo-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	dir := filepath.Join(tmp, "config-repo")
+	if err := os.CopyFS(dir, os.DirFS(o.config)); err != nil {
+		return nil, fmt.Errorf("copying the config repo: %w", err)
+	}
+	cfg, problems := projects.Load(dir)
+	if cfg.Admin == nil {
+		return nil, fmt.Errorf("%s/%s is invalid: %v", o.config, projects.AdminFile, problems)
+	}
+	if err := checkStoryConfig(cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w; the demo's story needs examples/config-repo", o.config, err)
+	}
+
+	sim := ec2sim.New(ec2sim.Options{
+		Start: demoStart,
+		// Terminated instances stay listed, so the final table shows them.
+		TerminatedLinger: time.Duration(o.days+1) * day,
+	})
+	ec2srv := httptest.NewServer(sim)
+	defer ec2srv.Close()
+	keys := httptest.NewServer(http.HandlerFunc(serveDemoKeys))
+	defer keys.Close()
+	slackSrv := newSlackCapture(slices.Sorted(maps.Keys(cfg.Admin.Slack.Webhooks)))
+	defer slackSrv.Stop()
+
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	clients, err := connectDemo(ctx, ec2srv.URL, tmp, accountsOf(cfg.Admin, nil))
+	if err != nil {
+		return nil, err
+	}
+	getenv := slackSrv.getenv(cfg.Admin.Slack)
+	d := &demoWorld{
+		out: stdout, quiet: o.quiet, dir: dir, sim: sim, ec2: ec2srv.URL, slack: slackSrv,
+		run:   worker{config: dir, githubURL: keys.URL, log: log, getenv: getenv, clients: clients},
+		notes: map[string]string{},
+		res:   &demoResult{},
+	}
+	sender, err := newSender("slack", cfg.Admin.Slack, slackSrv.GetAPIURL(), env{stdout: stdout, stderr: stderr, getenv: getenv}, log)
+	if err != nil {
+		return nil, err
+	}
+
+	d.seed()
+	d.intro(o)
+	events := demoEvents
+	end := demoStart.Add(time.Duration(o.days) * day)
+	for t := demoStart; !t.After(end); t = t.Add(o.step) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var happened []string
+		for len(events) > 0 && !demoStart.Add(events[0].at).After(t) {
+			at := demoStart.Add(events[0].at)
+			sim.SetNow(at)
+			lines, err := events[0].do(ctx, d)
+			if err != nil {
+				return nil, err
+			}
+			happened = append(happened, indent(at.Format("15:04")+"  ", lines)...)
+			events = events[1:]
+		}
+		sim.SetNow(t)
+		if err := d.step(ctx, t, happened, sender); err != nil {
+			return nil, err
+		}
+	}
+	d.finish(cfg)
+	return d.res, nil
+}
+
+// checkStoryConfig reports what the story needs that cfg lacks.
+func checkStoryConfig(cfg *projects.Config) error {
+	var missing []string
+	for _, pt := range []struct{ project, template string }{{"packit", "fedora"}, {"osbuild", "builder-x86"}, {"cockpit", "tasks"}} {
+		if p := cfg.Project(pt.project); p == nil || p.Template(pt.template) == nil {
+			missing = append(missing, "template "+pt.project+"/"+pt.template)
+		}
+	}
+	var regions []string
+	for _, a := range cfg.Admin.AWS.Accounts {
+		if a.ID == demoAccount {
+			regions = a.Regions
+		}
+	}
+	for _, r := range []string{demoEast, demoEurope} {
+		if !slices.Contains(regions, r) {
+			missing = append(missing, "region "+r+" of account "+demoAccount)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// connectDemo connects to the emulator the way run connects to AWS,
+// assuming each account's role. The SDK reads credentials from the
+// environment while it loads its configuration, so fake ones are set only
+// for that time, and no shared config or credentials file is read.
+func connectDemo(ctx context.Context, endpoint, tmp string, accounts []cloud.Account) ([]*cloud.Client, error) {
+	vars := map[string]string{
+		"AWS_ACCESS_KEY_ID":           "AKIDLAUNCHWARDENDEMO",
+		"AWS_SECRET_ACCESS_KEY":       "demo-secret",
+		"AWS_REGION":                  demoEast,
+		"AWS_CONFIG_FILE":             filepath.Join(tmp, "no-aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(tmp, "no-aws-credentials"),
+		"AWS_PROFILE":                 "",
+		"AWS_DEFAULT_PROFILE":         "",
+		"AWS_SESSION_TOKEN":           "",
+	}
+	for name, value := range vars {
+		old, had := os.LookupEnv(name)
+		if value == "" {
+			os.Unsetenv(name)
+		} else {
+			os.Setenv(name, value)
+		}
+		defer func() {
+			if had {
+				os.Setenv(name, old)
+			} else {
+				os.Unsetenv(name)
+			}
+		}()
+	}
+	clients, err := cloud.Connect(ctx, cloud.ConnectOptions{EndpointURL: endpoint, Accounts: accounts, MaxAttempts: 2})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the emulator: %w", err)
+	}
+	return clients, nil
+}
+
+// seed creates the fleet as it is before launchwarden's first run.
+func (d *demoWorld) seed() {
+	for _, s := range demoFleet {
+		tags := maps.Clone(s.tags)
+		if s.project != "" {
+			tags = map[string]string{cloud.TagProject: s.project, cloud.TagTemplate: s.template, "Name": s.project + "-" + s.template}
+		}
+		launched := demoStart.Add(s.born)
+		if s.state == ec2sim.StateStopped {
+			// The emulator dates a seeded stop at the launch time.
+			launched = demoStart.Add(s.stopped)
+		}
+		d.sim.Seed(ec2sim.SeedInstance{
+			ID: s.id, ImageID: "ami-0123456789abcdef0", InstanceType: s.typ, State: s.state,
+			LaunchTime: launched, AttachTime: demoStart.Add(s.born),
+			Tags: tags, Account: demoAccount, Region: s.region,
+		})
+		d.notes[s.id] = s.note
+	}
+}
+
+func (d *demoWorld) intro(o demoOptions) {
+	fmt.Fprintf(d.out, "launchwarden demo: %d days of %s runs over the config repo %s\n", o.days, o.step, o.config)
+	fmt.Fprintln(d.out, "EC2 (the ec2sim emulator), Slack (slacktest) and GitHub's keys run in-process on loopback.")
+	fmt.Fprintf(d.out, "Fleet before the first run: %d instances in %s and %s (account %s)\n", len(demoFleet), demoEast, demoEurope, demoAccount)
+	if !d.quiet {
+		for _, s := range demoFleet {
+			owner := s.project + "/" + s.template
+			if s.project == "" {
+				owner = "(untagged)"
+			}
+			when := "launched " + strings.TrimPrefix(since(demoStart.Add(s.born)), "-") + " ago"
+			if s.state == ec2sim.StateStopped {
+				when = "stopped " + strings.TrimPrefix(since(demoStart.Add(s.stopped)), "-") + " ago"
+			}
+			fmt.Fprintf(d.out, "  %s  %-12s %-22s %-11s %-7s %s\n", s.id, s.region, owner, s.typ, s.state, when)
+		}
+	}
+	fmt.Fprintln(d.out, "Only runs that did something are shown.")
+}
+
+// step makes one run at t: observe, plan, apply, and print what happened.
+func (d *demoWorld) step(ctx context.Context, t time.Time, happened []string, sender notify.Sender) error {
+	runID := "demo-" + t.Format("20060102T1504")
+	plan, clients, _, err := d.run.plan(ctx, t, runID)
+	if err != nil {
+		return err
+	}
+	rep := &reconcile.Report{}
+	if plan.Enforce {
+		if rep, err = reconcile.Apply(ctx, plan, reconcile.Deps{Clients: clients, Sender: sender, Logger: d.run.log}); err != nil {
+			return err
+		}
+	}
+	msgs := d.slack.take()
+	d.record(rep, msgs)
+
+	actions := planActions(plan)
+	if len(rep.Stopped) > 0 {
+		actions = append(actions, "stopped "+strings.Join(rep.Stopped, ", "))
+	}
+	if len(rep.Terminated) > 0 {
+		actions = append(actions, "terminated "+strings.Join(rep.Terminated, ", "))
+	}
+	for _, err := range rep.Errors {
+		actions = append(actions, "failed: "+err.Error())
+	}
+	if !plan.Enforce {
+		actions = append(actions, "safety.enforce = false: nothing applied")
+	}
+	if len(happened) == 0 && len(actions) == 0 && len(rep.Deliveries) == 0 {
+		return nil
+	}
+
+	fmt.Fprintf(d.out, "\n── %s (%s) ──\n", t.Format("Mon 02 Jan 15:04 MST"), since(t))
+	d.print(happened)
+	d.print(indent("run    ", []string{plan.Summary()}))
+	if d.quiet {
+		return nil
+	}
+	d.print(indent("       ", actions))
+	for _, m := range orderMessages(rep, msgs) {
+		d.print(indent("slack  ", []string{fmt.Sprintf("%s via %s", m.Channel, m.Via)}))
+		d.print(indent("       │ ", messageLines(m.Text)))
+	}
+	return nil
+}
+
+// messageLines is a message's text without blank lines and without its
+// last line, which names the run: the step's heading says when it was.
+func messageLines(text string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	if n := len(out); n > 1 && strings.HasPrefix(out[n-1], "run ") {
+		out = out[:n-1]
+	}
+	return out
+}
+
+// record keeps what a run did for the result.
+func (d *demoWorld) record(rep *reconcile.Report, msgs []slackMessage) {
+	for _, r := range rep.Deliveries {
+		if r.Err == nil {
+			d.res.Delivered = append(d.res.Delivered, r.Digest)
+		}
+	}
+	d.res.Messages = append(d.res.Messages, msgs...)
+	d.res.Stopped = append(d.res.Stopped, rep.Stopped...)
+	d.res.Terminated = append(d.res.Terminated, rep.Terminated...)
+}
+
+// planActions says in a line per region what the plan changes in EC2
+// besides stopping and terminating.
+func planActions(plan *reconcile.RunPlan) []string {
+	var out []string
+	for _, rp := range plan.Regions {
+		type opKind struct{ op, kind string }
+		byOp := map[opKind][]string{}
+		for _, g := range rp.Groups {
+			k := opKind{g.Op, "security group"}
+			byOp[k] = append(byOp[k], g.Name)
+		}
+		for _, t := range rp.Templates {
+			k := opKind{t.Op, "launch template"}
+			byOp[k] = append(byOp[k], t.Name)
+		}
+		for _, ic := range rp.Instances {
+			if ic.ExpiresAt != "" {
+				out = append(out, fmt.Sprintf("%s: %s gets %s=%s from [[extensions]]", rp.Region, ic.ID, cloud.TagExpiresAt, ic.ExpiresAt))
+			}
+			// A stop's notice, used up, is cleared too: bookkeeping not worth a line.
+			if ic.ClearNotice && !ic.Destructive() && ic.State == ec2sim.StateRunning {
+				out = append(out, fmt.Sprintf("%s: %s: its notice is withdrawn (%s)", rp.Region, ic.ID, ic.Reason))
+			}
+		}
+		keys := slices.SortedFunc(maps.Keys(byOp), func(a, b opKind) int {
+			return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.op, b.op))
+		})
+		for _, k := range keys {
+			names := byOp[k]
+			slices.Sort(names)
+			out = append(out, fmt.Sprintf("%s: %s %s: %s", rp.Region, k.op, plural(len(names), k.kind), strings.Join(names, ", ")))
+		}
+	}
+	return out
+}
+
+// orderMessages puts a run's messages in the order of its deliveries (the
+// server receives them concurrently).
+func orderMessages(rep *reconcile.Report, msgs []slackMessage) []slackMessage {
+	rank := map[string]int{}
+	for i, r := range rep.Deliveries {
+		rank[r.Digest.Channel] = i
+	}
+	out := slices.Clone(msgs)
+	slices.SortStableFunc(out, func(a, b slackMessage) int { return cmp.Compare(rank[a.Channel], rank[b.Channel]) })
+	return out
+}
+
+func (d *demoWorld) print(lines []string) {
+	for _, l := range lines {
+		fmt.Fprintln(d.out, strings.TrimRight(l, " "))
+	}
+}
+
+// indent prefixes the first line with first and the others with as many spaces.
+func indent(first string, lines []string) []string {
+	out := make([]string, len(lines))
+	pad := strings.Repeat(" ", len([]rune(first)))
+	if strings.HasSuffix(first, "│ ") {
+		pad = first
+	}
+	for i, l := range lines {
+		if i == 0 {
+			out[i] = first + l
+		} else {
+			out[i] = pad + l
+		}
+	}
+	return out
+}
+
+// since formats the time from demoStart to t: "+1d 6h", "+20h 30m".
+func since(t time.Time) string {
+	d := t.Sub(demoStart)
+	sign := "+"
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	days, hours, mins := int(d/day), int(d%day/time.Hour), int(d%time.Hour/time.Minute)
+	s := fmt.Sprintf("%s%dh", sign, hours)
+	switch {
+	case days > 0 && hours > 0:
+		s = fmt.Sprintf("%s%dd %dh", sign, days, hours)
+	case days > 0:
+		s = fmt.Sprintf("%s%dd", sign, days)
+	}
+	if mins > 0 {
+		s += fmt.Sprintf(" %dm", mins)
+	}
+	return s
+}
+
+// launch is a maintainer launching instances the way the provisioning
+// service does: from the project's launch template, default version, with
+// the SDK and nothing else. The instances carry the project's tags because
+// the template says so.
+func (d *demoWorld) launch(ctx context.Context, who, project, template, region string, count int32) ([]string, error) {
+	api := ec2.New(ec2.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(d.ec2),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDMAINTAINER", "demo-secret", ""),
+	})
+	name := reconcile.Name(project, template)
+	out, err := api.RunInstances(ctx, &ec2.RunInstancesInput{
+		LaunchTemplate: &ec2types.LaunchTemplateSpecification{LaunchTemplateName: aws.String(name), Version: aws.String("$Default")},
+		MinCount:       aws.Int32(count),
+		MaxCount:       aws.Int32(count),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s launching from %s: %w", who, name, err)
+	}
+	var ids []string
+	for _, in := range out.Instances {
+		ids = append(ids, aws.ToString(in.InstanceId))
+	}
+	desc, err := api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids[:1]})
+	if err != nil || len(desc.Reservations) == 0 || len(desc.Reservations[0].Instances) == 0 {
+		return nil, fmt.Errorf("describing %s: %w", ids[0], err)
+	}
+	first := desc.Reservations[0].Instances[0]
+	var tags []string
+	for _, t := range first.Tags {
+		if k := aws.ToString(t.Key); !strings.HasPrefix(k, "aws:") {
+			tags = append(tags, k+"="+aws.ToString(t.Value))
+		}
+	}
+	slices.Sort(tags)
+
+	what := "an instance"
+	if count > 1 {
+		what = fmt.Sprintf("%d instances", count)
+	}
+	for _, id := range ids {
+		d.notes[id] = fmt.Sprintf("launched from %s by %s", name, who)
+	}
+	d.res.Launched = append(d.res.Launched, ids...)
+	return []string{
+		fmt.Sprintf("%s (%s) launches %s in %s from launch template %s, version $Default", who, project, what, region, name),
+		fmt.Sprintf("→ %s, a %s tagged %s", strings.Join(ids, ", "), first.InstanceType, strings.Join(tags, " ")),
+	}, nil
+}
+
+// extend is a team's pull request that adds an [[extensions]] entry to its
+// project file.
+func (d *demoWorld) extend(project, id string, until time.Time, reason string) ([]string, error) {
+	entry := fmt.Sprintf("\n[[extensions]]\ninstance = %q\nuntil = %s\nreason = %q\n", id, until.UTC().Format(time.RFC3339), reason)
+	file := filepath.Join(d.dir, projects.ProjectsDir, project+".toml")
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.WriteString(entry); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	d.notes[id] += fmt.Sprintf(" (until %s)", notify.FormatTime(until))
+	lines := []string{fmt.Sprintf("%s merges a pull request that keeps %s longer; projects/%s.toml gets:", project, id, project)}
+	return append(lines, indent("    ", strings.Split(strings.TrimSpace(entry), "\n"))...), nil
+}
+
+// finish collects the final state and prints the summary.
+func (d *demoWorld) finish(cfg *projects.Config) {
+	end := d.sim.Now()
+	d.sim.Advance(time.Minute) // let the last stops and terminations settle
+	d.res.Instances = map[string]ec2sim.Instance{}
+	d.res.Templates = map[string][]string{}
+	type row struct {
+		ec2sim.Instance
+		region string
+	}
+	var all []row
+	for _, region := range []string{demoEast, demoEurope} {
+		for _, in := range d.sim.Instances(demoAccount, region) {
+			all = append(all, row{in, region})
+			d.res.Instances[in.ID] = in
+		}
+		for _, lt := range d.sim.LaunchTemplates(demoAccount, region) {
+			d.res.Templates[region] = append(d.res.Templates[region], lt.Name)
+		}
+		slices.Sort(d.res.Templates[region])
+	}
+	d.res.Calls = d.sim.CallCounts()
+	for _, n := range d.res.notices() {
+		if n.Kind == notify.KindOverQuota && !strings.Contains(d.notes[n.InstanceID], "quota") {
+			d.notes[n.InstanceID] += "; over the vCPU quota, so stopped first"
+		}
+	}
+	slices.SortFunc(all, func(a, b row) int {
+		return cmp.Or(cmp.Compare(a.Tags[cloud.TagProject], b.Tags[cloud.TagProject]), cmp.Compare(a.ID, b.ID))
+	})
+
+	fmt.Fprintf(d.out, "\n══ The fleet at %s (%s) ══\n\n", end.Format("Mon 02 Jan 15:04 MST"), since(end))
+	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANCE\tREGION\tPROJECT\tTYPE\tSTATE\tSTORY")
+	for _, in := range all {
+		project := cmp.Or(in.Tags[cloud.TagProject], "-")
+		if in.Tags[cloud.TagProject] != "" && cfg.Project(project) == nil {
+			project += " (gone)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.region, project, in.InstanceType, in.State, d.notes[in.ID])
+	}
+	tw.Flush()
+
+	fmt.Fprintf(d.out, "\nLaunch templates: %s\n", strings.Join(d.res.Templates[demoEast], ", "))
+	fmt.Fprintf(d.out, "  %d in %s, %d in %s\n", len(d.res.Templates[demoEast]), demoEast, len(d.res.Templates[demoEurope]), demoEurope)
+
+	byChannel := map[string]int{}
+	for _, m := range d.res.Messages {
+		byChannel[m.Channel+" ("+m.Via+")"]++
+	}
+	fmt.Fprintf(d.out, "Slack messages: %d\n", len(d.res.Messages))
+	fmt.Fprintln(d.out, "  "+countList(byChannel))
+
+	reads, writes := map[string]int{}, map[string]int{}
+	for action, n := range d.res.Calls {
+		if strings.HasPrefix(action, "Describe") {
+			reads[action] = n
+		} else {
+			writes[action] = n
+		}
+	}
+	fmt.Fprintf(d.out, "EC2 and STS calls: %d\n", total(d.res.Calls))
+	fmt.Fprintf(d.out, "  reads:  %s\n", countList(reads))
+	fmt.Fprintf(d.out, "  writes: %s\n", countList(writes))
+}
+
+// countList formats counts as "a 3, b 1", by key.
+func countList(counts map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func total(counts map[string]int) int {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return n
+}
+
+// slackMessage is a message as the local Slack server received it.
+type slackMessage struct {
+	Channel string
+	Via     string // chat.postMessage or webhook
+	Text    string // the fallback text: what notifications and plain clients show
+	Blocks  int
+}
+
+// slackCapture is a local Slack server (slack-go's slacktest) that accepts
+// chat.postMessage and incoming webhooks and keeps what it received.
+type slackCapture struct {
+	*slacktest.Server
+	webhooks map[string]string // URL path → channel
+
+	mu   sync.Mutex
+	msgs []slackMessage
+}
+
+func newSlackCapture(webhookChannels []string) *slackCapture {
+	c := &slackCapture{webhooks: map[string]string{}}
+	for i, ch := range webhookChannels {
+		c.webhooks[fmt.Sprintf("/services/T0DEMO/B%04d/demo", i)] = ch
+	}
+	c.Server = slacktest.NewTestServer(func(s slacktest.Customize) {
+		s.Handle("/chat.postMessage", c.postMessage)
+		s.Handle("/services/", c.webhook)
+	})
+	c.Start()
+	return c
+}
+
+// getenv answers the admin file's Slack secret variables: the fake token,
+// and this server's webhook URLs. Nothing else is read from the environment.
+func (c *slackCapture) getenv(s projects.Slack) func(string) string {
+	vars := map[string]string{}
+	if s.Token.Env != "" {
+		vars[s.Token.Env] = demoSlackToken
+	}
+	for p, ch := range c.webhooks {
+		if ref := s.Webhooks[ch]; ref.Env != "" {
+			vars[ref.Env] = strings.TrimSuffix(c.GetAPIURL(), "/") + p
+		}
+	}
+	return func(name string) string { return vars[name] }
+}
+
+func (c *slackCapture) postMessage(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if r.PostForm.Get("token") != demoSlackToken && r.Header.Get("Authorization") != "Bearer "+demoSlackToken {
+		writeSlackJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	var blocks []json.RawMessage
+	_ = json.Unmarshal([]byte(r.PostForm.Get("blocks")), &blocks)
+	channel := r.PostForm.Get("channel")
+	c.add(slackMessage{Channel: channel, Via: "chat.postMessage", Text: r.PostForm.Get("text"), Blocks: len(blocks)})
+	writeSlackJSON(w, map[string]any{"ok": true, "channel": channel, "ts": "1700000000.000100"})
+}
+
+func (c *slackCapture) webhook(w http.ResponseWriter, r *http.Request) {
+	channel, ok := c.webhooks[r.URL.Path]
+	if !ok {
+		http.Error(w, "no_service", http.StatusNotFound)
+		return
+	}
+	var msg struct {
+		Text   string            `json:"text"`
+		Blocks []json.RawMessage `json:"blocks"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&msg); err != nil {
+		http.Error(w, "invalid_payload", http.StatusBadRequest)
+		return
+	}
+	c.add(slackMessage{Channel: channel, Via: "webhook", Text: msg.Text, Blocks: len(msg.Blocks)})
+	_, _ = io.WriteString(w, "ok")
+}
+
+func writeSlackJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (c *slackCapture) add(m slackMessage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.msgs = append(c.msgs, m)
+}
+
+// take returns the messages received since the last take.
+func (c *slackCapture) take() []slackMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.msgs
+	c.msgs = nil
+	return m
+}
+
+// serveDemoKeys serves GitHub's /<user>.keys: one ed25519 key per user,
+// derived from the name so that every run sees the same keys.
+func serveDemoKeys(w http.ResponseWriter, r *http.Request) {
+	user, ok := strings.CutSuffix(path.Base(r.URL.Path), ".keys")
+	if !ok || user == "" {
+		http.NotFound(w, r)
+		return
+	}
+	seed := sha256.Sum256([]byte("launchwarden demo key of " + user))
+	pub, err := ssh.NewPublicKey(ed25519.NewKeyFromSeed(seed[:]).Public())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	_, _ = w.Write(ssh.MarshalAuthorizedKey(pub))
+}
