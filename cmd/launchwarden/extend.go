@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/lifecycle"
+	"github.com/launchwarden/launchwarden/projects"
+	"github.com/launchwarden/launchwarden/reconcile"
+)
+
+// TagExtension records the reason of the last extension made with
+// `launchwarden extend`, next to the expiry it set.
+const TagExtension = "launchwarden:extension"
+
+// runExtend is the admin's way to give one instance more time, within the
+// caps, without a pull request. A project file's [[extensions]] entry for
+// the instance wins over it, so extend refuses such instances.
+func runExtend(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "extend", "INSTANCE --by DURATION --reason TEXT",
+		"Postpone an instance's expiry, within the admin's max lifetime. Sets launchwarden:expires-at.")
+	config := fs.String("config", ".", "config repo `dir`")
+	endpointURL := fs.String("endpoint-url", "", "EC2 and STS endpoint `url` (e.g. the emulator)")
+	regions := fs.String("region", "", "comma-separated `regions` to look in (default: all configured)")
+	by := fs.String("by", "", "how much longer, e.g. 12h, 2d (required)")
+	reason := fs.String("reason", "", "why, for the team and the audit trail (required)")
+	now := fs.String("now", "", "act as of this RFC 3339 `time` instead of the clock (for the emulator)")
+	// The instance may come first, as in `extend i-0abc --by 1d`.
+	var id string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, errHelp) {
+			return nil
+		}
+		return err
+	}
+	if id == "" && fs.NArg() == 1 {
+		id = fs.Arg(0)
+	} else if fs.NArg() > 0 || id == "" {
+		return usageError("extend takes one instance id")
+	}
+	d, err := projects.ParseDuration(*by)
+	if err != nil || d <= 0 {
+		return usageError("--by %q: want a positive duration such as 12h or 2d", *by)
+	}
+	if *reason == "" {
+		return usageError("--reason is required: say why, for the team and the audit trail")
+	}
+	at := time.Now()
+	if *now != "" {
+		if at, err = time.Parse(time.RFC3339, *now); err != nil {
+			return usageError("--now: %v", err)
+		}
+	}
+
+	cfg, problems := projects.Load(*config)
+	if cfg.Admin == nil {
+		return &exitError{code: exitAborted, err: fmt.Errorf("%s/launchwarden.toml is invalid (%d problems, see 'launchwarden validate')", *config, len(problems))}
+	}
+	clients, err := cloud.Connect(ctx, cloud.ConnectOptions{
+		Profile:     cfg.Admin.AWS.Profile,
+		EndpointURL: *endpointURL,
+		Accounts:    accountsOf(cfg.Admin, splitList(*regions)),
+	})
+	if err != nil {
+		return &exitError{code: exitAborted, err: err}
+	}
+	snaps, err := cloud.ObserveAll(ctx, clients)
+	if err != nil {
+		return &exitError{code: exitAborted, err: err}
+	}
+	in, client := findInstance(snaps, clients, id)
+	if in == nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s: no launchwarden instance with this id in the configured accounts and regions", id)}
+	}
+	if _, frozen := cfg.Frozen[in.Project]; frozen {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s: project %s is frozen by config problems; fix its file first", id, in.Project)}
+	}
+	p := cfg.Project(in.Project)
+	if p == nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s: project %s is not in the config (an orphan); orphans are not extended", id, in.Project)}
+	}
+	for _, ext := range p.Extensions {
+		if ext.Instance == id {
+			return &exitError{code: exitFailed, err: fmt.Errorf("%s: %s has an [[extensions]] entry for it (until %s); change it there", id, p.File, ext.Until.UTC().Format(time.RFC3339))}
+		}
+	}
+
+	policy := reconcile.Policy(cfg.Admin, p)
+	li := lifecycle.Instance{ID: in.ID, BornAt: in.BornAt}
+	if t, err := time.Parse(time.RFC3339, in.Tags[cloud.TagExpiresAt]); err == nil {
+		li.ExpiresAt = t
+	}
+	before := lifecycle.Expiry(li, policy)
+	until, capped, err := lifecycle.Extend(li, policy, d.Std(), at)
+	if err != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s: %w", id, err)}
+	}
+	res := client.CreateTags(ctx, []string{id}, map[string]string{
+		cloud.TagExpiresAt: until.Format(time.RFC3339),
+		TagExtension:       *reason,
+	})
+	if err := res.Failed[id]; err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	note := ""
+	if capped {
+		note = fmt.Sprintf(" (capped at the max lifetime %s)", projects.Duration(policy.MaxLifetime))
+	}
+	fmt.Fprintf(e.stdout, "%s (%s): expiry %s → %s%s\n", id, in.Project, before.UTC().Format(time.RFC3339), until.Format(time.RFC3339), note)
+	return nil
+}
+
+// findInstance returns the observed instance with the id and the client of
+// its account and region.
+func findInstance(snaps []*cloud.Snapshot, clients []*cloud.Client, id string) (*cloud.Instance, *cloud.Client) {
+	for i, s := range snaps {
+		for j := range s.Instances {
+			if s.Instances[j].ID == id {
+				return &s.Instances[j], clients[i]
+			}
+		}
+	}
+	return nil, nil
+}

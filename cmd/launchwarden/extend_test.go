@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+)
+
+func TestExtend(t *testing.T) {
+	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	sim := ec2sim.New(ec2sim.Options{Start: start})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+
+	born := start.Add(-24 * time.Hour)
+	seed := func(id string) {
+		sim.Seed(ec2sim.SeedInstance{ID: id, ImageID: "ami-0a7c3e1f5d2b48a91", InstanceType: "t3.large", State: "running",
+			LaunchTime: born, AttachTime: born, Account: "123456789012", Region: "us-east-1",
+			Tags: map[string]string{cloud.TagProject: "packit", cloud.TagTemplate: "fedora"}})
+	}
+	seed("i-00000000000000001")
+	seed("i-0c1d2e3f4a5b6c7d8") // has an [[extensions]] entry in packit.toml
+
+	extend := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		e := env{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+		base := []string{"--config", "../../examples/config-repo", "--endpoint-url", srv.URL, "--now", start.Format(time.RFC3339)}
+		err := runExtend(context.Background(), e, append(args[:1:1], append(base, args[1:]...)...))
+		return out.String(), err
+	}
+	expiresAt := func(id string) string {
+		for _, in := range sim.Instances("123456789012", "us-east-1") {
+			if in.ID == id {
+				return in.Tags[cloud.TagExpiresAt] + " / " + in.Tags[TagExtension]
+			}
+		}
+		return "instance not found"
+	}
+
+	// packit's TTL is 2d: born a day ago, it expires in a day; +2d on top.
+	out, err := extend("i-00000000000000001", "--by", "2d", "--reason", "bisecting a kernel bug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := expiresAt("i-00000000000000001"), "2026-11-28T12:00:00Z / bisecting a kernel bug"; got != want {
+		t.Errorf("after extend: %s, want %s", got, want)
+	}
+	if !strings.Contains(out, "2026-11-26T12:00:00Z → 2026-11-28T12:00:00Z") {
+		t.Errorf("output %q does not show the expiry change", out)
+	}
+
+	// The admin cap of 30d max lifetime holds.
+	out, err = extend("i-00000000000000001", "--by", "60d", "--reason", "long test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := expiresAt("i-00000000000000001"), "2026-12-24T12:00:00Z / long test"; got != want || !strings.Contains(out, "capped") {
+		t.Errorf("after a 60d extension: %s (%q), want %s, capped", got, out, want)
+	}
+
+	for _, tt := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"entry in the project file wins", []string{"i-0c1d2e3f4a5b6c7d8", "--by", "1d", "--reason", "x"}, exitFailed, "[[extensions]] entry"},
+		{"unknown instance", []string{"i-0000000000000ffff", "--by", "1d", "--reason", "x"}, exitFailed, "no launchwarden instance"},
+		{"no reason", []string{"i-00000000000000001", "--by", "1d"}, exitUsage, "--reason is required"},
+		{"bad duration", []string{"i-00000000000000001", "--by", "soon", "--reason", "x"}, exitUsage, "--by"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := extend(tt.args...)
+			var ee *exitError
+			if !errors.As(err, &ee) || ee.code != tt.code || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("err = %v, want exit %d mentioning %q", err, tt.code, tt.msg)
+			}
+		})
+	}
+}
