@@ -287,7 +287,7 @@ func TestTrustPolicyMatchesTheSessionName(t *testing.T) {
 // There is no YAML or unit-file parser among the module's dependencies, so
 // these checks look for exact lines (trimmed), which is what an operator
 // reading the file sees too.
-func TestManifestsKeepOneRunAtATime(t *testing.T) {
+func TestDeploymentFilesKeepTheirGuarantees(t *testing.T) {
 	tests := []struct {
 		name  string
 		file  string
