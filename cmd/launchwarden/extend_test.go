@@ -91,3 +91,38 @@ func TestExtend(t *testing.T) {
 		})
 	}
 }
+
+func TestStatus(t *testing.T) {
+	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	sim := ec2sim.New(ec2sim.Options{Start: start})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	born := start.Add(-40 * time.Hour)
+	sim.Seed(ec2sim.SeedInstance{ID: "i-00000000000000001", ImageID: "ami-0a7c3e1f5d2b48a91", InstanceType: "t3.large", State: "running",
+		LaunchTime: born, AttachTime: born, Account: "123456789012", Region: "eu-central-1",
+		Tags: map[string]string{cloud.TagProject: "packit", cloud.TagTemplate: "fedora"}})
+	sim.Seed(ec2sim.SeedInstance{ID: "i-00000000000000002", ImageID: "ami-0a7c3e1f5d2b48a91", InstanceType: "t3.large", State: "running",
+		LaunchTime: born, AttachTime: born, Account: "123456789012", Region: "us-east-1"}) // not ours
+
+	var out bytes.Buffer
+	e := env{stdout: &out, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }}
+	err := runStatus(context.Background(), e, []string{"--config", "../../examples/config-repo", "--endpoint-url", srv.URL, "--now", start.Format(time.RFC3339)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// packit: TTL 2d, warned 12h before: born 40h ago, it expires in 8h and is
+	// warned now; the stop waits for the admin's min_notice of 24h.
+	for _, want := range []string{"i-00000000000000001", "eu-central-1", "1d16h", "2026-11-25 20:00", "warn now, then stop", "2026-11-26 12:00", "packit", "1/6 instances"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "i-00000000000000002") {
+		t.Errorf("status shows an instance that is not launchwarden's:\n%s", out.String())
+	}
+}
