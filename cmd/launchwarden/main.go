@@ -68,6 +68,7 @@ var commands = map[string]command{
 	"sim":      {"run the EC2 emulator on a loopback port", runSim},
 	"plan":     {"observe AWS and print what a run would do; changes nothing", runPlan},
 	"run":      {"observe, plan and apply once (for schedulers)", runRun},
+	"serve":    {"run on the admin file's cron schedule and serve health and metrics", runServe},
 	"demo":     {"walk a simulated fleet through a week, against an in-process EC2 emulator and Slack server", runDemo},
 }
 

@@ -174,12 +174,21 @@ type worker struct {
 	getenv      func(string) string
 	// clients, if set, replaces connecting to AWS (tests, the demo).
 	clients []*cloud.Client
+	// load, if set, replaces projects.Load (serve falls back to the last
+	// good config when the admin file breaks).
+	load func(dir string) (*projects.Config, projects.Problems)
+	// onCall, if set, observes every AWS API call attempt (serve's metrics).
+	onCall func(service, action string, err error)
 }
 
 // plan loads the config, observes and plans. A broken admin file or a
 // failed observation returns exitAborted: nothing was done.
 func (w *worker) plan(ctx context.Context, now time.Time, runID string) (*reconcile.RunPlan, []*cloud.Client, *projects.Config, error) {
-	cfg, problems := projects.Load(w.config)
+	load := w.load
+	if load == nil {
+		load = projects.Load
+	}
+	cfg, problems := load(w.config)
 	if cfg.Admin == nil {
 		for _, p := range problems {
 			w.log.Error("config problem", "problem", p.String())
@@ -196,6 +205,7 @@ func (w *worker) plan(ctx context.Context, now time.Time, runID string) (*reconc
 			Profile:     cfg.Admin.AWS.Profile,
 			EndpointURL: w.endpointURL,
 			Accounts:    accountsOf(cfg.Admin, w.regions),
+			OnCall:      w.onCall,
 		})
 		if err != nil {
 			return nil, nil, nil, &exitError{code: exitAborted, err: err}

@@ -1,0 +1,360 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/launchwarden/launchwarden/projects"
+	"github.com/launchwarden/launchwarden/reconcile"
+)
+
+// serveFlags are serve's flags: run's, without the one-shot ones (--format,
+// --now, --timeout), plus the daemon's.
+type serveFlags struct {
+	config      string
+	regions     string
+	endpointURL string
+	githubURL   string
+	slackAPIURL string
+	notify      string
+	logFormat   string
+	listen      string
+	runTimeout  time.Duration
+	schedule    string
+	runNow      bool
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.config, "config", ".", "config repo `dir` (holds launchwarden.toml and projects/), re-read every run")
+	fs.StringVar(&f.regions, "region", "", "comma-separated `regions` to work on (default: all configured)")
+	fs.StringVar(&f.endpointURL, "endpoint-url", "", "EC2 and STS endpoint `url` (e.g. the emulator from 'launchwarden sim')")
+	fs.StringVar(&f.githubURL, "github-url", "", "base `url` of GitHub users' .keys files (default: the admin file's github.keys_url)")
+	fs.StringVar(&f.slackAPIURL, "slack-api-url", "", "Slack Web API base `url` (for a test server)")
+	fs.StringVar(&f.notify, "notify", "slack", "where digests go: slack, log (printed) or none (nothing is stopped or terminated)")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`address` of the /healthz, /readyz and /metrics server")
+	fs.DurationVar(&f.runTimeout, "run-timeout", 10*time.Minute, "give up a run after this long")
+	fs.StringVar(&f.schedule, "schedule", "", "cron `spec` that overrides the admin file's schedule (e.g. \"@every 1m\")")
+	fs.BoolVar(&f.runNow, "run-now", false, "also run once at start")
+}
+
+// runServe runs reconcile runs on the admin file's cron schedule (UTC) until
+// ctx is cancelled, and serves /healthz, /readyz and /metrics. Runs never
+// overlap: a run still going when the next is due makes that one skip. On
+// cancellation (SIGTERM, SIGINT) it stops scheduling, lets a running run
+// finish (bounded by --run-timeout), shuts the HTTP server down and returns
+// nil.
+func runServe(ctx context.Context, e env, args []string) error {
+	var f serveFlags
+	fs := newFlagSet(e, "serve", "", "Run on the admin file's cron schedule (UTC) and serve /healthz, /readyz and /metrics.\n"+
+		"The config repo is re-read every run; if its admin file breaks, the last good config\n"+
+		"keeps templates true and nothing is stopped or terminated until it is fixed.")
+	f.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, errHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("serve takes no arguments, got %q", fs.Args())
+	}
+	if !slices.Contains([]string{"slack", "log", "none"}, f.notify) {
+		return usageError("unknown --notify %q", f.notify)
+	}
+	if f.runTimeout <= 0 {
+		return usageError("--run-timeout must be positive")
+	}
+	log, err := newLogger(e.stderr, f.logFormat)
+	if err != nil {
+		return err
+	}
+	s := &server{flags: f, env: e, log: log, metrics: newMetrics(), runCtx: context.WithoutCancel(ctx)}
+	if err := s.initSchedule(); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listening for health and metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", s.serveReady)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("serving", "addr", "http://"+ln.Addr().String(), "schedule", s.spec)
+
+	cronLog := cronLogger{log}
+	s.cron = cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cronLog))
+	// One wrapped job for every entry and for --run-now, so that they all
+	// share SkipIfStillRunning's guard. Recover sits inside it: a panicking
+	// run is logged and the guard is still released.
+	s.job = cron.NewChain(cron.SkipIfStillRunning(cronLog), cron.Recover(cronLog)).Then(cron.FuncJob(s.run))
+	s.entry = s.cron.Schedule(s.sched, s.job)
+	s.cron.Start()
+	var runNow sync.WaitGroup
+	if f.runNow {
+		runNow.Go(s.job.Run)
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: waiting for a running run to finish")
+	case serveErr = <-served:
+		log.Error("health and metrics server failed", "err", serveErr)
+	}
+	<-s.cron.Stop().Done()
+	runNow.Wait()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("health and metrics server did not shut down cleanly", "err", err)
+	}
+	if serveErr != nil {
+		return fmt.Errorf("serving health and metrics: %w", serveErr)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// server is the state of a serve process.
+type server struct {
+	flags   serveFlags
+	env     env
+	log     *slog.Logger
+	metrics *metrics
+	// runCtx is the parent of every run's context. It is not cancelled by
+	// a signal: a run in progress finishes its batch, bounded by its timeout.
+	runCtx context.Context
+
+	cron  *cron.Cron
+	job   cron.Job
+	entry cron.EntryID
+	// good is the last config whose admin file loaded. Only runs touch it,
+	// and runs never overlap.
+	good *projects.Config
+
+	mu          sync.Mutex
+	spec        string
+	sched       cron.Schedule
+	lastSuccess time.Time
+	lastResult  string
+}
+
+// initSchedule sets the schedule from --schedule, else from the admin file.
+// An admin file that does not load yet (e.g. git-sync has not cloned the
+// repo) is not fatal: the default schedule is used until it does.
+func (s *server) initSchedule() error {
+	spec := s.flags.schedule
+	if spec == "" {
+		spec = projects.DefaultSchedule
+		if cfg, problems := projects.Load(s.flags.config); cfg.Admin != nil {
+			spec = cfg.Admin.Schedule
+		} else {
+			s.log.Warn("admin file does not load yet: using the default schedule until it does",
+				"config", s.flags.config, "schedule", spec, "problems", len(problems))
+		}
+	}
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return usageError("--schedule %q: %v", spec, err)
+	}
+	s.spec, s.sched = spec, sched
+	return nil
+}
+
+// reschedule follows a schedule changed in the admin file, unless
+// --schedule overrides it. The guarded job stays the same, so runs still
+// never overlap.
+func (s *server) reschedule(spec string, log *slog.Logger) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.flags.schedule != "" || spec == s.spec {
+		return
+	}
+	sched, err := cron.ParseStandard(spec)
+	if err != nil { // projects.Load validated it; keep the old one if not
+		log.Error("cannot use the admin file's schedule", "schedule", spec, "err", err)
+		return
+	}
+	s.cron.Remove(s.entry)
+	s.entry = s.cron.Schedule(sched, s.job)
+	log.Info("schedule changed", "from", s.spec, "to", spec)
+	s.spec, s.sched = spec, sched
+}
+
+// run is one scheduled run. It never returns an error: the outcome is
+// logged and counted, and the daemon carries on.
+func (s *server) run() {
+	start := time.Now()
+	id := newRunID(start)
+	log := s.log.With("run", id)
+	ctx, cancel := context.WithTimeout(s.runCtx, s.flags.runTimeout)
+	defer cancel()
+
+	// A panic leaves result failed; cron.Recover, around run, logs it.
+	result := resultFailed
+	defer func() { s.finish(log, result, start) }()
+	result = s.reconcile(ctx, log, start, id)
+}
+
+// finish records a run's outcome for /metrics and /readyz.
+func (s *server) finish(log *slog.Logger, result string, start time.Time) {
+	end := time.Now()
+	s.metrics.observeRun(result, end.Sub(start), end)
+	s.mu.Lock()
+	s.lastResult = result
+	if result == resultOK {
+		s.lastSuccess = end
+	}
+	s.mu.Unlock()
+	level := slog.LevelInfo
+	if result != resultOK {
+		level = slog.LevelWarn
+	}
+	log.Log(context.Background(), level, "run finished", "result", result, "duration", end.Sub(start).Round(time.Millisecond))
+}
+
+// reconcile loads, observes, plans and applies like `launchwarden run`, and
+// returns the run's result.
+func (s *server) reconcile(ctx context.Context, log *slog.Logger, now time.Time, id string) string {
+	stale := false
+	w := worker{
+		config: s.flags.config, regions: splitList(s.flags.regions), endpointURL: s.flags.endpointURL, githubURL: s.flags.githubURL,
+		log: log, getenv: s.env.getenv, onCall: s.metrics.observeAPICall,
+		load: func(dir string) (cfg *projects.Config, problems projects.Problems) {
+			cfg, problems, stale = s.load(dir, log)
+			return cfg, problems
+		},
+	}
+	plan, clients, cfg, err := w.plan(ctx, now, id)
+	if err != nil {
+		log.Error("run aborted: nothing done", "err", err)
+		return resultAborted
+	}
+	s.metrics.observePlan(plan)
+	if stale {
+		plan = plan.TemplatesOnly()
+		log.Warn("config stale: applying template and security group changes only", "summary", plan.Summary())
+	}
+	result := resultOK
+	if stale {
+		result = resultStaleConfig
+	}
+	if !plan.Enforce {
+		log.Warn("safety.enforce is false: plan only, nothing applied")
+		return result
+	}
+	sender, err := newSender(s.flags.notify, cfg.Admin.Slack, s.flags.slackAPIURL, s.env, log)
+	if err != nil {
+		log.Error("run aborted: nothing done", "err", err)
+		return resultAborted
+	}
+	// Apply adds the run id to its lines itself.
+	rep, err := reconcile.Apply(ctx, plan, reconcile.Deps{Clients: clients, Sender: sender, Logger: s.log})
+	if err != nil {
+		log.Error("apply failed", "err", err)
+		return resultFailed
+	}
+	s.metrics.observeApply(plan, rep)
+	log.Info("applied", "stopped", len(rep.Stopped), "terminated", len(rep.Terminated), "held", rep.Held, "errors", len(rep.Errors))
+	switch {
+	case stale:
+	case rep.Held > 0:
+		log.Error("stop/terminate actions held back by safety.max_destructive_per_run", "held", rep.Held)
+		result = resultHeld
+	case rep.Err() != nil:
+		log.Error("operations failed; the next run retries them", "errors", len(rep.Errors), "err", rep.Err())
+		result = resultFailed
+	}
+	return result
+}
+
+// load reads the config repo. If its admin file fails to load, it logs the
+// problems loudly and returns the last good config with stale set; without a
+// good config yet, it returns the failed load, which aborts the run.
+func (s *server) load(dir string, log *slog.Logger) (cfg *projects.Config, problems projects.Problems, stale bool) {
+	cfg, problems = projects.Load(dir)
+	if cfg.Admin != nil {
+		s.metrics.configStale.Set(0)
+		s.good = cfg
+		s.reschedule(cfg.Admin.Schedule, log)
+		return cfg, problems, false
+	}
+	s.metrics.configStale.Set(1)
+	if s.good == nil {
+		return cfg, problems, false
+	}
+	log.Error("admin file does not load: keeping the last good config, templates only, nothing stopped or terminated",
+		"config", dir, "problems", len(problems))
+	for _, p := range problems {
+		log.Error("config problem", "problem", p.String())
+	}
+	return s.good, nil, true
+}
+
+func (s *server) serveReady(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	last, result, sched := s.lastSuccess, s.lastResult, s.sched
+	s.mu.Unlock()
+	if err := readiness(last, sched, time.Now()); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %v (last run: %s)\n", err, cmp.Or(result, "none yet"))
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// readiness returns nil if a run succeeded within two schedule periods of
+// now, else why not. One failed or skipped run is tolerated; two in a row
+// are not.
+func readiness(lastSuccess time.Time, sched cron.Schedule, now time.Time) error {
+	if lastSuccess.IsZero() {
+		return errors.New("no successful run yet")
+	}
+	period := schedulePeriod(sched, now)
+	if age := now.Sub(lastSuccess); age > 2*period {
+		return fmt.Errorf("last successful run %s ago, more than two schedule periods (%s)", age.Round(time.Second), period)
+	}
+	return nil
+}
+
+// schedulePeriod is the time between the next two runs after t. For
+// schedules with uneven gaps (e.g. weekdays only), it is the gap that
+// follows t.
+func schedulePeriod(sched cron.Schedule, t time.Time) time.Duration {
+	next := sched.Next(t)
+	return sched.Next(next).Sub(next)
+}
+
+// cronLogger adapts slog to cron.Logger. cron's informational lines (start,
+// wake, run…) go to debug, except "skip": a run was due while the last one
+// was still going, which admins should see.
+type cronLogger struct{ log *slog.Logger }
+
+func (l cronLogger) Info(msg string, keysAndValues ...any) {
+	level := slog.LevelDebug
+	if msg == "skip" {
+		level, msg = slog.LevelWarn, "run skipped: the previous run is still going"
+	}
+	l.log.Log(context.Background(), level, msg, keysAndValues...)
+}
+
+func (l cronLogger) Error(err error, msg string, keysAndValues ...any) {
+	l.log.Error("cron: "+msg, append(keysAndValues, "err", err)...)
+}

@@ -1,0 +1,514 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/robfig/cron/v3"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+)
+
+// These tests run serve in-process against the EC2 emulator over loopback
+// HTTP, with a config repo in a temp dir and a local GitHub keys server, and
+// watch it through its own /metrics, /healthz and /readyz.
+
+const (
+	serveAccount = "123456789012" // the emulator's default account
+	serveRegion  = "us-east-1"
+)
+
+const serveAdminTOML = `schedule = "@every 1h"
+
+[aws]
+[[aws.accounts]]
+name = "test"
+id = "123456789012"
+regions = ["us-east-1"]
+vpc_id = "vpc-0123456789abcdef0"
+
+[slack]
+admin_channel = "#lw-admins"
+token_env = "LW_TEST_SLACK_TOKEN"
+
+[defaults.lifecycle]
+ttl = "1d"
+warn_before = "6h"
+on_expiry = "stop"
+
+[caps]
+max_instances = 10
+max_vcpus = 64
+allowed_instance_types = ["t3.*"]
+min_notice = "2h"
+
+[safety]
+max_destructive_per_run = 20
+enforce = true
+`
+
+const servePackitTOML = `owners = ["alice"]
+
+[slack]
+channel = "#packit"
+
+[limits]
+max_instances = 5
+
+[[templates]]
+name = "fedora"
+image = "ami-0123456789abcdef0"
+instance_type = "t3.micro"
+volume_gib = 20
+ssh_from = ["10.0.0.0/8"]
+`
+
+// serveEnv is an emulator, a keys server and a config repo, with the AWS
+// SDK kept away from the host's configuration.
+type serveEnv struct {
+	sim      *ec2sim.Sim
+	endpoint string
+	keysURL  string
+	dir      string
+}
+
+func newServeEnv(t *testing.T) *serveEnv {
+	t.Helper()
+	sim := ec2sim.New(ec2sim.Options{Start: time.Now().UTC().Truncate(time.Second)})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, userKey(t, strings.TrimSuffix(path.Base(r.URL.Path), ".keys")))
+	}))
+	t.Cleanup(keys.Close)
+
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", serveRegion)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+	dir := writeRepo(t, map[string]string{"launchwarden.toml": serveAdminTOML, "projects/packit.toml": servePackitTOML})
+	return &serveEnv{sim: sim, endpoint: srv.URL, keysURL: keys.URL, dir: dir}
+}
+
+// userKey is a deterministic ed25519 public key line for a GitHub user.
+func userKey(t *testing.T, user string) string {
+	seed := sha256.Sum256([]byte(user))
+	pub, err := ssh.NewPublicKey(ed25519.NewKeyFromSeed(seed[:]).Public())
+	if err != nil {
+		t.Error(err)
+		return ""
+	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
+}
+
+// writeAdmin replaces the admin file atomically, as git-sync does.
+func (se *serveEnv) writeAdmin(t *testing.T, text string) {
+	t.Helper()
+	tmp := filepath.Join(se.dir, ".launchwarden.toml.new")
+	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(se.dir, "launchwarden.toml")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (se *serveEnv) templates() []string {
+	var names []string
+	for _, lt := range se.sim.LaunchTemplates(serveAccount, serveRegion) {
+		names = append(names, lt.Name)
+	}
+	return names
+}
+
+func (se *serveEnv) state(id string) string {
+	for _, in := range se.sim.Instances(serveAccount, serveRegion) {
+		if in.ID == id {
+			return in.State
+		}
+	}
+	return "gone"
+}
+
+// serving is a runServe running in the background.
+type serving struct {
+	url    string
+	stderr *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+var servingAddr = regexp.MustCompile(`msg=serving addr=(http://\S+)`)
+
+// startServe runs serve with the env's emulator, keys server and repo, plus
+// args, and waits until it listens.
+func startServe(t *testing.T, se *serveEnv, args ...string) *serving {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &serving{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	e := env{stdout: &syncBuffer{}, stderr: s.stderr, getenv: os.Getenv}
+	args = append([]string{
+		"--config", se.dir, "--endpoint-url", se.endpoint, "--github-url", se.keysURL,
+		"--notify", "log", "--listen", "127.0.0.1:0",
+	}, args...)
+	go func() { s.done <- runServe(ctx, e, args) }()
+	t.Cleanup(func() {
+		cancel()
+		<-s.done
+	})
+	waitFor(t, "serve to listen", s.stderr, func() bool {
+		if m := servingAddr.FindStringSubmatch(s.stderr.String()); m != nil {
+			s.url = m[1]
+			return true
+		}
+		return false
+	})
+	return s
+}
+
+// stop cancels serve's context, as SIGTERM does, and returns what runServe
+// returned.
+func (s *serving) stop(t *testing.T) error {
+	t.Helper()
+	s.cancel()
+	select {
+	case err := <-s.done:
+		s.done <- err // for the cleanup
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatalf("runServe did not return after cancel; log:\n%s", s.stderr)
+		return nil
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after a deadline.
+func waitFor(t *testing.T, what string, log *syncBuffer, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; log:\n%s", what, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *serving) get(t *testing.T, p string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(s.url + p)
+	if err != nil {
+		t.Fatalf("GET %s: %v", p, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", p, err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// metrics scrapes /metrics into series → value.
+func (s *serving) metrics(t *testing.T) map[string]float64 {
+	t.Helper()
+	code, body := s.get(t, "/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", code, body)
+	}
+	return parseMetrics(t, body)
+}
+
+// parseMetrics reads the Prometheus text format into a map from series, as
+// printed (`name{label="value",…}`), to value.
+func parseMetrics(t *testing.T, text string) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if i < 0 || err != nil {
+			t.Fatalf("bad metrics line %q", line)
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
+
+// pick returns the values of the given series (0 when absent).
+func pick(m map[string]float64, series ...string) map[string]float64 {
+	out := make(map[string]float64, len(series))
+	for _, s := range series {
+		out[s] = m[s]
+	}
+	return out
+}
+
+func TestServeRunsOnScheduleAndKeepsLastGoodConfig(t *testing.T) {
+	se := newServeEnv(t)
+	var fleet []string
+	for range 2 {
+		fleet = append(fleet, se.sim.Seed(ec2sim.SeedInstance{InstanceType: "t3.micro", Tags: map[string]string{cloud.TagProject: "packit", cloud.TagTemplate: "fedora"}}))
+	}
+	s := startServe(t, se, "--schedule", "@every 1s", "--run-now")
+
+	// Runs happen on the schedule and succeed.
+	var m map[string]float64
+	waitFor(t, "two ok runs", s.stderr, func() bool {
+		m = s.metrics(t)
+		return m[`launchwarden_runs_total{result="ok"}`] >= 2
+	})
+	okRuns := m[`launchwarden_runs_total{result="ok"}`]
+	if got := m[`launchwarden_aws_api_calls_total{action="DescribeInstances",code=""}`]; got < okRuns {
+		t.Errorf("%v DescribeInstances calls counted for %v runs", got, okRuns)
+	}
+	want := map[string]float64{
+		`launchwarden_runs_total{result="failed"}`:                                0,
+		`launchwarden_runs_total{result="aborted"}`:                               0,
+		`launchwarden_runs_total{result="held"}`:                                  0,
+		`launchwarden_runs_total{result="stale_config"}`:                          0,
+		`launchwarden_aws_api_calls_total{action="CreateLaunchTemplate",code=""}`: 1,
+		`launchwarden_aws_api_calls_total{action="CreateSecurityGroup",code=""}`:  1,
+		`launchwarden_actions_total{kind="template_create",project="packit"}`:     1,
+		`launchwarden_actions_total{kind="group_create",project="packit"}`:        1,
+		`launchwarden_instances{project="packit",state="running"}`:                2,
+		`launchwarden_quota_usage{project="packit",resource="instances"}`:         2,
+		`launchwarden_quota_limit{project="packit",resource="instances"}`:         5,
+		`launchwarden_config_stale`:                                               0,
+		`launchwarden_frozen_projects`:                                            0,
+	}
+	if diff := cmp.Diff(want, pick(m, keys(want)...)); diff != "" {
+		t.Errorf("metrics after two ok runs (-want +got):\n%s", diff)
+	}
+	if m[`launchwarden_last_run_success_timestamp_seconds`] <= 0 {
+		t.Error("no last success timestamp")
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if code, body := s.get(t, p); code != http.StatusOK {
+			t.Errorf("GET %s: %d %s", p, code, body)
+		}
+	}
+	if diff := cmp.Diff([]string{"lw-packit-fedora"}, se.templates()); diff != "" {
+		t.Errorf("launch templates (-want +got):\n%s", diff)
+	}
+
+	// The admin file breaks, and someone deletes the template by hand. Runs
+	// keep the last good config's templates true and destroy nothing, not
+	// even an instance whose stop is due.
+	se.writeAdmin(t, strings.Replace(serveAdminTOML, "enforce = true", `enforce = "yes"`, 1))
+	c := connectTest(t, se)
+	if err := c.DeleteTemplate(t.Context(), se.sim.LaunchTemplates(serveAccount, serveRegion)[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a stale-config run", s.stderr, func() bool {
+		return s.metrics(t)[`launchwarden_runs_total{result="stale_config"}`] >= 1
+	})
+	now := time.Now().UTC()
+	doomed := se.sim.Seed(ec2sim.SeedInstance{
+		InstanceType: "t3.micro",
+		LaunchTime:   now.Add(-72 * time.Hour),
+		AttachTime:   now.Add(-72 * time.Hour),
+		Tags: map[string]string{
+			cloud.TagProject: "packit", cloud.TagTemplate: "fedora",
+			cloud.TagNotice: "stop@" + now.Add(-time.Hour).Format(time.RFC3339),
+		},
+	})
+	stale := s.metrics(t)[`launchwarden_runs_total{result="stale_config"}`]
+	waitFor(t, "two more stale-config runs and readiness lost", s.stderr, func() bool {
+		code, _ := s.get(t, "/readyz")
+		return s.metrics(t)[`launchwarden_runs_total{result="stale_config"}`] >= stale+2 && code == http.StatusServiceUnavailable
+	})
+	m = s.metrics(t)
+	want = map[string]float64{
+		`launchwarden_config_stale`: 1,
+		`launchwarden_actions_total{kind="template_create",project="packit"}`: 2,
+		`launchwarden_actions_total{kind="stop",project="packit"}`:            0,
+		`launchwarden_instances{project="packit",state="running"}`:            3,
+	}
+	if diff := cmp.Diff(want, pick(m, keys(want)...)); diff != "" {
+		t.Errorf("metrics with a broken admin file (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"lw-packit-fedora"}, se.templates()); diff != "" {
+		t.Errorf("launch templates with a broken admin file (-want +got):\n%s", diff)
+	}
+	for _, id := range append(fleet, doomed) {
+		if st := se.state(id); st != "running" {
+			t.Errorf("%s is %s with a broken admin file, want running", id, st)
+		}
+	}
+	if !strings.Contains(s.stderr.String(), `level=ERROR msg="admin file does not load`) {
+		t.Errorf("no error logged for the broken admin file; log:\n%s", s.stderr)
+	}
+
+	// Fixed, the config is current again: the due stop happens.
+	se.writeAdmin(t, serveAdminTOML)
+	waitFor(t, "the due stop", s.stderr, func() bool {
+		return s.metrics(t)[`launchwarden_actions_total{kind="stop",project="packit"}`] == 1
+	})
+	if st := se.state(doomed); st == "running" {
+		t.Errorf("%s is still running after the fix", doomed)
+	}
+	waitFor(t, "readiness regained", s.stderr, func() bool {
+		code, _ := s.get(t, "/readyz")
+		return code == http.StatusOK
+	})
+	if got := s.metrics(t)[`launchwarden_config_stale`]; got != 0 {
+		t.Errorf("launchwarden_config_stale = %v after the fix, want 0", got)
+	}
+
+	if err := s.stop(t); err != nil {
+		t.Errorf("runServe after cancel = %v, want nil", err)
+	}
+	if _, err := http.Get(s.url + "/healthz"); err == nil {
+		t.Error("still serving after runServe returned")
+	}
+}
+
+func keys(m map[string]float64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func connectTest(t *testing.T, se *serveEnv) *cloud.Client {
+	t.Helper()
+	clients, err := cloud.Connect(t.Context(), cloud.ConnectOptions{
+		EndpointURL: se.endpoint,
+		Accounts:    []cloud.Account{{Name: "test", ID: serveAccount, Regions: []string{serveRegion}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clients[0]
+}
+
+func TestServeLetsARunningRunFinishOnSignal(t *testing.T) {
+	se := newServeEnv(t)
+	se.sim.SetLatency(300 * time.Millisecond)
+	s := startServe(t, se, "--schedule", "@every 1s")
+
+	// The first run is slow enough that the next tick finds it running.
+	waitFor(t, "a skipped run", s.stderr, func() bool {
+		return strings.Contains(s.stderr.String(), "run skipped")
+	})
+	if err := s.stop(t); err != nil {
+		t.Errorf("runServe after cancel = %v, want nil", err)
+	}
+
+	log := s.stderr.String()
+	finished := regexp.MustCompile(`msg="run finished" run=\S+ result=(\w+)`).FindAllStringSubmatch(log, -1)
+	var results []string
+	for _, f := range finished {
+		results = append(results, f[1])
+	}
+	if diff := cmp.Diff([]string{resultOK}, results); diff != "" {
+		t.Errorf("runs finished before runServe returned (-want +got):\n%s\nlog:\n%s", diff, log)
+	}
+	if diff := cmp.Diff([]string{"lw-packit-fedora"}, se.templates()); diff != "" {
+		t.Errorf("launch templates after the interrupted run (-want +got):\n%s", diff)
+	}
+}
+
+func TestServeUsage(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+	}{
+		{name: "help", args: []string{"--help"}, wantCode: exitOK},
+		{name: "argument", args: []string{"now"}, wantCode: exitUsage},
+		{name: "unknown notify", args: []string{"--notify", "email"}, wantCode: exitUsage},
+		{name: "bad schedule", args: []string{"--schedule", "every hour"}, wantCode: exitUsage},
+		{name: "bad log format", args: []string{"--log-format", "xml"}, wantCode: exitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := runCmd(t, append([]string{"serve", "--listen", "127.0.0.1:0"}, tt.args...)...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, stderr)
+			}
+		})
+	}
+}
+
+func TestSchedulePeriod(t *testing.T) {
+	friday := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		spec string
+		at   time.Time
+		want time.Duration
+	}{
+		{"@every 1s", friday, time.Second},
+		{"@every 15m", friday, 15 * time.Minute},
+		{"*/15 * * * *", friday, 15 * time.Minute},
+		{"@hourly", friday, time.Hour},
+		{"@daily", friday, 24 * time.Hour},
+		// Weekdays at 9: after Friday's run, Monday's and Tuesday's are next.
+		{"0 9 * * 1-5", friday, 24 * time.Hour},
+		// Before Friday's run, Friday's and Monday's.
+		{"0 9 * * 1-5", friday.Add(-2 * time.Hour), 72 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec+" at "+tt.at.Format(time.Kitchen), func(t *testing.T) {
+			sched, err := cron.ParseStandard(tt.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := schedulePeriod(sched, tt.at); got != tt.want {
+				t.Errorf("schedulePeriod = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadiness(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
+	sched, err := cron.ParseStandard("*/15 * * * *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		lastSuccess time.Time
+		wantReady   bool
+	}{
+		{name: "no run yet", wantReady: false},
+		{name: "last period", lastSuccess: now.Add(-7 * time.Minute), wantReady: true},
+		{name: "one run missed", lastSuccess: now.Add(-22 * time.Minute), wantReady: true},
+		{name: "exactly two periods", lastSuccess: now.Add(-30 * time.Minute), wantReady: true},
+		{name: "two runs missed", lastSuccess: now.Add(-37 * time.Minute), wantReady: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := readiness(tt.lastSuccess, sched, now)
+			if got := err == nil; got != tt.wantReady {
+				t.Errorf("readiness = %v, want ready %v", err, tt.wantReady)
+			}
+		})
+	}
+}
