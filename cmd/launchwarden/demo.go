@@ -47,7 +47,9 @@ const (
 	// Instances the story follows to the end.
 	demoExtendedID = "i-00000000000000102" // packit extends it mid-week
 	demoOrphanID   = "i-00000000000000901" // its project left the config
-	demoUntagedID  = "i-00000000000000999" // not launchwarden's
+	demoUntaggedID = "i-00000000000000999" // not launchwarden's
+
+	demoDay = 24 * time.Hour
 )
 
 // demoStart is a Monday morning: the first run, and time zero of the story.
@@ -59,27 +61,25 @@ type demoSeed struct {
 	// born is when the instance was launched, stopped when a stopped one
 	// was stopped, both relative to demoStart.
 	born, stopped time.Duration
-	tags          map[string]string // extra tags
+	tags          map[string]string // of an instance without a project
 	note          string            // what the story shows with it
 }
-
-const day = 24 * time.Hour
 
 // demoFleet is the fleet at the start: a dozen instances of the three
 // projects of different ages, one orphan and one that is not ours.
 var demoFleet = []demoSeed{
 	{id: "i-00000000000000101", region: demoEast, project: "packit", template: "fedora", typ: "t3.large", state: "running", born: -30 * time.Hour, note: "TTL 2d: warned, then stopped"},
 	{id: demoExtendedID, region: demoEast, project: "packit", template: "fedora", typ: "t3.large", state: "running", born: -20 * time.Hour, note: "warned, then extended by a pull request"},
-	{id: "i-0c1d2e3f4a5b6c7d8", region: demoEurope, project: "packit", template: "centos-stream", typ: "m6i.xlarge", state: "running", born: -5 * day, note: "extended in the example packit.toml"},
-	{id: "i-00000000000000104", region: demoEast, project: "packit", template: "fedora", typ: "t3.large", state: "stopped", born: -10 * day, stopped: -8 * day, note: "stopped for over 7d: terminated"},
+	{id: "i-0c1d2e3f4a5b6c7d8", region: demoEurope, project: "packit", template: "centos-stream", typ: "m6i.xlarge", state: "running", born: -5 * demoDay, note: "extended in the example packit.toml"},
+	{id: "i-00000000000000104", region: demoEast, project: "packit", template: "fedora", typ: "t3.large", state: "stopped", born: -10 * demoDay, stopped: -8 * demoDay, note: "stopped for over 7d: terminated"},
 	{id: "i-00000000000000105", region: demoEurope, project: "packit", template: "centos-stream", typ: "m6i.xlarge", state: "running", born: -2 * time.Hour, note: "TTL 2d: warned, then stopped"},
 	{id: "i-00000000000000201", region: demoEast, project: "cockpit", template: "tasks", typ: "m7i.2xlarge", state: "running", born: -2 * time.Hour, note: "stop-only project: stopped, never terminated"},
-	{id: "i-00000000000000202", region: demoEurope, project: "cockpit", template: "tasks", typ: "m7i.2xlarge", state: "stopped", born: -3 * day, stopped: -2 * day, note: "stop-only project: kept while stopped"},
+	{id: "i-00000000000000202", region: demoEurope, project: "cockpit", template: "tasks", typ: "m7i.2xlarge", state: "stopped", born: -3 * demoDay, stopped: -2 * demoDay, note: "stop-only project: kept while stopped"},
 	{id: "i-00000000000000301", region: demoEast, project: "osbuild", template: "builder-x86", typ: "c7i.8xlarge", state: "running", born: -time.Hour, note: "TTL 12h: warned, then terminated"},
 	{id: "i-00000000000000302", region: demoEast, project: "osbuild", template: "small", typ: "t3.medium", state: "running", born: -14 * time.Hour, note: "expired before the first run: warned, then terminated"},
 	{id: "i-00000000000000303", region: demoEurope, project: "osbuild", template: "small", typ: "t3.medium", state: "running", born: -6 * time.Hour, note: "TTL 12h: warned, then terminated"},
-	{id: demoOrphanID, region: demoEurope, project: "fedora-infra", template: "builder", typ: "t3.xlarge", state: "running", born: -20 * day, note: "orphan: terminated after the 7d grace"},
-	{id: demoUntagedID, region: demoEast, typ: "m6i.large", state: "running", born: -90 * day, tags: map[string]string{"Name": "bastion", "team": "infra"}, note: "no launchwarden tags: never touched"},
+	{id: demoOrphanID, region: demoEurope, project: "fedora-infra", template: "builder", typ: "t3.xlarge", state: "running", born: -20 * demoDay, note: "orphan: terminated after the 7d grace"},
+	{id: demoUntaggedID, region: demoEast, typ: "m6i.large", state: "running", born: -90 * demoDay, tags: map[string]string{"Name": "bastion", "team": "infra"}, note: "no launchwarden tags: never touched"},
 }
 
 // demoEvent is something people do between two runs.
@@ -94,7 +94,7 @@ var demoEvents = []demoEvent{
 		return d.launch(ctx, "lbarcziova", "packit", "fedora", demoEast, 1)
 	}},
 	{at: 20*time.Hour + 30*time.Minute, do: func(ctx context.Context, d *demoWorld) ([]string, error) {
-		return d.extend("packit", demoExtendedID, demoStart.Add(10*day+9*time.Hour), "reproducing a flaky mock build; needed until next week")
+		return d.extend("packit", demoExtendedID, demoStart.Add(10*demoDay+9*time.Hour), "reproducing a flaky mock build; needed until next week")
 	}},
 	{at: 47*time.Hour + 30*time.Minute, do: func(ctx context.Context, d *demoWorld) ([]string, error) {
 		return d.launch(ctx, "supakeen", "osbuild", "builder-x86", demoEast, 4)
@@ -157,7 +157,7 @@ func runDemo(ctx context.Context, e env, args []string) error {
 		return usageError("demo takes no arguments, got %q", fs.Args())
 	case o.days < 1:
 		return usageError("--days must be at least 1")
-	case o.step < time.Minute || o.step > day:
+	case o.step < time.Minute || o.step > demoDay:
 		return usageError("--step must be between 1m and 24h")
 	}
 	if _, err := os.Stat(filepath.Join(o.config, projects.AdminFile)); err != nil {
@@ -202,7 +202,7 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoRe
 	sim := ec2sim.New(ec2sim.Options{
 		Start: demoStart,
 		// Terminated instances stay listed, so the final table shows them.
-		TerminatedLinger: time.Duration(o.days+1) * day,
+		TerminatedLinger: time.Duration(o.days+1) * demoDay,
 	})
 	ec2srv := httptest.NewServer(sim)
 	defer ec2srv.Close()
@@ -231,7 +231,7 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoRe
 	d.seed()
 	d.intro(o)
 	events := demoEvents
-	end := demoStart.Add(time.Duration(o.days) * day)
+	end := demoStart.Add(time.Duration(o.days) * demoDay)
 	for t := demoStart; !t.After(end); t = t.Add(o.step) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -244,7 +244,7 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoRe
 			if err != nil {
 				return nil, err
 			}
-			happened = append(happened, indent(at.Format("15:04")+"  ", lines)...)
+			happened = append(happened, indentLines(at.Format("15:04")+"  ", lines)...)
 			events = events[1:]
 		}
 		sim.SetNow(t)
@@ -323,7 +323,7 @@ func (d *demoWorld) seed() {
 	for _, s := range demoFleet {
 		tags := maps.Clone(s.tags)
 		if s.project != "" {
-			tags = map[string]string{cloud.TagProject: s.project, cloud.TagTemplate: s.template, "Name": s.project + "-" + s.template}
+			tags = map[string]string{cloud.TagProject: s.project, cloud.TagTemplate: s.template}
 		}
 		launched := demoStart.Add(s.born)
 		if s.state == ec2sim.StateStopped {
@@ -340,7 +340,11 @@ func (d *demoWorld) seed() {
 }
 
 func (d *demoWorld) intro(o demoOptions) {
-	fmt.Fprintf(d.out, "launchwarden demo: %d days of %s runs over the config repo %s\n", o.days, o.step, o.config)
+	every := strings.TrimSuffix(o.step.String(), "0s") // 1h0m0s → 1h0m
+	if strings.HasSuffix(every, "h0m") {
+		every = strings.TrimSuffix(every, "0m")
+	}
+	fmt.Fprintf(d.out, "launchwarden demo: %d days of runs every %s, with the config repo %s\n", o.days, every, o.config)
 	fmt.Fprintln(d.out, "EC2 (the ec2sim emulator), Slack (slacktest) and GitHub's keys run in-process on loopback.")
 	fmt.Fprintf(d.out, "Fleet before the first run: %d instances in %s and %s (account %s)\n", len(demoFleet), demoEast, demoEurope, demoAccount)
 	if !d.quiet {
@@ -349,9 +353,9 @@ func (d *demoWorld) intro(o demoOptions) {
 			if s.project == "" {
 				owner = "(untagged)"
 			}
-			when := "launched " + strings.TrimPrefix(since(demoStart.Add(s.born)), "-") + " ago"
+			when := "launched " + strings.TrimPrefix(sinceStart(demoStart.Add(s.born)), "-") + " ago"
 			if s.state == ec2sim.StateStopped {
-				when = "stopped " + strings.TrimPrefix(since(demoStart.Add(s.stopped)), "-") + " ago"
+				when = "stopped " + strings.TrimPrefix(sinceStart(demoStart.Add(s.stopped)), "-") + " ago"
 			}
 			fmt.Fprintf(d.out, "  %s  %-12s %-22s %-11s %-7s %s\n", s.id, s.region, owner, s.typ, s.state, when)
 		}
@@ -392,16 +396,18 @@ func (d *demoWorld) step(ctx context.Context, t time.Time, happened []string, se
 		return nil
 	}
 
-	fmt.Fprintf(d.out, "\n── %s (%s) ──\n", t.Format("Mon 02 Jan 15:04 MST"), since(t))
+	fmt.Fprintf(d.out, "\n── %s (%s) ──\n", t.Format("Mon 02 Jan 15:04 MST"), sinceStart(t))
 	d.print(happened)
-	d.print(indent("run    ", []string{plan.Summary()}))
+	d.print(indentLines("run    ", []string{plan.Summary()}))
 	if d.quiet {
 		return nil
 	}
-	d.print(indent("       ", actions))
+	d.print(indentLines("       ", actions))
 	for _, m := range orderMessages(rep, msgs) {
-		d.print(indent("slack  ", []string{fmt.Sprintf("%s via %s", m.Channel, m.Via)}))
-		d.print(indent("       │ ", messageLines(m.Text)))
+		d.print(indentLines("slack  ", []string{fmt.Sprintf("%s via %s", m.Channel, m.Via)}))
+		for _, l := range messageLines(m.Text) {
+			d.print([]string{"       │ " + l})
+		}
 	}
 	return nil
 }
@@ -487,31 +493,27 @@ func (d *demoWorld) print(lines []string) {
 	}
 }
 
-// indent prefixes the first line with first and the others with as many spaces.
-func indent(first string, lines []string) []string {
+// indentLines prefixes the first line with first and the others with as
+// many spaces.
+func indentLines(first string, lines []string) []string {
 	out := make([]string, len(lines))
-	pad := strings.Repeat(" ", len([]rune(first)))
-	if strings.HasSuffix(first, "│ ") {
-		pad = first
-	}
 	for i, l := range lines {
+		out[i] = first + l
 		if i == 0 {
-			out[i] = first + l
-		} else {
-			out[i] = pad + l
+			first = strings.Repeat(" ", len([]rune(first)))
 		}
 	}
 	return out
 }
 
-// since formats the time from demoStart to t: "+1d 6h", "+20h 30m".
-func since(t time.Time) string {
+// sinceStart formats the time from demoStart to t: "+1d 6h", "+20h 30m".
+func sinceStart(t time.Time) string {
 	d := t.Sub(demoStart)
 	sign := "+"
 	if d < 0 {
 		sign, d = "-", -d
 	}
-	days, hours, mins := int(d/day), int(d%day/time.Hour), int(d%time.Hour/time.Minute)
+	days, hours, mins := int(d/demoDay), int(d%demoDay/time.Hour), int(d%time.Hour/time.Minute)
 	s := fmt.Sprintf("%s%dh", sign, hours)
 	switch {
 	case days > 0 && hours > 0:
@@ -548,11 +550,7 @@ func (d *demoWorld) launch(ctx context.Context, who, project, template, region s
 	for _, in := range out.Instances {
 		ids = append(ids, aws.ToString(in.InstanceId))
 	}
-	desc, err := api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids[:1]})
-	if err != nil || len(desc.Reservations) == 0 || len(desc.Reservations[0].Instances) == 0 {
-		return nil, fmt.Errorf("describing %s: %w", ids[0], err)
-	}
-	first := desc.Reservations[0].Instances[0]
+	first := out.Instances[0]
 	var tags []string
 	for _, t := range first.Tags {
 		if k := aws.ToString(t.Key); !strings.HasPrefix(k, "aws:") {
@@ -580,20 +578,16 @@ func (d *demoWorld) launch(ctx context.Context, who, project, template, region s
 func (d *demoWorld) extend(project, id string, until time.Time, reason string) ([]string, error) {
 	entry := fmt.Sprintf("\n[[extensions]]\ninstance = %q\nuntil = %s\nreason = %q\n", id, until.UTC().Format(time.RFC3339), reason)
 	file := filepath.Join(d.dir, projects.ProjectsDir, project+".toml")
-	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	text, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.WriteString(entry); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
+	if err := os.WriteFile(file, append(text, entry...), 0o644); err != nil {
 		return nil, err
 	}
 	d.notes[id] += fmt.Sprintf(" (until %s)", notify.FormatTime(until))
 	lines := []string{fmt.Sprintf("%s merges a pull request that keeps %s longer; projects/%s.toml gets:", project, id, project)}
-	return append(lines, indent("    ", strings.Split(strings.TrimSpace(entry), "\n"))...), nil
+	return append(lines, indentLines("    ", strings.Split(strings.TrimSpace(entry), "\n"))...), nil
 }
 
 // finish collects the final state and prints the summary.
@@ -627,7 +621,7 @@ func (d *demoWorld) finish(cfg *projects.Config) {
 		return cmp.Or(cmp.Compare(a.Tags[cloud.TagProject], b.Tags[cloud.TagProject]), cmp.Compare(a.ID, b.ID))
 	})
 
-	fmt.Fprintf(d.out, "\n══ The fleet at %s (%s) ══\n\n", end.Format("Mon 02 Jan 15:04 MST"), since(end))
+	fmt.Fprintf(d.out, "\n══ The fleet at %s (%s) ══\n\n", end.Format("Mon 02 Jan 15:04 MST"), sinceStart(end))
 	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTANCE\tREGION\tPROJECT\tTYPE\tSTATE\tSTORY")
 	for _, in := range all {
@@ -657,7 +651,7 @@ func (d *demoWorld) finish(cfg *projects.Config) {
 			writes[action] = n
 		}
 	}
-	fmt.Fprintf(d.out, "EC2 and STS calls: %d\n", total(d.res.Calls))
+	fmt.Fprintf(d.out, "EC2 and STS calls: %d\n", sumCounts(d.res.Calls))
 	fmt.Fprintf(d.out, "  reads:  %s\n", countList(reads))
 	fmt.Fprintf(d.out, "  writes: %s\n", countList(writes))
 }
@@ -671,7 +665,7 @@ func countList(counts map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func total(counts map[string]int) int {
+func sumCounts(counts map[string]int) int {
 	n := 0
 	for _, c := range counts {
 		n += c

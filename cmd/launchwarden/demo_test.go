@@ -62,7 +62,7 @@ func TestDemoWeek(t *testing.T) {
 		{"stop-only project's instance is stopped, not terminated", "i-00000000000000201", "stopped"},
 		{"expired instance of a terminate-on-expiry project is terminated", "i-00000000000000302", "terminated"},
 		{"orphan is terminated after the grace", demoOrphanID, "terminated"},
-		{"instance without launchwarden tags keeps running", demoUntagedID, "running"},
+		{"instance without launchwarden tags keeps running", demoUntaggedID, "running"},
 	}
 	for _, tc := range states {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,11 +75,11 @@ func TestDemoWeek(t *testing.T) {
 	t.Run("instance without launchwarden tags keeps its tags", func(t *testing.T) {
 		var want map[string]string
 		for _, s := range demoFleet {
-			if s.id == demoUntagedID {
+			if s.id == demoUntaggedID {
 				want = s.tags
 			}
 		}
-		if diff := cmp.Diff(want, res.Instances[demoUntagedID].Tags); diff != "" {
+		if diff := cmp.Diff(want, res.Instances[demoUntaggedID].Tags); diff != "" {
 			t.Errorf("tags (-want +got):\n%s", diff)
 		}
 	})
@@ -169,7 +169,7 @@ func TestDemoQuietPrintsNoMessages(t *testing.T) {
 	if strings.Contains(out, "│") {
 		t.Errorf("quiet output shows message text:\n%s", out)
 	}
-	for _, want := range []string{"── Mon 23 Nov 09:00 UTC (+0h) ──", "10 template changes", "══ The fleet at Tue 24 Nov 09:00 UTC (+1d) ══", demoUntagedID} {
+	for _, want := range []string{"── Mon 23 Nov 09:00 UTC (+0h) ──", "10 template changes", "══ The fleet at Tue 24 Nov 09:00 UTC (+1d) ══", demoUntaggedID} {
 		if !strings.Contains(out, want) {
 			t.Errorf("quiet output lacks %q:\n%s", want, out)
 		}
