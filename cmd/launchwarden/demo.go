@@ -536,6 +536,7 @@ func (d *demoWorld) launch(ctx context.Context, who, project, template, region s
 		Region:       region,
 		BaseEndpoint: aws.String(d.ec2),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDMAINTAINER", "demo-secret", ""),
+		HTTPClient:   plainBodyDoer{http.DefaultClient},
 	})
 	name := reconcile.Name(project, template)
 	out, err := api.RunInstances(ctx, &ec2.RunInstancesInput{
@@ -571,6 +572,20 @@ func (d *demoWorld) launch(ctx context.Context, who, project, template, region s
 		fmt.Sprintf("%s (%s) launches %s in %s from launch template %s, version $Default", who, project, what, region, name),
 		fmt.Sprintf("→ %s, a %s tagged %s", strings.Join(ids, ", "), first.InstanceType, strings.Join(tags, " ")),
 	}, nil
+}
+
+// plainBodyDoer hides the request body's WriteTo, as cloud.Connect does for
+// launchwarden's own clients: otherwise net/http may drop the response to a
+// request the emulator served, and the SDK retries it. EC2 deduplicates a
+// retried RunInstances by its ClientToken; the emulator does not, and would
+// launch the instances twice.
+type plainBodyDoer struct{ next *http.Client }
+
+func (c plainBodyDoer) Do(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody {
+		req.Body = struct{ io.ReadCloser }{req.Body}
+	}
+	return c.next.Do(req)
 }
 
 // extend is a team's pull request that adds an [[extensions]] entry to its
@@ -643,17 +658,16 @@ func (d *demoWorld) finish(cfg *projects.Config) {
 	fmt.Fprintf(d.out, "Slack messages: %d\n", len(d.res.Messages))
 	fmt.Fprintln(d.out, "  "+countList(byChannel))
 
-	reads, writes := map[string]int{}, map[string]int{}
+	describe, other := map[string]int{}, map[string]int{}
 	for action, n := range d.res.Calls {
 		if strings.HasPrefix(action, "Describe") {
-			reads[action] = n
+			describe[action] = n
 		} else {
-			writes[action] = n
+			other[action] = n
 		}
 	}
 	fmt.Fprintf(d.out, "EC2 and STS calls: %d\n", sumCounts(d.res.Calls))
-	fmt.Fprintf(d.out, "  reads:  %s\n", countList(reads))
-	fmt.Fprintf(d.out, "  writes: %s\n", countList(writes))
+	fmt.Fprintf(d.out, "  %s\n  %s\n", countList(describe), countList(other))
 }
 
 // countList formats counts as "a 3, b 1", by key.
