@@ -100,10 +100,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 
 	cronLog := cronLogger{log}
 	s.cron = cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cronLog))
-	// One wrapped job for every entry and for --run-now, so that they all
-	// share SkipIfStillRunning's guard. Recover sits inside it: a panicking
-	// run is logged and the guard is still released.
-	s.job = cron.NewChain(cron.SkipIfStillRunning(cronLog), cron.Recover(cronLog)).Then(cron.FuncJob(s.run))
+	// One guarded job for every entry and for --run-now, so that they all
+	// share one guard against overlapping.
+	s.job = guarded(s.run, cronLog)
 	s.entry = s.cron.Schedule(s.sched, s.job)
 	s.cron.Start()
 	var runNow sync.WaitGroup
@@ -340,6 +339,13 @@ func readiness(lastSuccess time.Time, sched cron.Schedule, now time.Time) error 
 func schedulePeriod(sched cron.Schedule, t time.Time) time.Duration {
 	next := sched.Next(t)
 	return sched.Next(next).Sub(next)
+}
+
+// guarded wraps run so that it never overlaps itself and a panic is logged
+// instead of ending the process: SkipIfStillRunning outside, Recover inside
+// it, so that a run that panicked still releases the guard.
+func guarded(run func(), log cron.Logger) cron.Job {
+	return cron.NewChain(cron.SkipIfStillRunning(log), cron.Recover(log)).Then(cron.FuncJob(run))
 }
 
 // cronLogger adapts slog to cron.Logger. cron's informational lines (start,

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -409,13 +410,17 @@ func connectTest(t *testing.T, se *serveEnv) *cloud.Client {
 
 func TestServeLetsARunningRunFinishOnSignal(t *testing.T) {
 	se := newServeEnv(t)
-	se.sim.SetLatency(300 * time.Millisecond)
+	se.sim.SetLatency(400 * time.Millisecond)
 	s := startServe(t, se, "--schedule", "@every 1s")
 
-	// The first run is slow enough that the next tick finds it running.
+	// The first run is slow enough that the next tick finds it running, and
+	// the signal comes before it wrote anything.
 	waitFor(t, "a skipped run", s.stderr, func() bool {
 		return strings.Contains(s.stderr.String(), "run skipped")
 	})
+	if got := se.templates(); len(got) > 0 {
+		t.Fatalf("the run wrote templates %v before the signal: the emulator is not slow enough for this test", got)
+	}
 	if err := s.stop(t); err != nil {
 		t.Errorf("runServe after cancel = %v, want nil", err)
 	}
@@ -431,6 +436,27 @@ func TestServeLetsARunningRunFinishOnSignal(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"lw-packit-fedora"}, se.templates()); diff != "" {
 		t.Errorf("launch templates after the interrupted run (-want +got):\n%s", diff)
+	}
+}
+
+func TestServeFollowsTheAdminFileSchedule(t *testing.T) {
+	se := newServeEnv(t)
+	every1s := strings.Replace(serveAdminTOML, `schedule = "@every 1h"`, `schedule = "@every 1s"`, 1)
+	se.writeAdmin(t, every1s)
+	s := startServe(t, se) // no --schedule
+	if !strings.Contains(s.stderr.String(), `schedule="@every 1s"`) {
+		t.Errorf("serve did not start on the admin file's schedule; log:\n%s", s.stderr)
+	}
+	waitFor(t, "a run", s.stderr, func() bool {
+		return s.metrics(t)[`launchwarden_runs_total{result="ok"}`] >= 1
+	})
+
+	se.writeAdmin(t, strings.Replace(serveAdminTOML, `schedule = "@every 1h"`, `schedule = "@hourly"`, 1))
+	waitFor(t, "the new schedule", s.stderr, func() bool {
+		return strings.Contains(s.stderr.String(), `msg="schedule changed" run=`)
+	})
+	if !regexp.MustCompile(`msg="schedule changed" run=\S+ from="@every 1s" to=@hourly`).MatchString(s.stderr.String()) {
+		t.Errorf("schedule change not logged as from @every 1s to @hourly; log:\n%s", s.stderr)
 	}
 }
 
@@ -510,5 +536,43 @@ func TestReadiness(t *testing.T) {
 				t.Errorf("readiness = %v, want ready %v", err, tt.wantReady)
 			}
 		})
+	}
+}
+
+func TestGuardedRunsNeverOverlapAndSurvivePanics(t *testing.T) {
+	var logs syncBuffer
+	log := cronLogger{slog.New(slog.NewTextHandler(&logs, nil))}
+	started, release := make(chan struct{}), make(chan struct{})
+	runs := 0
+	job := guarded(func() {
+		runs++
+		switch runs {
+		case 1:
+			panic("boom")
+		case 2:
+			close(started)
+			<-release
+		}
+	}, log)
+
+	job.Run() // panics inside, recovered
+	done := make(chan struct{})
+	go func() {
+		job.Run() // the guard was released: this one runs, and blocks
+		close(done)
+	}()
+	<-started
+	job.Run() // skipped: the second run is still going
+	close(release)
+	<-done
+	job.Run() // runs again
+
+	if runs != 3 {
+		t.Errorf("%d runs, want 3 (the skipped one does not run)", runs)
+	}
+	for _, want := range []string{`level=ERROR msg="cron: panic"`, `level=WARN msg="run skipped: the previous run is still going"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, logs.String())
+		}
 	}
 }
