@@ -258,27 +258,17 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoRe
 
 // checkStoryConfig reports what the story needs that cfg lacks.
 func checkStoryConfig(cfg *projects.Config) error {
-	var missing []string
-	for _, pt := range []struct{ project, template string }{{"packit", "fedora"}, {"osbuild", "builder-x86"}, {"cockpit", "tasks"}} {
-		if p := cfg.Project(pt.project); p == nil || p.Template(pt.template) == nil {
-			missing = append(missing, "template "+pt.project+"/"+pt.template)
+	for _, pt := range [][2]string{{"packit", "fedora"}, {"osbuild", "builder-x86"}, {"cockpit", "tasks"}} {
+		if p := cfg.Project(pt[0]); p == nil || p.Template(pt[1]) == nil {
+			return fmt.Errorf("no template %s in projects/%s.toml", pt[1], pt[0])
 		}
 	}
-	var regions []string
 	for _, a := range cfg.Admin.AWS.Accounts {
-		if a.ID == demoAccount {
-			regions = a.Regions
+		if a.ID == demoAccount && slices.Contains(a.Regions, demoEast) && slices.Contains(a.Regions, demoEurope) {
+			return nil
 		}
 	}
-	for _, r := range []string{demoEast, demoEurope} {
-		if !slices.Contains(regions, r) {
-			missing = append(missing, "region "+r+" of account "+demoAccount)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("missing %s", strings.Join(missing, ", "))
-	}
-	return nil
+	return fmt.Errorf("no account %s with regions %s and %s", demoAccount, demoEast, demoEurope)
 }
 
 // connectDemo connects to the emulator the way run connects to AWS,
@@ -377,7 +367,14 @@ func (d *demoWorld) step(ctx context.Context, t time.Time, happened []string, se
 		}
 	}
 	msgs := d.slack.take()
-	d.record(rep, msgs)
+	for _, r := range rep.Deliveries {
+		if r.Err == nil {
+			d.res.Delivered = append(d.res.Delivered, r.Digest)
+		}
+	}
+	d.res.Messages = append(d.res.Messages, msgs...)
+	d.res.Stopped = append(d.res.Stopped, rep.Stopped...)
+	d.res.Terminated = append(d.res.Terminated, rep.Terminated...)
 
 	actions := planActions(plan)
 	if len(rep.Stopped) > 0 {
@@ -425,18 +422,6 @@ func messageLines(text string) []string {
 		out = out[:n-1]
 	}
 	return out
-}
-
-// record keeps what a run did for the result.
-func (d *demoWorld) record(rep *reconcile.Report, msgs []slackMessage) {
-	for _, r := range rep.Deliveries {
-		if r.Err == nil {
-			d.res.Delivered = append(d.res.Delivered, r.Digest)
-		}
-	}
-	d.res.Messages = append(d.res.Messages, msgs...)
-	d.res.Stopped = append(d.res.Stopped, rep.Stopped...)
-	d.res.Terminated = append(d.res.Terminated, rep.Terminated...)
 }
 
 // planActions says in a line per region what the plan changes in EC2
@@ -658,15 +643,16 @@ func (d *demoWorld) finish(cfg *projects.Config) {
 	fmt.Fprintf(d.out, "Slack messages: %d\n", len(d.res.Messages))
 	fmt.Fprintln(d.out, "  "+countList(byChannel))
 
-	describe, other := map[string]int{}, map[string]int{}
+	describe, other, calls := map[string]int{}, map[string]int{}, 0
 	for action, n := range d.res.Calls {
+		calls += n
 		if strings.HasPrefix(action, "Describe") {
 			describe[action] = n
 		} else {
 			other[action] = n
 		}
 	}
-	fmt.Fprintf(d.out, "EC2 and STS calls: %d\n", sumCounts(d.res.Calls))
+	fmt.Fprintf(d.out, "EC2 and STS calls: %d\n", calls)
 	fmt.Fprintf(d.out, "  %s\n  %s\n", countList(describe), countList(other))
 }
 
@@ -677,14 +663,6 @@ func countList(counts map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func sumCounts(counts map[string]int) int {
-	n := 0
-	for _, c := range counts {
-		n += c
-	}
-	return n
 }
 
 // slackMessage is a message as the local Slack server received it.
