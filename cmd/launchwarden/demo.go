@@ -184,7 +184,7 @@ type demoWorld struct {
 func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoResult, error) {
 	tmp, err := os.MkdirTemp("", "launchwarden-demo-")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("demo: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	dir := filepath.Join(tmp, "config-repo")
@@ -395,15 +395,15 @@ func (d *demoWorld) step(ctx context.Context, t time.Time, happened []string, se
 
 	fmt.Fprintf(d.out, "\n── %s (%s) ──\n", t.Format("Mon 02 Jan 15:04 MST"), sinceStart(t))
 	d.print(happened)
-	d.print(indentLines("run    ", []string{plan.Summary()}))
+	fmt.Fprintln(d.out, "run    "+plan.Summary())
 	if d.quiet {
 		return nil
 	}
 	d.print(indentLines("       ", actions))
 	for _, m := range orderMessages(rep, msgs) {
-		d.print(indentLines("slack  ", []string{fmt.Sprintf("%s via %s", m.Channel, m.Via)}))
+		fmt.Fprintf(d.out, "slack  %s via %s\n", m.Channel, m.Via)
 		for _, l := range messageLines(m.Text) {
-			d.print([]string{"       │ " + l})
+			fmt.Fprintln(d.out, "       │ "+l)
 		}
 	}
 	return nil
