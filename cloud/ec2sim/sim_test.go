@@ -3,6 +3,8 @@ package ec2sim_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
@@ -14,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -50,6 +53,7 @@ func awsConfig(url, accessKey, region string, attempts int) aws.Config {
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, "secret", ""),
 		BaseEndpoint: aws.String(url),
+		HTTPClient:   plainBodyClient{awshttp.NewBuildableClient()},
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = attempts
@@ -58,6 +62,20 @@ func awsConfig(url, accessKey, region string, attempts int) aws.Config {
 			})
 		},
 	}
+}
+
+// plainBodyClient hides the request body's WriteTo, as cloud.Connect does:
+// the SDK closes the body once response headers arrive, and net/http's
+// final copy of a body whose WriteTo reports io.EOF on a closed body takes
+// it for a failed write and closes the connection under the response. See
+// plainBodyClient in cloud/connect.go for the whole story.
+type plainBodyClient struct{ next aws.HTTPClient }
+
+func (c plainBodyClient) Do(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody {
+		req.Body = struct{ io.ReadCloser }{req.Body}
+	}
+	return c.next.Do(req)
 }
 
 type noBackoff struct{}
