@@ -251,13 +251,12 @@ func (s *server) reconcile(ctx context.Context, log *slog.Logger, now time.Time,
 		plan = plan.TemplatesOnly()
 		log.Warn("config stale: applying template and security group changes only", "summary", plan.Summary())
 	}
-	result := resultOK
-	if stale {
-		result = resultStaleConfig
-	}
 	if !plan.Enforce {
 		log.Warn("safety.enforce is false: plan only, nothing applied")
-		return result
+		if stale {
+			return resultStaleConfig
+		}
+		return resultOK
 	}
 	sender, err := newSender(s.flags.notify, cfg.Admin.Slack, s.flags.slackAPIURL, s.env, log)
 	if err != nil {
@@ -272,16 +271,21 @@ func (s *server) reconcile(ctx context.Context, log *slog.Logger, now time.Time,
 	}
 	s.metrics.observeApply(plan, rep)
 	log.Info("applied", "stopped", len(rep.Stopped), "terminated", len(rep.Terminated), "held", rep.Held, "errors", len(rep.Errors))
+	if rep.Held > 0 {
+		log.Error("stop/terminate actions held back by safety.max_destructive_per_run", "held", rep.Held)
+	}
+	if err := rep.Err(); err != nil {
+		log.Error("operations failed; the next run retries them", "errors", len(rep.Errors), "err", err)
+	}
 	switch {
 	case stale:
+		return resultStaleConfig
 	case rep.Held > 0:
-		log.Error("stop/terminate actions held back by safety.max_destructive_per_run", "held", rep.Held)
-		result = resultHeld
+		return resultHeld
 	case rep.Err() != nil:
-		log.Error("operations failed; the next run retries them", "errors", len(rep.Errors), "err", rep.Err())
-		result = resultFailed
+		return resultFailed
 	}
-	return result
+	return resultOK
 }
 
 // load reads the config repo. If its admin file fails to load, it logs the

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -327,16 +328,7 @@ func TestServeRunsOnScheduleAndKeepsLastGoodConfig(t *testing.T) {
 	waitFor(t, "a stale-config run", s.stderr, func() bool {
 		return s.metrics(t)[`launchwarden_runs_total{result="stale_config"}`] >= 1
 	})
-	now := time.Now().UTC()
-	doomed := se.sim.Seed(ec2sim.SeedInstance{
-		InstanceType: "t3.micro",
-		LaunchTime:   now.Add(-72 * time.Hour),
-		AttachTime:   now.Add(-72 * time.Hour),
-		Tags: map[string]string{
-			cloud.TagProject: "packit", cloud.TagTemplate: "fedora",
-			cloud.TagNotice: "stop@" + now.Add(-time.Hour).Format(time.RFC3339),
-		},
-	})
+	doomed := seedDue(se)
 	stale := s.metrics(t)[`launchwarden_runs_total{result="stale_config"}`]
 	waitFor(t, "two more stale-config runs and readiness lost", s.stderr, func() bool {
 		code, _ := s.get(t, "/readyz")
@@ -457,6 +449,84 @@ func TestServeFollowsTheAdminFileSchedule(t *testing.T) {
 	})
 	if !regexp.MustCompile(`msg="schedule changed" run=\S+ from="@every 1s" to=@hourly`).MatchString(s.stderr.String()) {
 		t.Errorf("schedule change not logged as from @every 1s to @hourly; log:\n%s", s.stderr)
+	}
+}
+
+// seedDue seeds an instance of packit whose stop is due: it expired two
+// days ago and its stop notice was delivered long enough ago.
+func seedDue(se *serveEnv) string {
+	now := time.Now().UTC()
+	return se.sim.Seed(ec2sim.SeedInstance{
+		InstanceType: "t3.micro",
+		LaunchTime:   now.Add(-72 * time.Hour),
+		AttachTime:   now.Add(-72 * time.Hour),
+		Tags: map[string]string{
+			cloud.TagProject: "packit", cloud.TagTemplate: "fedora",
+			cloud.TagNotice: "stop@" + now.Add(-time.Hour).Format(time.RFC3339),
+		},
+	})
+}
+
+func TestServeCountsRunsThatDoNotSucceed(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, se *serveEnv)
+		// until is the series that must reach 1; want are checked then.
+		until string
+		want  map[string]float64
+	}{
+		{
+			name: "no config yet",
+			setup: func(t *testing.T, se *serveEnv) {
+				if err := os.Remove(filepath.Join(se.dir, "launchwarden.toml")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			until: `launchwarden_runs_total{result="aborted"}`,
+			want:  map[string]float64{`launchwarden_config_stale`: 1, `launchwarden_runs_total{result="ok"}`: 0},
+		},
+		{
+			name: "failed operation",
+			setup: func(t *testing.T, se *serveEnv) {
+				se.sim.InjectFault("CreateLaunchTemplate", ec2sim.Fault{Code: "UnauthorizedOperation", Times: 1000})
+			},
+			until: `launchwarden_runs_total{result="failed"}`,
+			want:  map[string]float64{`launchwarden_aws_api_calls_total{action="CreateLaunchTemplate",code="UnauthorizedOperation"}`: 1},
+		},
+		{
+			name: "held by the safety cap",
+			setup: func(t *testing.T, se *serveEnv) {
+				se.writeAdmin(t, strings.Replace(serveAdminTOML, "max_destructive_per_run = 20", "max_destructive_per_run = 1", 1))
+				seedDue(se)
+				seedDue(se)
+			},
+			until: `launchwarden_runs_total{result="held"}`,
+			want:  map[string]float64{`launchwarden_actions_total{kind="stop",project="packit"}`: 1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			se := newServeEnv(t)
+			tt.setup(t, se)
+			s := startServe(t, se, "--schedule", "@every 1h", "--run-now")
+			var m map[string]float64
+			waitFor(t, tt.until, s.stderr, func() bool {
+				m = s.metrics(t)
+				return m[tt.until] >= 1
+			})
+			want := maps.Clone(tt.want)
+			want[tt.until] = 1
+			if diff := cmp.Diff(want, pick(m, keys(want)...)); diff != "" {
+				t.Errorf("metrics (-want +got):\n%s", diff)
+			}
+			code, body := s.get(t, "/readyz")
+			if code != http.StatusServiceUnavailable || !strings.Contains(body, "no successful run yet") {
+				t.Errorf("GET /readyz: %d %q, want 503: no successful run yet", code, body)
+			}
+			if code, _ := s.get(t, "/healthz"); code != http.StatusOK {
+				t.Errorf("GET /healthz: %d, want 200", code)
+			}
+		})
 	}
 }
 
