@@ -261,12 +261,17 @@ func keyLine(t testing.TB, user string) string {
 	return line
 }
 
-// keysHandler serves /<user>.keys; users named "ghost" do not exist.
+// keysHandler serves /<user>.keys; users named "ghost" do not exist, and
+// under /broken-for-carol/ carol's keys fail with a 503.
 func keysHandler(t testing.TB) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user := strings.TrimSuffix(path.Base(r.URL.Path), ".keys")
-		if user == "ghost" || r.URL.Path == "/broken-for-carol/carol.keys" {
+		if user == "ghost" {
 			http.NotFound(w, r)
+			return
+		}
+		if r.URL.Path == "/broken-for-carol/carol.keys" {
+			http.Error(w, "unicorn", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, keyLine(t, user))

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -67,7 +68,7 @@ func needsCurrentKeys(cfg *projects.Config, keys sshkeys.Result, t cloud.Templat
 		return false
 	}
 	return slices.ContainsFunc(keyUsers(p, pt), func(u string) bool {
-		_, failed := keys.Failed[u]
-		return failed
+		err, failed := keys.Failed[u]
+		return failed && !errors.Is(err, sshkeys.ErrUserNotFound)
 	})
 }

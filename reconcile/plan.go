@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -220,12 +221,19 @@ func allKeyUsers(cfg *projects.Config) []string {
 	return slices.Compact(users)
 }
 
-// templateKeys returns the authorized_keys lines for a template's users, and
-// the users whose keys could not be fetched. For those, the lines the
-// current template version holds for them are kept (current may be nil).
-func templateKeys(keys sshkeys.Result, users, current []string) (lines, failed []string) {
+// templateKeys returns the authorized_keys lines for a template's users, the
+// users whose keys could not be fetched, and those GitHub does not know. For
+// the failed ones, the lines the current template version holds for them are
+// kept (current may be nil): GitHub being down never removes a key. A user
+// GitHub answers 404 for has no keys: a deleted or renamed account keeps no
+// access.
+func templateKeys(keys sshkeys.Result, users, current []string) (lines, failed, unknown []string) {
 	for _, u := range users {
-		if _, bad := keys.Failed[u]; bad {
+		if err, bad := keys.Failed[u]; bad {
+			if errors.Is(err, sshkeys.ErrUserNotFound) {
+				unknown = append(unknown, u)
+				continue
+			}
 			failed = append(failed, u)
 			suffix := " github:" + u
 			for _, l := range current {
@@ -241,7 +249,7 @@ func templateKeys(keys sshkeys.Result, users, current []string) (lines, failed [
 			}
 		}
 	}
-	return lines, failed
+	return lines, failed, unknown
 }
 
 // regionKey identifies an account and region.
@@ -335,7 +343,10 @@ func planGroupsAndTemplates(plan *RunPlan, rp *RegionPlan, cfg *projects.Config,
 			if cur != nil {
 				current = obs.CurrentKeys[cur.ID]
 			}
-			lines, failed := templateKeys(obs.Keys, keyUsers(p, t), current)
+			lines, failed, unknown := templateKeys(obs.Keys, keyUsers(p, t), current)
+			if len(unknown) > 0 {
+				plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: GitHub does not know %s: no keys from them", where, strings.Join(unknown, ", ")))
+			}
 			if len(failed) > 0 {
 				if cur == nil || current == nil {
 					plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: not created yet: SSH keys of %s could not be fetched", where, strings.Join(failed, ", ")))
