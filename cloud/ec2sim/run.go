@@ -185,6 +185,18 @@ func override(tmpl, call LaunchTemplateData) LaunchTemplateData {
 }
 
 func runInstances(c *call) (response, error) {
+	// Idempotency: the SDK sends a ClientToken and reuses it on retries. A
+	// token seen before returns that call's reservation, launching nothing.
+	token := c.p.str("ClientToken")
+	if prev, ok := c.r.runs[token]; ok && token != "" {
+		resp := &runInstancesResponse{ReservationID: prev.reservationID, OwnerID: c.r.account}
+		for _, id := range prev.instanceIDs {
+			if in, ok := c.r.instances[id]; ok {
+				resp.Instances = append(resp.Instances, c.r.xmlInstance(in))
+			}
+		}
+		return resp, nil
+	}
 	callData, err := parseLaunchData(c.p)
 	if err != nil {
 		return nil, err
@@ -278,10 +290,15 @@ func runInstances(c *call) (response, error) {
 	}
 
 	resp := &runInstancesResponse{ReservationID: c.sim.newID("r"), OwnerID: c.r.account}
+	run := launched{reservationID: resp.ReservationID}
 	for range maxCount {
 		in := c.sim.newInstance(c.r, l, resp.ReservationID, "", c.now)
 		c.r.transition(in, StatePending, c.now, c.sim.opts.PendingDelay)
 		resp.Instances = append(resp.Instances, c.r.xmlInstance(in))
+		run.instanceIDs = append(run.instanceIDs, in.ID)
+	}
+	if token != "" {
+		c.r.runs[token] = run
 	}
 	return resp, nil
 }

@@ -248,6 +248,15 @@ type region struct {
 	templateIdx  index
 	groups       map[string]*SecurityGroup
 	groupIdx     index
+	// runs maps a RunInstances ClientToken to what that call launched, so
+	// that a retried call returns the same reservation, as EC2 does.
+	runs map[string]launched
+}
+
+// launched is the outcome of one RunInstances call.
+type launched struct {
+	reservationID string
+	instanceIDs   []string
 }
 
 // region returns the state of account in name, creating it on first use.
@@ -268,6 +277,7 @@ func (s *Sim) region(account, name string) *region {
 			enis:         map[string]*NetworkInterface{},
 			templates:    map[string]*LaunchTemplate{},
 			groups:       map[string]*SecurityGroup{},
+			runs:         map[string]launched{},
 		}
 		s.regions[k] = r
 	}

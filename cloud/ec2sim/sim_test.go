@@ -262,3 +262,34 @@ func sortStrings(s []string) { sort.Strings(s) }
 func fmtInt(n int) string { return strconv.Itoa(n) }
 
 func getenv(k string) string { return os.Getenv(k) }
+
+func TestRunInstancesClientTokenIsIdempotent(t *testing.T) {
+	sim, srv := newServer(t, ec2sim.Options{})
+	c := newClient(t, srv)
+	ctx := context.Background()
+	in := &ec2.RunInstancesInput{
+		ImageId: aws.String("ami-0abcdef1234567890"), InstanceType: types.InstanceTypeT3Micro,
+		MinCount: aws.Int32(2), MaxCount: aws.Int32(2), ClientToken: aws.String("retry-me"),
+	}
+	first, err := c.RunInstances(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.RunInstances(ctx, in) // a retry, as the SDK makes with the same token
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(again.ReservationId) != aws.ToString(first.ReservationId) || len(again.Instances) != 2 {
+		t.Errorf("retry returned reservation %s with %d instances, want %s with 2", aws.ToString(again.ReservationId), len(again.Instances), aws.ToString(first.ReservationId))
+	}
+	if got := len(sim.Instances("", "")); got != 2 {
+		t.Errorf("instances after a retried RunInstances = %d, want 2", got)
+	}
+	in.ClientToken = aws.String("another")
+	if _, err := c.RunInstances(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(sim.Instances("", "")); got != 4 {
+		t.Errorf("instances after a second call = %d, want 4", got)
+	}
+}
