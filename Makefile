@@ -27,10 +27,13 @@ lint: ## gofmt and go vet.
 fuzz: ## Run each fuzz target for FUZZTIME (default 10s).
 	$(GO) test ./projects -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./lifecycle -run '^$$' -fuzz '^FuzzParseNotice$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./limits -run '^$$' -fuzz '^FuzzEffective$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./cloud/ec2sim -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME)
 
 .PHONY: bench
-bench: ## Run the benchmarks (with allocations).
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+bench: ## Run the benchmarks; the fleet-scale ones (./bench) also write bench/README.md.
+	$(GO) test ./bench -run '^$$' -bench . -benchtime 1x -benchmem -timeout 30m -write-table
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list $(PKGS) | grep -v '/bench$$')
 
 .PHONY: demo
 demo: ## Walk a simulated fleet through expiry against the embedded EC2 emulator and Slack server.

@@ -1,0 +1,133 @@
+// Package bench measures launchwarden runs at fleet scale against the EC2
+// emulator, and decides what a run should cost at best: the fewest API calls
+// a plan can be carried out with (LowerBound), and the least wall time those
+// calls take under EC2's request-rate limits and a per-call latency
+// (ModelSeconds). The benchmarks in this package compare measured runs with
+// both; `go test ./bench -bench . -write-table` writes the results to
+// README.md.
+package bench
+
+import (
+	"strings"
+	"time"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/reconcile"
+)
+
+// Page and batch sizes of the EC2 calls launchwarden makes (see package cloud).
+const (
+	instancesPage     = 1000
+	templatesPage     = 200
+	groupsPage        = 1000
+	instanceTypesPage = 100
+	idsPerCall        = 1000
+)
+
+// Calls counts API calls by action, e.g. "DescribeInstances".
+type Calls map[string]int
+
+// Total is the number of calls of every action.
+func (c Calls) Total() int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// LowerBound returns the fewest EC2 calls that observing snap and carrying
+// out rp (the plan of the same region) can take: one call per listing page,
+// ⌈ids/1000⌉ per batched instance action and per distinct tag value, and at
+// least one call per security group or launch template change.
+func LowerBound(snap *cloud.Snapshot, rp *reconcile.RegionPlan) Calls {
+	types := map[string]bool{}
+	for _, in := range snap.Instances {
+		types[in.Type] = true
+	}
+	c := Calls{
+		"DescribeInstances":       pages(len(snap.Instances), instancesPage),
+		"DescribeLaunchTemplates": pages(len(snap.Templates), templatesPage),
+		"DescribeSecurityGroups":  pages(len(snap.SecurityGroups), groupsPage),
+	}
+	if len(types) > 0 {
+		c["DescribeInstanceTypes"] = ceilDiv(len(types), instanceTypesPage)
+	}
+	if rp == nil {
+		return c
+	}
+	expires, notices := map[string]int{}, map[string]int{}
+	var clear, stop, terminate int
+	for _, ic := range rp.Instances {
+		if ic.ExpiresAt != "" {
+			expires[ic.ExpiresAt]++
+		}
+		if ic.ClearNotice {
+			clear++
+		}
+		if ic.Notice != "" {
+			notices[ic.Notice]++
+		}
+		switch {
+		case !ic.Destructive():
+		case ic.Action == "stop":
+			stop++
+		default:
+			terminate++
+		}
+	}
+	add := func(action string, n int) {
+		if n > 0 {
+			c[action] += n
+		}
+	}
+	for _, byValue := range []map[string]int{expires, notices} {
+		for _, n := range byValue {
+			add("CreateTags", ceilDiv(n, idsPerCall))
+		}
+	}
+	add("DeleteTags", ceilDiv(clear, idsPerCall))
+	add("StopInstances", ceilDiv(stop, idsPerCall))
+	add("TerminateInstances", ceilDiv(terminate, idsPerCall))
+	add("SecurityGroupWrites", len(rp.Groups))
+	add("LaunchTemplateWrites", len(rp.Templates)+len(rp.TemplateTags))
+	return c
+}
+
+// ModelSeconds returns the least wall time calls take in one region when
+// each call costs latency and is metered by buckets the way EC2 meters
+// them: a class's calls beyond its burst wait for tokens at its refill rate.
+// Calls are made one after another, as a run does within a region.
+func ModelSeconds(calls Calls, buckets map[string]ec2sim.Bucket, latency time.Duration) float64 {
+	byClass := map[string]int{}
+	for action, n := range calls {
+		byClass[classOf(action, buckets)] += n
+	}
+	s := latency.Seconds() * float64(calls.Total())
+	for class, n := range byClass {
+		b, ok := buckets[class]
+		if !ok || n <= b.Burst || b.PerSecond <= 0 {
+			continue
+		}
+		s += float64(n-b.Burst) / b.PerSecond
+	}
+	return s
+}
+
+// classOf is the bucket an action draws from, as the emulator meters it.
+func classOf(action string, buckets map[string]ec2sim.Bucket) string {
+	if _, ok := buckets[action]; ok {
+		return action
+	}
+	if strings.HasPrefix(action, "Describe") {
+		return ec2sim.ClassDescribe
+	}
+	return ec2sim.ClassMutating
+}
+
+// pages is the number of pages a listing of n items takes; an empty
+// listing still takes one call.
+func pages(n, size int) int { return max(1, ceilDiv(n, size)) }
+
+func ceilDiv(n, d int) int { return (n + d - 1) / d }

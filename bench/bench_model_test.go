@@ -1,0 +1,81 @@
+package bench
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/lifecycle"
+	"github.com/launchwarden/launchwarden/reconcile"
+)
+
+func TestLowerBound(t *testing.T) {
+	instances := make([]cloud.Instance, 2500)
+	for i := range instances {
+		instances[i].Type = []string{"t3.large", "t3.micro"}[i%2]
+	}
+	var changes []reconcile.InstanceChange
+	for i := range 1500 {
+		changes = append(changes, reconcile.InstanceChange{Action: lifecycle.ActionNotify, Notice: "stop@2026-11-25T10:00:00Z"})
+		if i < 10 {
+			changes = append(changes, reconcile.InstanceChange{Action: lifecycle.ActionNotify, Notice: "terminate@2026-11-26T10:00:00Z"})
+		}
+	}
+	changes = append(changes, reconcile.InstanceChange{Action: lifecycle.ActionStop}, reconcile.InstanceChange{Action: lifecycle.ActionKeep, ClearNotice: true})
+	tests := []struct {
+		name string
+		snap *cloud.Snapshot
+		plan *reconcile.RegionPlan
+		want Calls
+	}{
+		{
+			name: "empty region still lists once",
+			snap: &cloud.Snapshot{},
+			want: Calls{"DescribeInstances": 1, "DescribeLaunchTemplates": 1, "DescribeSecurityGroups": 1},
+		},
+		{
+			name: "pages, batches and one tag call per value",
+			snap: &cloud.Snapshot{Instances: instances, Templates: make([]cloud.Template, 201), SecurityGroups: make([]cloud.SecurityGroup, 1000)},
+			plan: &reconcile.RegionPlan{Instances: changes, Templates: []reconcile.TemplateChange{{Op: reconcile.OpCreate}}},
+			want: Calls{
+				"DescribeInstances": 3, "DescribeLaunchTemplates": 2, "DescribeSecurityGroups": 1, "DescribeInstanceTypes": 1,
+				"CreateTags": 3, "StopInstances": 1, "DeleteTags": 1, "LaunchTemplateWrites": 1,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, LowerBound(tt.snap, tt.plan)); diff != "" {
+				t.Errorf("LowerBound (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestModelSeconds(t *testing.T) {
+	buckets := map[string]ec2sim.Bucket{
+		ec2sim.ClassDescribe: {Burst: 100, PerSecond: 20},
+		ec2sim.ClassMutating: {Burst: 50, PerSecond: 5},
+		"CreateTags":         {Burst: 100, PerSecond: 10},
+	}
+	tests := []struct {
+		name    string
+		calls   Calls
+		latency time.Duration
+		want    float64
+	}{
+		{"within the bursts costs only latency", Calls{"DescribeInstances": 100, "CreateTags": 10}, 20 * time.Millisecond, 2.2},
+		{"beyond a burst waits for tokens", Calls{"DescribeInstances": 90, "DescribeSecurityGroups": 50, "StopInstances": 60}, 0, 40.0/20 + 10.0/5},
+		{"an action with its own bucket does not draw on its class", Calls{"CreateTags": 150, "StopInstances": 50}, 0, 50.0 / 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ModelSeconds(tt.calls, buckets, tt.latency); got < tt.want-1e-9 || got > tt.want+1e-9 {
+				t.Errorf("ModelSeconds = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,325 @@
+package bench
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime/metrics"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/notify"
+	"github.com/launchwarden/launchwarden/projects"
+	"github.com/launchwarden/launchwarden/reconcile"
+	"github.com/launchwarden/launchwarden/reconcile/sshkeys"
+)
+
+const account = "123456789012"
+
+var t0 = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+
+var allRegions = []string{"us-east-1", "eu-west-1", "ap-south-1"}
+
+// adminTOML is the admin file of a fleet: caps high enough that no project
+// is over quota, and a per-run cap that holds nothing back, so a run does
+// everything its plan says.
+func adminTOML(regions []string) string {
+	return fmt.Sprintf(`schedule = "@every 1h"
+
+[aws]
+[[aws.accounts]]
+name = "bench"
+id = %q
+regions = %s
+%s
+[slack]
+admin_channel = "#lw-admins"
+token_env = "LW_BENCH_SLACK_TOKEN"
+
+[defaults.lifecycle]
+ttl = "1d"
+warn_before = "6h"
+on_expiry = "stop"
+terminate_stopped_after = "2d"
+
+[caps]
+max_instances = 100000
+max_vcpus = 1000000
+allowed_instance_types = ["t3.*"]
+max_volume_gib = 500
+max_ttl = "14d"
+max_lifetime = "30d"
+min_notice = "2h"
+
+[safety]
+max_destructive_per_run = 1000000
+orphan_grace = "3d"
+enforce = true
+`, account, quoted(regions), networks(regions))
+}
+
+func networks(regions []string) string {
+	var b strings.Builder
+	for i, r := range regions {
+		fmt.Fprintf(&b, "\n[aws.accounts.networks.%s]\nvpc_id = \"vpc-%017x\"\n", r, i+1)
+	}
+	return b.String()
+}
+
+func quoted(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// writeConfig writes a config repo of n projects with one template each,
+// owned by 50 distinct GitHub users.
+func writeConfig(tb testing.TB, dir string, n int, regions []string) {
+	tb.Helper()
+	files := map[string]string{"launchwarden.toml": adminTOML(regions)}
+	for i := range n {
+		name := projectName(i)
+		files["projects/"+name+".toml"] = fmt.Sprintf(`owners = ["user%02d"]
+
+[slack]
+channel = "#%s"
+
+[limits]
+max_instances = 10000
+max_vcpus = 100000
+
+[[templates]]
+name = "fedora"
+image = "ami-0123456789abcdef0"
+instance_type = "t3.large"
+volume_gib = 40
+ssh_from = ["203.0.113.0/24"]
+`, i%50, name)
+	}
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+func projectName(i int) string { return fmt.Sprintf("p%04d", i) }
+
+// world is a config repo, the EC2 emulator over loopback HTTP reached by
+// the real SDK, a GitHub keys server and a Slack that accepts everything.
+type world struct {
+	tb      testing.TB
+	sim     *ec2sim.Sim
+	dir     string
+	regions []string
+	clients []*cloud.Client
+	keysURL string
+	slack   *countingSender
+}
+
+func newWorld(tb testing.TB, projectCount int, regions []string) *world {
+	tb.Helper()
+	sim := ec2sim.New(ec2sim.Options{Start: t0})
+	srv := httptest.NewServer(sim)
+	tb.Cleanup(srv.Close)
+	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, keyLine(tb, strings.TrimSuffix(path.Base(r.URL.Path), ".keys")))
+	}))
+	tb.Cleanup(keys.Close)
+
+	tb.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	tb.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	tb.Setenv("AWS_REGION", regions[0])
+	tb.Setenv("AWS_CONFIG_FILE", filepath.Join(tb.TempDir(), "none"))
+	tb.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(tb.TempDir(), "none"))
+	tb.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	clients, err := cloud.Connect(context.Background(), cloud.ConnectOptions{
+		EndpointURL: srv.URL,
+		Accounts:    []cloud.Account{{Name: "bench", ID: account, Regions: regions}},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := &world{tb: tb, sim: sim, dir: tb.TempDir(), regions: regions, clients: clients, keysURL: keys.URL, slack: &countingSender{}}
+	writeConfig(tb, w.dir, projectCount, regions)
+	return w
+}
+
+// seedFleet adds n instances spread over the projects and regions, in a
+// mix that gives a run work of every kind: 40% fresh, 20% entering the
+// warning window (notify), 20% past expiry with the stop announced (stop),
+// 10% stopped for days with termination announced (terminate), 10% past
+// expiry never announced (notify with a deadline min_notice away).
+func (w *world) seedFleet(projectCount, n int) {
+	now := w.sim.Now()
+	for i := range n {
+		p := projectName(i % projectCount)
+		tags := map[string]string{cloud.TagProject: p, cloud.TagTemplate: "fedora"}
+		state := ec2sim.StateRunning
+		var born time.Time
+		switch i % 10 {
+		case 0, 1, 2, 3:
+			born = now.Add(-time.Hour)
+		case 4, 5:
+			born = now.Add(-20 * time.Hour)
+		case 6, 7:
+			born = now.Add(-27 * time.Hour)
+			tags[cloud.TagNotice] = "stop@" + born.Add(24*time.Hour).Format(time.RFC3339)
+		case 8:
+			born = now.Add(-5 * 24 * time.Hour)
+			state = ec2sim.StateStopped
+			tags[cloud.TagNotice] = "terminate@" + now.Add(-time.Hour).Format(time.RFC3339)
+		case 9:
+			born = now.Add(-30 * time.Hour)
+		}
+		w.sim.Seed(ec2sim.SeedInstance{
+			ID: fmt.Sprintf("i-%017x", i+1), ImageID: "ami-0123456789abcdef0", InstanceType: "t3.large", State: state,
+			LaunchTime: born, AttachTime: born, Tags: tags, Account: account, Region: w.regions[i%len(w.regions)],
+		})
+	}
+}
+
+// config loads the repo; every project must validate.
+func (w *world) config() *projects.Config {
+	w.tb.Helper()
+	cfg, problems := projects.Load(w.dir)
+	if cfg.Admin == nil || len(cfg.Frozen) > 0 {
+		w.tb.Fatalf("config: %v", problems)
+	}
+	return cfg
+}
+
+// run observes, plans and applies once at the emulator's time.
+func (w *world) run(ctx context.Context, cfg *projects.Config) (*reconcile.Observation, *reconcile.RunPlan, *reconcile.Report) {
+	w.tb.Helper()
+	obs, err := reconcile.Observe(ctx, cfg, w.clients, &sshkeys.Fetcher{BaseURL: w.keysURL}, nil)
+	if err != nil {
+		w.tb.Fatalf("observe: %v", err)
+	}
+	plan := reconcile.Plan(cfg, obs, w.sim.Now(), "bench")
+	rep, err := reconcile.Apply(ctx, plan, reconcile.Deps{Clients: w.clients, Sender: w.slack})
+	if err != nil {
+		w.tb.Fatalf("apply: %v", err)
+	}
+	if err := rep.Err(); err != nil {
+		w.tb.Fatalf("apply failed operations: %v", err)
+	}
+	return obs, plan, rep
+}
+
+// callsIn returns the emulator's call counts in one region.
+func (w *world) callsIn(region string) Calls {
+	out := Calls{}
+	for action := range w.sim.CallCounts() {
+		if n := w.sim.CallsIn(account, region, action); n > 0 {
+			out[action] = n
+		}
+	}
+	return out
+}
+
+// countingSender delivers every digest and counts them.
+type countingSender struct{ n atomic.Int64 }
+
+func (s *countingSender) Send(context.Context, notify.Digest) error {
+	s.n.Add(1)
+	return nil
+}
+
+var userKeys sync.Map
+
+// keyLine is a deterministic ed25519 public key line for a GitHub user.
+func keyLine(tb testing.TB, user string) string {
+	if v, ok := userKeys.Load(user); ok {
+		return v.(string)
+	}
+	seed := sha256.Sum256([]byte(user))
+	pub, err := ssh.NewPublicKey(ed25519.NewKeyFromSeed(seed[:]).Public())
+	if err != nil {
+		tb.Error(err)
+		return ""
+	}
+	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
+	userKeys.Store(user, line)
+	return line
+}
+
+// cpuTime is the CPU (user + system) the process has used.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// heapPeak samples the bytes of live and not-yet-swept heap objects every
+// few milliseconds and keeps the highest.
+type heapPeak struct {
+	start uint64
+	peak  atomic.Uint64
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+func startHeapPeak() *heapPeak {
+	h := &heapPeak{stop: make(chan struct{}), done: make(chan struct{})}
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() {
+		metrics.Read(sample)
+		if v := sample[0].Value.Uint64(); v > h.peak.Load() {
+			h.peak.Store(v)
+		}
+	}
+	read()
+	h.start = h.peak.Load()
+	go func() {
+		defer close(h.done)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-h.stop:
+				read()
+				return
+			case <-tick.C:
+				read()
+			}
+		}
+	}()
+	return h
+}
+
+// MiB stops sampling and returns the peak in MiB.
+func (h *heapPeak) MiB() float64 {
+	close(h.stop)
+	<-h.done
+	return float64(h.peak.Load()) / (1 << 20)
+}
+
+// growthMiB stops sampling and returns how far the peak rose above the
+// heap at the start, in MiB: what the measured step added.
+func (h *heapPeak) growthMiB() float64 {
+	peak := h.MiB()
+	return peak - float64(h.start)/(1<<20)
+}
