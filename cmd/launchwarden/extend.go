@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -59,17 +60,14 @@ func runExtend(ctx context.Context, e env, args []string) error {
 		}
 	}
 
-	cfg, problems := projects.Load(*config)
-	if cfg.Admin == nil {
-		return &exitError{code: exitAborted, err: fmt.Errorf("%s/launchwarden.toml is invalid (%d problems, see 'launchwarden validate')", *config, len(problems))}
-	}
-	clients, err := cloud.Connect(ctx, cloud.ConnectOptions{
-		Profile:     cfg.Admin.AWS.Profile,
-		EndpointURL: *endpointURL,
-		Accounts:    accountsOf(cfg.Admin, splitList(*regions)),
-	})
+	w := worker{config: *config, regions: splitList(*regions), endpointURL: *endpointURL, log: slog.New(slog.NewTextHandler(e.stderr, nil)), getenv: e.getenv}
+	cfg, err := w.loadConfig()
 	if err != nil {
-		return &exitError{code: exitAborted, err: err}
+		return err
+	}
+	clients, err := w.connect(ctx, cfg)
+	if err != nil {
+		return err
 	}
 	snaps, err := cloud.ObserveAll(ctx, clients)
 	if err != nil {

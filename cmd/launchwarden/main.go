@@ -68,6 +68,8 @@ var commands = map[string]command{
 	"sim":      {"run the EC2 emulator on a loopback port", runSim},
 	"plan":     {"observe AWS and print what a run would do; changes nothing", runPlan},
 	"run":      {"observe, plan and apply once (for schedulers)", runRun},
+	"extend":   {"give one instance more time, within the caps (admins)", runExtend},
+	"status":   {"show instances with age, expiry and next action, and quota usage", runStatus},
 	"serve":    {"run on the admin file's cron schedule and serve health and metrics", runServe},
 	"demo":     {"walk a simulated fleet through a week, against an in-process EC2 emulator and Slack server", runDemo},
 }
@@ -75,6 +77,9 @@ var commands = map[string]command{
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal asks for a graceful end; with the handler gone, a
+	// second one ends the process at once.
+	go func() { <-ctx.Done(); stop() }()
 	e := env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
 	os.Exit(exitStatus(e, run(ctx, e, os.Args[1:])))
 }

@@ -122,6 +122,7 @@ func runOnce(ctx context.Context, e env, args []string, apply bool) error {
 		return err
 	}
 	runID := newRunID(now)
+	base := log // Apply adds the run id itself
 	log = log.With("run", runID)
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
@@ -150,7 +151,7 @@ func runOnce(ctx context.Context, e env, args []string, apply bool) error {
 	if err != nil {
 		return err
 	}
-	rep, err := reconcile.Apply(ctx, plan, reconcile.Deps{Clients: clients, Sender: sender, Logger: log})
+	rep, err := reconcile.Apply(ctx, plan, reconcile.Deps{Clients: clients, Sender: sender, Logger: base})
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
@@ -181,9 +182,9 @@ type worker struct {
 	onCall func(service, action string, err error)
 }
 
-// plan loads the config, observes and plans. A broken admin file or a
-// failed observation returns exitAborted: nothing was done.
-func (w *worker) plan(ctx context.Context, now time.Time, runID string) (*reconcile.RunPlan, []*cloud.Client, *projects.Config, error) {
+// loadConfig loads the config repo. A broken admin file returns
+// exitAborted: nothing may be done without it.
+func (w *worker) loadConfig() (*projects.Config, error) {
 	load := w.load
 	if load == nil {
 		load = projects.Load
@@ -193,23 +194,42 @@ func (w *worker) plan(ctx context.Context, now time.Time, runID string) (*reconc
 		for _, p := range problems {
 			w.log.Error("config problem", "problem", p.String())
 		}
-		return nil, nil, nil, &exitError{code: exitAborted, err: fmt.Errorf("%s/launchwarden.toml is invalid (%d problems): nothing done", w.config, len(problems))}
+		return nil, &exitError{code: exitAborted, err: fmt.Errorf("%s/launchwarden.toml is invalid (%d problems, see 'launchwarden validate'): nothing done", w.config, len(problems))}
 	}
 	for name, ps := range cfg.Frozen {
 		w.log.Warn("project frozen by config problems", "project", name, "problems", len(ps), "first", ps[0].String())
 	}
-	clients := w.clients
-	if clients == nil {
-		var err error
-		clients, err = cloud.Connect(ctx, cloud.ConnectOptions{
-			Profile:     cfg.Admin.AWS.Profile,
-			EndpointURL: w.endpointURL,
-			Accounts:    accountsOf(cfg.Admin, w.regions),
-			OnCall:      w.onCall,
-		})
-		if err != nil {
-			return nil, nil, nil, &exitError{code: exitAborted, err: err}
-		}
+	return cfg, nil
+}
+
+// connect returns a client per configured account and region (or the
+// injected ones).
+func (w *worker) connect(ctx context.Context, cfg *projects.Config) ([]*cloud.Client, error) {
+	if w.clients != nil {
+		return w.clients, nil
+	}
+	clients, err := cloud.Connect(ctx, cloud.ConnectOptions{
+		Profile:     cfg.Admin.AWS.Profile,
+		EndpointURL: w.endpointURL,
+		Accounts:    accountsOf(cfg.Admin, w.regions),
+		OnCall:      w.onCall,
+	})
+	if err != nil {
+		return nil, &exitError{code: exitAborted, err: err}
+	}
+	return clients, nil
+}
+
+// plan loads the config, observes and plans. A broken admin file or a
+// failed observation returns exitAborted: nothing was done.
+func (w *worker) plan(ctx context.Context, now time.Time, runID string) (*reconcile.RunPlan, []*cloud.Client, *projects.Config, error) {
+	cfg, err := w.loadConfig()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	clients, err := w.connect(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	keysURL := w.githubURL
 	if keysURL == "" {

@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
+	"log/slog"
 	"time"
 
-	"github.com/launchwarden/launchwarden/cloud"
-	"github.com/launchwarden/launchwarden/projects"
 	"github.com/launchwarden/launchwarden/reconcile"
 )
 
@@ -39,17 +37,14 @@ func runStatus(ctx context.Context, e env, args []string) error {
 			return usageError("--now: %v", err)
 		}
 	}
-	cfg, problems := projects.Load(*config)
-	if cfg.Admin == nil {
-		return &exitError{code: exitAborted, err: fmt.Errorf("%s/launchwarden.toml is invalid (%d problems, see 'launchwarden validate')", *config, len(problems))}
-	}
-	clients, err := cloud.Connect(ctx, cloud.ConnectOptions{
-		Profile:     cfg.Admin.AWS.Profile,
-		EndpointURL: *endpointURL,
-		Accounts:    accountsOf(cfg.Admin, splitList(*regions)),
-	})
+	w := worker{config: *config, regions: splitList(*regions), endpointURL: *endpointURL, log: slog.New(slog.NewTextHandler(e.stderr, nil)), getenv: e.getenv}
+	cfg, err := w.loadConfig()
 	if err != nil {
-		return &exitError{code: exitAborted, err: err}
+		return err
+	}
+	clients, err := w.connect(ctx, cfg)
+	if err != nil {
+		return err
 	}
 	obs, err := reconcile.Observe(ctx, cfg, clients, nil, nil)
 	if err != nil {
