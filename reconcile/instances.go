@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/launchwarden/launchwarden/cloud"
@@ -322,15 +323,30 @@ func planNotices(plan *RunPlan, cfg *projects.Config) {
 			}
 			plan.Notices = append(plan.Notices, n)
 		}
+	}
+
+	// One notice per template change, naming every region it happens in.
+	type change struct{ project, template, name, op, reason string }
+	var order []change
+	regions := map[change][]string{}
+	for _, rp := range plan.Regions {
 		for _, t := range rp.Templates {
-			p := cfg.Project(t.Project)
-			if p == nil {
-				continue // the project left the config: nobody to tell but the admins, in the plan
+			c := change{t.Project, t.Template, t.Name, t.Op, t.Reason}
+			if regions[c] == nil {
+				order = append(order, c)
 			}
-			plan.Notices = append(plan.Notices, notify.Notice{
-				Kind: notify.KindTemplateChanged, Channel: p.SlackChannel, Project: t.Project, Account: rp.Account, Region: rp.Region,
-				Template: t.Template, Action: t.Op, Reason: t.Reason, Detail: t.Name,
-			})
+			regions[c] = append(regions[c], rp.Region)
 		}
+	}
+	for _, c := range order {
+		p := cfg.Project(c.project)
+		if p == nil {
+			continue // the project left the config: nobody to tell but the admins, in the plan
+		}
+		plan.Notices = append(plan.Notices, notify.Notice{
+			Kind: notify.KindTemplateChanged, Channel: p.SlackChannel, Project: c.project,
+			Template: c.template, Action: c.op, Reason: c.reason,
+			Detail: c.name + " in " + strings.Join(slices.Compact(regions[c]), ", "),
+		})
 	}
 }
