@@ -1,0 +1,594 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack/slacktest"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/projects"
+	"github.com/launchwarden/launchwarden/reconcile"
+	"github.com/launchwarden/launchwarden/reconcile/sshkeys"
+)
+
+// These tests break the world around `launchwarden run` — EC2 throttles,
+// fails and hangs, Slack goes down, the clock jumps, a config file is cut
+// in half, the process is killed mid-apply — and check that the state the
+// runs leave behind keeps every invariant of DESIGN.md.
+
+var faultT0 = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+
+const faultTokenEnv = "LW_FAULT_SLACK_TOKEN"
+
+// faultAdmin is the admin file of the fault tests, with the per-run cap
+// given.
+func faultAdmin(maxDestructive int) string {
+	return fmt.Sprintf(`schedule = "@every 1h"
+
+[aws]
+[[aws.accounts]]
+name = "test"
+id = "123456789012"
+regions = ["us-east-1"]
+vpc_id = "vpc-0123456789abcdef0"
+
+[slack]
+admin_channel = "#lw-admins"
+token_env = %q
+
+[defaults.lifecycle]
+ttl = "1d"
+warn_before = "6h"
+on_expiry = "stop"
+terminate_stopped_after = "1d"
+
+[caps]
+max_instances = 2000
+max_vcpus = 10000
+allowed_instance_types = ["t3.*"]
+min_notice = "2h"
+
+[safety]
+max_destructive_per_run = %d
+orphan_grace = "1d"
+enforce = true
+`, faultTokenEnv, maxDestructive)
+}
+
+// faultProject is a project file with one template.
+func faultProject(name string) string {
+	return fmt.Sprintf(`owners = ["alice"]
+
+[slack]
+channel = "#%s"
+
+[limits]
+max_instances = 2000
+max_vcpus = 10000
+
+[[templates]]
+name = "fedora"
+image = "ami-0123456789abcdef0"
+instance_type = "t3.micro"
+volume_gib = 20
+ssh_from = ["10.0.0.0/8"]
+`, name)
+}
+
+// world is an emulator, a GitHub keys server, a Slack test server and a
+// config repo; `launchwarden run` reaches them all over loopback.
+type world struct {
+	sim      *ec2sim.Sim
+	endpoint string
+	keysURL  string
+	slack    *slackRecorder
+	dir      string
+}
+
+func newWorld(t *testing.T, files map[string]string) *world {
+	t.Helper()
+	sim := ec2sim.New(ec2sim.Options{Start: faultT0})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, userKey(t, strings.TrimSuffix(path.Base(r.URL.Path), ".keys")))
+	}))
+	t.Cleanup(keys.Close)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", serveRegion)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv(faultTokenEnv, "xoxb-fault-test")
+	return &world{sim: sim, endpoint: srv.URL, keysURL: keys.URL, slack: newSlackRecorder(t, sim), dir: writeRepo(t, files)}
+}
+
+// seed adds an instance of a project (untagged when project is "") born
+// age before the emulator's now, with extra tags.
+func (w *world) seed(id, project, state string, age time.Duration, extra map[string]string) {
+	tags := map[string]string{"Name": id}
+	if project != "" {
+		tags[cloud.TagProject], tags[cloud.TagTemplate] = project, "fedora"
+	}
+	for k, v := range extra {
+		tags[k] = v
+	}
+	born := w.sim.Now().Add(-age)
+	w.sim.Seed(ec2sim.SeedInstance{ID: id, ImageID: "ami-0123456789abcdef0", InstanceType: "t3.micro", State: state,
+		LaunchTime: born, AttachTime: born, Tags: tags, Account: serveAccount, Region: serveRegion})
+}
+
+// runArgs are the arguments of `launchwarden run` against this world, at
+// the emulator's time.
+func (w *world) runArgs(extra ...string) []string {
+	return append([]string{"run", "--config", w.dir, "--endpoint-url", w.endpoint, "--github-url", w.keysURL,
+		"--slack-api-url", w.slack.GetAPIURL(), "--now", w.sim.Now().Format(time.RFC3339), "--format", "json"}, extra...)
+}
+
+// run runs `launchwarden run` in-process and returns its exit code.
+func (w *world) run(t *testing.T, extra ...string) int {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	e := env{stdout: &out, stderr: &errOut, getenv: os.Getenv}
+	code := exitStatus(e, run(context.Background(), e, w.runArgs(extra...)))
+	if testing.Verbose() {
+		t.Logf("run at %s: exit %d\n%s", w.sim.Now().Format(time.RFC3339), code, errOut.String())
+	}
+	return code
+}
+
+// instances returns the emulator's instances by id.
+func (w *world) instances() map[string]ec2sim.Instance {
+	out := map[string]ec2sim.Instance{}
+	for _, in := range w.sim.Instances(serveAccount, serveRegion) {
+		out[in.ID] = in
+	}
+	return out
+}
+
+// mutatingCalls counts the emulator's calls that change something.
+func (w *world) mutatingCalls() map[string]int {
+	out := map[string]int{}
+	for action, n := range w.sim.CallCounts() {
+		if n > 0 && !strings.HasPrefix(action, "Describe") && action != "GetCallerIdentity" && action != "AssumeRole" {
+			out[action] = n
+		}
+	}
+	return out
+}
+
+// acted returns the instances a run stopped or terminated: those running
+// (or stopped) in before and past that state in after.
+func acted(before, after map[string]ec2sim.Instance) map[string]string {
+	out := map[string]string{}
+	for id, b := range before {
+		a, ok := after[id]
+		switch {
+		case !ok || b.State == a.State:
+		case a.State == ec2sim.StateShuttingDown || a.State == ec2sim.StateTerminated:
+			out[id] = "terminate"
+		case b.State == ec2sim.StateRunning && (a.State == ec2sim.StateStopping || a.State == ec2sim.StateStopped):
+			out[id] = "stop"
+		}
+	}
+	return out
+}
+
+// slackRecorder is slack-go's test server with a chat.postMessage that
+// records each message with the emulator's time, and can be down or rate
+// limiting.
+type slackRecorder struct {
+	*slacktest.Server
+	sim *ec2sim.Sim
+
+	mu          sync.Mutex
+	down        bool
+	rateLimited int // answer this many posts with 429 first
+	posts       []slackPost
+}
+
+type slackPost struct {
+	at            time.Time
+	channel, text string
+}
+
+func newSlackRecorder(t *testing.T, sim *ec2sim.Sim) *slackRecorder {
+	s := &slackRecorder{sim: sim}
+	s.Server = slacktest.NewTestServer(func(c slacktest.Customize) {
+		c.Handle("/chat.postMessage", s.postMessage)
+	})
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *slackRecorder) postMessage(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.down:
+		http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
+		return
+	case s.rateLimited > 0:
+		s.rateLimited--
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	s.posts = append(s.posts, slackPost{at: s.sim.Now(), channel: r.PostForm.Get("channel"), text: r.PostForm.Get("text")})
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, `{"ok":true,"channel":"C1","ts":"1.2"}`)
+}
+
+func (s *slackRecorder) set(down bool, rateLimited int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down, s.rateLimited = down, rateLimited
+}
+
+// notices returns every instance line of every post so far.
+func (s *slackRecorder) notices() []delivered {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []delivered
+	for _, p := range s.posts {
+		out = append(out, parseDigest(p)...)
+	}
+	return out
+}
+
+// delivered is one instance line of a delivered digest: an announcement
+// (kind expiring, over quota, orphan…, with action and deadline) or a
+// report of an action taken (kind stopped or terminated).
+type delivered struct {
+	at       time.Time
+	channel  string
+	kind     string // the section title
+	instance string
+	action   string
+	deadline time.Time
+}
+
+func (d delivered) announces() bool { return d.action != "" && !d.deadline.IsZero() }
+
+var (
+	sectionTitle = regexp.MustCompile(`^([A-Z][A-Za-z ]+) \(\d+\)$`)
+	instanceLine = regexp.MustCompile(`^\s+• (i-[0-9a-f]+)\b(?:.*?: (stop|terminate) at (\d{4}-\d\d-\d\d \d\d:\d\d) UTC)?`)
+)
+
+// parseDigest reads the instance lines of a digest's plain text (the
+// message's fallback text, notify.RenderText).
+func parseDigest(p slackPost) []delivered {
+	var out []delivered
+	section := ""
+	for line := range strings.Lines(p.text) {
+		line = strings.TrimRight(line, "\n")
+		if m := sectionTitle.FindStringSubmatch(line); m != nil {
+			section = m[1]
+			continue
+		}
+		m := instanceLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		d := delivered{at: p.at, channel: p.channel, kind: section, instance: m[1], action: m[2]}
+		if m[3] != "" {
+			d.deadline, _ = time.Parse("2006-01-02 15:04", m[3])
+		}
+		if section == "Stopped" {
+			d.action = "stop"
+		}
+		if section == "Terminated" {
+			d.action = "terminate"
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// checkAnnounced asserts invariant 2: every action in acts, taken at the
+// given time, was announced (naming the instance and that action) in a
+// digest delivered at least minNotice before, with a deadline not after it.
+func checkAnnounced(t *testing.T, acts map[string]string, at time.Time, history []delivered, minNotice time.Duration) {
+	t.Helper()
+	for id, action := range acts {
+		ok := false
+		for _, d := range history {
+			if d.instance == id && d.action == action && d.announces() && !d.at.Add(minNotice).After(at) && !d.deadline.After(at) {
+				ok = true
+			}
+		}
+		if !ok {
+			t.Errorf("%s: %s %s without a notice delivered %s before", at.Format(time.RFC3339), action, id, minNotice)
+		}
+	}
+}
+
+// checkTemplatesConverged asserts that the templates and groups are what
+// the config asks for: one of each per template entry, the default version
+// the latest, and a plan with nothing left to change.
+func (w *world) checkTemplatesConverged(t *testing.T) {
+	t.Helper()
+	cfg, problems := projects.Load(w.dir)
+	if cfg.Admin == nil {
+		t.Fatalf("config: %v", problems)
+	}
+	want := map[string]bool{}
+	for _, p := range cfg.Projects {
+		for _, tmpl := range p.Templates {
+			want[reconcile.Name(p.Name, tmpl.Name)] = true
+		}
+	}
+	got := map[string]int{}
+	for _, lt := range w.sim.LaunchTemplates(serveAccount, serveRegion) {
+		got[lt.Name]++
+		if lt.DefaultVersion != lt.LatestVersion || lt.Tags[cloud.TagSpec] == "" {
+			t.Errorf("template %s: default version %d, latest %d, spec tag %q", lt.Name, lt.DefaultVersion, lt.LatestVersion, lt.Tags[cloud.TagSpec])
+		}
+	}
+	groups := map[string]int{}
+	for _, g := range w.sim.SecurityGroups(serveAccount, serveRegion) {
+		if g.Tags[cloud.TagManaged] == "true" {
+			groups[g.Name]++
+		}
+	}
+	for name := range want {
+		if got[name] != 1 || groups[name] != 1 {
+			t.Errorf("%s: %d templates and %d groups, want 1 of each", name, got[name], groups[name])
+		}
+	}
+	if len(got) != len(want) || len(groups) != len(want) {
+		t.Errorf("%d templates and %d groups, want %d of each", len(got), len(groups), len(want))
+	}
+
+	clients, err := cloud.Connect(context.Background(), cloud.ConnectOptions{EndpointURL: w.endpoint,
+		Accounts: []cloud.Account{{Name: "test", ID: serveAccount, Regions: []string{serveRegion}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := reconcile.Observe(context.Background(), cfg, clients, &sshkeys.Fetcher{BaseURL: w.keysURL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rp := range reconcile.Plan(cfg, obs, w.sim.Now(), "check").Regions {
+		if len(rp.Templates) > 0 || len(rp.Groups) > 0 {
+			t.Errorf("templates or groups still to change after convergence: %+v %+v", rp.Templates, rp.Groups)
+		}
+	}
+}
+
+// expiredFleet seeds, in project packit, n instances past expiry whose
+// stop was announced with a deadline an hour ago: a run stops them.
+func (w *world) expiredFleet(n int) []string {
+	var ids []string
+	for i := range n {
+		id := fmt.Sprintf("i-%017x", 0xe000+i)
+		w.seed(id, "packit", ec2sim.StateRunning, 26*time.Hour, map[string]string{
+			cloud.TagNotice: "stop@" + w.sim.Now().Add(-time.Hour).Format(time.RFC3339)})
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func states(all map[string]ec2sim.Instance, ids []string) map[string]string {
+	out := map[string]string{}
+	for _, id := range ids {
+		out[id] = all[id].State
+	}
+	return out
+}
+
+func TestRunCompletesThroughRequestLimitBursts(t *testing.T) {
+	w := newWorld(t, map[string]string{"launchwarden.toml": faultAdmin(20), "projects/packit.toml": faultProject("packit")})
+	ids := w.expiredFleet(5)
+	// Each action the run makes is refused once or twice before it gets
+	// through; the SDK's retries must carry the run.
+	for _, action := range []string{"DescribeInstances", "DescribeLaunchTemplates", "CreateSecurityGroup", "CreateLaunchTemplate", "StopInstances"} {
+		w.sim.InjectFault(action, ec2sim.Fault{Code: "RequestLimitExceeded", Times: 2})
+	}
+	if code := w.run(t); code != exitOK {
+		t.Fatalf("run exited %d, want 0", code)
+	}
+	for id, state := range states(w.instances(), ids) {
+		if state != ec2sim.StateStopping && state != ec2sim.StateStopped {
+			t.Errorf("%s is %s, want stopped", id, state)
+		}
+	}
+	w.checkTemplatesConverged(t)
+}
+
+// pageFault arms a fault on every DescribeInstances call after the first
+// page, so an observation fails halfway through the listing.
+type pageFault struct {
+	sim   *ec2sim.Sim
+	fault ec2sim.Fault
+	mu    sync.Mutex
+	pages int
+}
+
+func (p *pageFault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm() // the emulator reads the parsed form
+	if r.Form.Get("Action") == "DescribeInstances" {
+		p.mu.Lock()
+		p.pages++
+		if p.pages == 2 {
+			p.sim.InjectFault("DescribeInstances", p.fault)
+		}
+		p.mu.Unlock()
+	}
+	p.sim.ServeHTTP(w, r)
+}
+
+func TestFailedListingPageMeansNoActionAtAll(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault ec2sim.Fault
+	}{
+		{"5xx on the second page", ec2sim.Fault{Status: http.StatusServiceUnavailable, Times: 1000}},
+		{"second page hangs", ec2sim.Fault{Hang: true, Times: 1000}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, map[string]string{"launchwarden.toml": faultAdmin(20), "projects/packit.toml": faultProject("packit")})
+			ids := w.expiredFleet(10)
+			for i := range 1100 { // more than one 1,000-instance page
+				w.seed(fmt.Sprintf("i-%017x", 0x10000+i), "packit", ec2sim.StateRunning, time.Hour, nil)
+			}
+			srv := httptest.NewServer(&pageFault{sim: w.sim, fault: tt.fault})
+			defer srv.Close()
+			w.endpoint = srv.URL
+			before := w.instances()
+
+			if code := w.run(t, "--timeout", "3s"); code != exitAborted {
+				t.Errorf("run exited %d, want %d (aborted before any action)", code, exitAborted)
+			}
+			if got := w.mutatingCalls(); len(got) > 0 {
+				t.Errorf("mutating calls after a failed listing: %v", got)
+			}
+			if got := w.slack.notices(); len(got) > 0 {
+				t.Errorf("digests delivered after a failed listing: %v", got)
+			}
+			after := w.instances()
+			for id, b := range before {
+				if a := after[id]; a.State != b.State || len(a.Tags) != len(b.Tags) {
+					t.Errorf("%s changed: %s %v → %s %v", id, b.State, b.Tags, a.State, a.Tags)
+				}
+			}
+
+			// The same world without the fault does act: the checks above
+			// are not vacuous. (A fault armed again replaces the old one;
+			// this one is used up by the first call and retried.)
+			w.sim.InjectFault("DescribeInstances", ec2sim.Fault{Code: "RequestLimitExceeded"})
+			if code := w.run(t); code != exitOK {
+				t.Fatalf("run without the fault exited %d", code)
+			}
+			if got := len(acted(before, w.instances())); got != len(ids) {
+				t.Errorf("run without the fault stopped %d instances, want %d", got, len(ids))
+			}
+		})
+	}
+}
+
+// dueForTermination seeds, in project packit, n instances stopped for days
+// whose termination was announced with a deadline an hour ago.
+func (w *world) dueForTermination(n int, protected map[int]bool) []string {
+	var ids []string
+	born := w.sim.Now().Add(-5 * 24 * time.Hour)
+	for i := range n {
+		id := fmt.Sprintf("i-%017x", 0xd000+i)
+		w.sim.Seed(ec2sim.SeedInstance{ID: id, ImageID: "ami-0123456789abcdef0", InstanceType: "t3.micro", State: ec2sim.StateStopped,
+			LaunchTime: born, AttachTime: born, Account: serveAccount, Region: serveRegion, TerminationProtection: protected[i],
+			Tags: map[string]string{cloud.TagProject: "packit", cloud.TagTemplate: "fedora",
+				cloud.TagNotice: "terminate@" + w.sim.Now().Add(-time.Hour).Format(time.RFC3339)}})
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// checkNoRepeats asserts that no stage (instance, action, deadline) was
+// announced twice.
+func checkNoRepeats(t *testing.T, history []delivered) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, d := range history {
+		if !d.announces() {
+			continue
+		}
+		key := fmt.Sprintf("%s %s %s", d.instance, d.action, d.deadline.Format(time.RFC3339))
+		if seen[key]++; seen[key] == 2 {
+			t.Errorf("announced twice: %s", key)
+		}
+	}
+}
+
+func TestTerminateBatchFailuresFallBackPerInstance(t *testing.T) {
+	tests := []struct {
+		name      string
+		protected map[int]bool
+		fault     *ec2sim.Fault
+		wantCode  int
+		// wantLeft are the instances left after the first run, by index.
+		wantLeft map[int]bool
+	}{
+		{
+			name:      "one protected instance among many",
+			protected: map[int]bool{7: true},
+			wantCode:  exitFailed,
+			wantLeft:  map[int]bool{7: true},
+		},
+		{
+			name:     "the batch refused for one instance",
+			fault:    &ec2sim.Fault{Code: "OperationNotPermitted"},
+			wantCode: exitOK,
+		},
+		{
+			// Not an error of one instance: the batch fails as a whole
+			// and the next run takes it again.
+			name:     "the batch refused as a whole",
+			fault:    &ec2sim.Fault{Code: "UnauthorizedOperation"},
+			wantCode: exitFailed,
+			wantLeft: func() map[int]bool {
+				all := map[int]bool{}
+				for i := range 40 {
+					all[i] = true
+				}
+				return all
+			}(),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, map[string]string{"launchwarden.toml": faultAdmin(100), "projects/packit.toml": faultProject("packit")})
+			ids := w.dueForTermination(40, tt.protected)
+			if tt.fault != nil {
+				w.sim.InjectFault("TerminateInstances", *tt.fault)
+			}
+			if code := w.run(t); code != tt.wantCode {
+				t.Errorf("run exited %d, want %d", code, tt.wantCode)
+			}
+			checkTerminated(t, w, ids, tt.wantLeft)
+
+			// The next run finishes the job (protection is respected) and
+			// announces nothing again.
+			w.sim.Advance(time.Hour)
+			w.run(t)
+			checkTerminated(t, w, ids, tt.protected)
+			checkNoRepeats(t, w.slack.notices())
+		})
+	}
+}
+
+// checkTerminated asserts that the instances are terminated but those left
+// (by index), which are still stopped.
+func checkTerminated(t *testing.T, w *world, ids []string, left map[int]bool) {
+	t.Helper()
+	got := states(w.instances(), ids)
+	for i, id := range ids {
+		want := ec2sim.StateTerminated
+		if left[i] {
+			want = ec2sim.StateStopped
+		}
+		if got[id] != want && !(want == ec2sim.StateTerminated && got[id] == ec2sim.StateShuttingDown) {
+			t.Errorf("%s is %s, want %s", id, got[id], want)
+		}
+	}
+}
