@@ -131,9 +131,10 @@ func intersect(a, b []string) []string {
 // false when no type can match both (the entry is then x&y, matching nothing).
 func intersectPattern(x, y string) (string, bool) {
 	switch {
-	case x == y || y == "*":
+	// "*" allows anything but a "/" (path.Match), which no instance type has.
+	case x == y || y == "*" && !strings.Contains(x, "/"):
 		return x, true
-	case x == "*":
+	case x == "*" && !strings.Contains(y, "/"):
 		return y, true
 	case isLiteral(x) && matchAll(y, x):
 		return x, true
