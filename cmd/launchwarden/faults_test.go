@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack/slacktest"
 
 	"github.com/launchwarden/launchwarden/cloud"
@@ -591,4 +592,149 @@ func checkTerminated(t *testing.T, w *world, ids []string, left map[int]bool) {
 			t.Errorf("%s is %s, want %s", id, got[id], want)
 		}
 	}
+}
+
+func TestSlackDownThenRateLimitedDestroysNothingUntilDelivered(t *testing.T) {
+	w := newWorld(t, map[string]string{"launchwarden.toml": faultAdmin(20), "projects/packit.toml": faultProject("packit")})
+	const id = "i-00000000000000001"
+	w.seed(id, "packit", ec2sim.StateRunning, 17*time.Hour, nil) // warned at 18h, stopped at 24h in the normal course
+
+	// Down at +1h (the warning is due) and at +9h (past expiry).
+	w.slack.set(true, 0)
+	for _, hours := range []time.Duration{1, 8} {
+		w.sim.Advance(hours * time.Hour)
+		before := w.instances()
+		w.run(t)
+		if got := acted(before, w.instances()); len(got) > 0 {
+			t.Fatalf("acted while Slack was down: %v", got)
+		}
+		if got := w.instances()[id].Tags[cloud.TagNotice]; got != "" {
+			t.Fatalf("notice %q recorded while Slack was down", got)
+		}
+	}
+
+	// Back, but answering the first post with 429 Retry-After: 1. The
+	// warning goes out with a deadline a full min_notice away; the stop
+	// waits for it.
+	w.slack.set(false, 1)
+	var timeline []string
+	for range 3 {
+		w.sim.Advance(time.Hour)
+		before := w.instances()
+		w.run(t)
+		acts := acted(before, w.instances())
+		checkAnnounced(t, acts, w.sim.Now(), w.slack.notices(), 2*time.Hour)
+		for id, a := range acts {
+			timeline = append(timeline, fmt.Sprintf("+%s %s %s", w.sim.Now().Sub(faultT0), a, id))
+		}
+	}
+	var told []string
+	for _, d := range w.slack.notices() {
+		told = append(told, fmt.Sprintf("+%s %s %s %s", d.at.Sub(faultT0), d.kind, d.instance, d.action))
+	}
+	want := []string{"+10h0m0s Expiring soon i-00000000000000001 stop", "+12h0m0s Stopped i-00000000000000001 stop"}
+	if diff := cmp.Diff(want, told); diff != "" {
+		t.Errorf("delivered (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"+12h0m0s stop i-00000000000000001"}, timeline); diff != "" {
+		t.Errorf("actions (-want +got):\n%s", diff)
+	}
+}
+
+func TestClockJumpNotifiesFirstAndKeepsTheCap(t *testing.T) {
+	const fleet, cap = 200, 40
+	files := map[string]string{"launchwarden.toml": faultAdmin(cap)}
+	for p := range 4 {
+		files[fmt.Sprintf("projects/team%d.toml", p)] = faultProject(fmt.Sprintf("team%d", p))
+	}
+	w := newWorld(t, files)
+	for i := range fleet {
+		w.seed(fmt.Sprintf("i-%017x", i+1), fmt.Sprintf("team%d", i%4), ec2sim.StateRunning, time.Hour, nil)
+	}
+	if code := w.run(t); code != exitOK {
+		t.Fatalf("first run exited %d", code)
+	}
+
+	// 30 days later every instance is far past expiry. The first run only
+	// tells the teams; then each run stops at most the cap.
+	w.sim.Advance(30 * 24 * time.Hour)
+	noticed := map[string]time.Time{} // when each notice tag first appeared
+	stopped := 0
+	for run := 0; stopped < fleet && run < 10; run++ {
+		before := w.instances()
+		code := w.run(t)
+		after := w.instances()
+		acts := acted(before, after)
+		if run == 0 && len(acts) > 0 {
+			t.Errorf("first run after the jump acted on %d instances, want none (notices come first)", len(acts))
+		}
+		if len(acts) > cap {
+			t.Errorf("run %d acted on %d instances, more than the cap of %d", run, len(acts), cap)
+		}
+		for id := range acts {
+			if first, ok := noticed[id]; !ok || first.Add(2*time.Hour).After(w.sim.Now()) {
+				t.Errorf("%s acted on at %s without a notice recorded 2h before", id, w.sim.Now().Format(time.RFC3339))
+			}
+		}
+		stopped += len(acts)
+		if held := len(acts) == cap && stopped < fleet; held != (code == exitUnsafe) {
+			t.Errorf("run %d acted on %d with %d left and exited %d; want exit %d exactly when the cap held some back", run, len(acts), fleet-stopped, code, exitUnsafe)
+		}
+		for id, in := range after {
+			if _, ok := noticed[id]; !ok && in.Tags[cloud.TagNotice] != "" {
+				noticed[id] = w.sim.Now()
+			}
+		}
+		w.sim.Advance(time.Hour)
+	}
+	if stopped != fleet {
+		t.Errorf("stopped %d instances in the runs after the jump, want all %d", stopped, fleet)
+	}
+}
+
+func TestTruncatedProjectFileFreezesOnlyThatProject(t *testing.T) {
+	w := newWorld(t, map[string]string{"launchwarden.toml": faultAdmin(20),
+		"projects/packit.toml": faultProject("packit"), "projects/cockpit.toml": faultProject("cockpit")})
+	if code := w.run(t); code != exitOK { // creates both templates
+		t.Fatalf("first run exited %d", code)
+	}
+	notice := map[string]string{cloud.TagNotice: "stop@" + w.sim.Now().Add(-time.Hour).Format(time.RFC3339)}
+	w.seed("i-0000000000000aaa1", "packit", ec2sim.StateRunning, 26*time.Hour, notice)
+	w.seed("i-0000000000000bbb1", "cockpit", ec2sim.StateRunning, 26*time.Hour, notice)
+	templatesBefore := w.sim.LaunchTemplates(serveAccount, serveRegion)
+
+	// A write cut in half, as a crash or a full disk leaves it.
+	file := filepath.Join(w.dir, "projects", "packit.toml")
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, text[:len(text)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, _ := projects.Load(w.dir); cfg.Admin == nil || len(cfg.Frozen["packit"]) == 0 {
+		t.Fatalf("the truncated file validates; the test needs a broken one:\n%s", text[:len(text)/2])
+	}
+
+	w.sim.Advance(time.Hour)
+	w.run(t)
+	got := states(w.instances(), []string{"i-0000000000000aaa1", "i-0000000000000bbb1"})
+	if got["i-0000000000000aaa1"] != ec2sim.StateRunning {
+		t.Errorf("frozen project's instance is %s, want running", got["i-0000000000000aaa1"])
+	}
+	if s := got["i-0000000000000bbb1"]; s != ec2sim.StateStopping && s != ec2sim.StateStopped {
+		t.Errorf("other project's instance is %s, want stopped", s)
+	}
+	if diff := cmp.Diff(versions(templatesBefore), versions(w.sim.LaunchTemplates(serveAccount, serveRegion))); diff != "" {
+		t.Errorf("templates changed while packit was frozen (-before +after):\n%s", diff)
+	}
+}
+
+// versions describes templates by name: versions, default, and spec tag.
+func versions(lts []ec2sim.LaunchTemplate) map[string]string {
+	out := map[string]string{}
+	for _, lt := range lts {
+		out[lt.Name] = fmt.Sprintf("%s default %d latest %d versions %d spec %s", lt.ID, lt.DefaultVersion, lt.LatestVersion, len(lt.Versions), lt.Tags[cloud.TagSpec])
+	}
+	return out
 }
