@@ -196,8 +196,11 @@ func acted(before, after map[string]ec2sim.Instance) map[string]string {
 type slackRecorder struct {
 	*slacktest.Server
 	sim *ec2sim.Sim
+	// onPost, if set, is called after each post is recorded.
+	onPost func()
 
 	mu          sync.Mutex
+	run         int
 	down        bool
 	rateLimited int // answer this many posts with 429 first
 	posts       []slackPost
@@ -205,6 +208,7 @@ type slackRecorder struct {
 
 type slackPost struct {
 	at            time.Time
+	run           int // the recorder's run number when posted
 	channel, text string
 }
 
@@ -223,6 +227,9 @@ func (s *slackRecorder) postMessage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	if s.onPost != nil {
+		defer s.onPost()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -235,7 +242,7 @@ func (s *slackRecorder) postMessage(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
 	}
-	s.posts = append(s.posts, slackPost{at: s.sim.Now(), channel: r.PostForm.Get("channel"), text: r.PostForm.Get("text")})
+	s.posts = append(s.posts, slackPost{at: s.sim.Now(), run: s.run, channel: r.PostForm.Get("channel"), text: r.PostForm.Get("text")})
 	w.Header().Set("Content-Type", "application/json")
 	io.WriteString(w, `{"ok":true,"channel":"C1","ts":"1.2"}`)
 }
@@ -244,6 +251,13 @@ func (s *slackRecorder) set(down bool, rateLimited int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.down, s.rateLimited = down, rateLimited
+}
+
+// startRun numbers the posts that follow.
+func (s *slackRecorder) startRun(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.run = n
 }
 
 // notices returns every instance line of every post so far.
@@ -262,6 +276,7 @@ func (s *slackRecorder) notices() []delivered {
 // report of an action taken (kind stopped or terminated).
 type delivered struct {
 	at       time.Time
+	run      int
 	channel  string
 	kind     string // the section title
 	instance string
@@ -291,7 +306,7 @@ func parseDigest(p slackPost) []delivered {
 		if m == nil {
 			continue
 		}
-		d := delivered{at: p.at, channel: p.channel, kind: section, instance: m[1], action: m[2]}
+		d := delivered{at: p.at, run: p.run, channel: p.channel, kind: section, instance: m[1], action: m[2]}
 		if m[3] != "" {
 			d.deadline, _ = time.Parse("2006-01-02 15:04", m[3])
 		}
