@@ -5,12 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -613,8 +615,10 @@ func TestSlackDownThenRateLimitedDestroysNothingUntilDelivered(t *testing.T) {
 	w := newWorld(t, map[string]string{"launchwarden.toml": faultAdmin(20), "projects/packit.toml": faultProject("packit")})
 	const id = "i-00000000000000001"
 	w.seed(id, "packit", ec2sim.StateRunning, 17*time.Hour, nil) // warned at 18h, stopped at 24h in the normal course
+	announced := w.expiredFleet(1)                               // stop announced earlier, due now
 
-	// Down at +1h (the warning is due) and at +9h (past expiry).
+	// Down at +1h (the warning is due) and at +9h (past expiry): nothing
+	// is destroyed, not even what was announced before the outage.
 	w.slack.set(true, 0)
 	for _, hours := range []time.Duration{1, 8} {
 		w.sim.Advance(hours * time.Hour)
@@ -638,7 +642,9 @@ func TestSlackDownThenRateLimitedDestroysNothingUntilDelivered(t *testing.T) {
 		before := w.instances()
 		w.run(t)
 		acts := acted(before, w.instances())
-		checkAnnounced(t, acts, w.sim.Now(), w.slack.notices(), 2*time.Hour)
+		mine := maps.Clone(acts)
+		delete(mine, announced[0]) // announced before the test began
+		checkAnnounced(t, mine, w.sim.Now(), w.slack.notices(), 2*time.Hour)
 		for id, a := range acts {
 			timeline = append(timeline, fmt.Sprintf("+%s %s %s", w.sim.Now().Sub(faultT0), a, id))
 		}
@@ -647,11 +653,17 @@ func TestSlackDownThenRateLimitedDestroysNothingUntilDelivered(t *testing.T) {
 	for _, d := range w.slack.notices() {
 		told = append(told, fmt.Sprintf("+%s %s %s %s", d.at.Sub(faultT0), d.kind, d.instance, d.action))
 	}
-	want := []string{"+10h0m0s Expiring soon i-00000000000000001 stop", "+12h0m0s Stopped i-00000000000000001 stop"}
+	slices.Sort(told)
+	slices.Sort(timeline)
+	want := []string{
+		"+10h0m0s Expiring soon i-00000000000000001 stop",
+		"+10h0m0s Stopped " + announced[0] + " stop",
+		"+12h0m0s Stopped i-00000000000000001 stop",
+	}
 	if diff := cmp.Diff(want, told); diff != "" {
 		t.Errorf("delivered (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"+12h0m0s stop i-00000000000000001"}, timeline); diff != "" {
+	if diff := cmp.Diff([]string{"+10h0m0s stop " + announced[0], "+12h0m0s stop i-00000000000000001"}, timeline); diff != "" {
 		t.Errorf("actions (-want +got):\n%s", diff)
 	}
 }
