@@ -487,7 +487,7 @@ func TestFailedListingPageMeansNoActionAtAll(t *testing.T) {
 			}
 			after := w.instances()
 			for id, b := range before {
-				if a := after[id]; a.State != b.State || len(a.Tags) != len(b.Tags) {
+				if a := after[id]; a.State != b.State || !maps.Equal(a.Tags, b.Tags) {
 					t.Errorf("%s changed: %s %v → %s %v", id, b.State, b.Tags, a.State, a.Tags)
 				}
 			}
@@ -764,4 +764,28 @@ func versions(lts []ec2sim.LaunchTemplate) map[string]string {
 		out[lt.Name] = fmt.Sprintf("%s default %d latest %d versions %d spec %s", lt.ID, lt.DefaultVersion, lt.LatestVersion, len(lt.Versions), lt.Tags[cloud.TagSpec])
 	}
 	return out
+}
+
+// TestFailedTerminationIsReportedOnce documents a known issue: the team
+// digest is sent before the actions (DESIGN.md, Apply step 4), so an
+// instance whose termination fails — termination protection, here — is
+// listed under "Terminated" although it still exists, and again by every
+// later run that retries it.
+func TestFailedTerminationIsReportedOnce(t *testing.T) {
+	t.Skip("known issue: a failed termination is reported as done, every run; see the doc comment")
+	w := newWorld(t, map[string]string{"launchwarden.toml": faultAdmin(20), "projects/packit.toml": faultProject("packit")})
+	ids := w.dueForTermination(3, map[int]bool{1: true})
+	for range 3 {
+		w.run(t)
+		w.sim.Advance(time.Hour)
+	}
+	reports := 0
+	for _, d := range w.slack.notices() {
+		if d.instance == ids[1] && d.kind == "Terminated" {
+			reports++
+		}
+	}
+	if reports > 0 {
+		t.Errorf("protected %s was reported terminated %d times; it was never terminated", ids[1], reports)
+	}
 }

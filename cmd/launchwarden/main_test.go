@@ -30,9 +30,10 @@ func TestMain(m *testing.M) {
 
 // killer SIGKILLs a child process at its n-th point: an EC2 request
 // reaching the emulator or a Slack message reaching the Slack server.
-// Whether the point's request takes effect first is part of the draw, so
-// kills land before a call, after a call whose answer is lost, and between
-// a delivered digest and the tags that record it.
+// Whether an EC2 request takes effect before the kill is part of the draw,
+// so kills land before a call and after a call whose answer is lost; a
+// Slack message is always delivered first, so kills also land between a
+// delivered digest and the tags that record it.
 type killer struct {
 	mu     sync.Mutex
 	proc   *os.Process
