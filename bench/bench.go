@@ -39,8 +39,10 @@ func (c Calls) Total() int {
 
 // LowerBound returns the fewest EC2 calls that observing snap and carrying
 // out rp (the plan of the same region) can take: one call per listing page,
-// ⌈ids/1000⌉ per batched instance action and per distinct tag value, and at
-// least one call per security group or launch template change.
+// ⌈ids/1000⌉ per batched instance action and per distinct tag value, and
+// the calls EC2's API needs for each security group and launch template
+// change (a group and its rules take two; a new template version, its
+// default and its spec tag take three).
 func LowerBound(snap *cloud.Snapshot, rp *reconcile.RegionPlan) Calls {
 	types := map[string]bool{}
 	for _, in := range snap.Instances {
@@ -90,8 +92,43 @@ func LowerBound(snap *cloud.Snapshot, rp *reconcile.RegionPlan) Calls {
 	add("DeleteTags", ceilDiv(clear, idsPerCall))
 	add("StopInstances", ceilDiv(stop, idsPerCall))
 	add("TerminateInstances", ceilDiv(terminate, idsPerCall))
-	add("SecurityGroupWrites", len(rp.Groups))
-	add("LaunchTemplateWrites", len(rp.Templates)+len(rp.TemplateTags))
+	for _, g := range rp.Groups {
+		switch g.Op {
+		case reconcile.OpCreate:
+			add("CreateSecurityGroup", 1)
+			if len(g.Rules) > 0 {
+				add("AuthorizeSecurityGroupIngress", 1)
+			}
+		case reconcile.OpAuthorize:
+			add("AuthorizeSecurityGroupIngress", 1)
+		case reconcile.OpRevoke:
+			add("RevokeSecurityGroupIngress", 1)
+		case reconcile.OpDelete:
+			add("DeleteSecurityGroup", 1)
+		}
+	}
+	for _, t := range rp.Templates {
+		switch t.Op {
+		case reconcile.OpCreate: // tags ride along
+			add("CreateLaunchTemplate", 1)
+		case reconcile.OpUpdate: // a version, the default, the spec tag
+			add("CreateLaunchTemplateVersion", 1)
+			add("ModifyLaunchTemplate", 1)
+			add("CreateTags", 1)
+		case reconcile.OpRestoreDefault:
+			add("ModifyLaunchTemplate", 1)
+		case reconcile.OpDelete:
+			add("DeleteLaunchTemplate", 1)
+		}
+	}
+	for _, tc := range rp.TemplateTags {
+		if len(tc.Set) > 0 {
+			add("CreateTags", 1)
+		}
+		if len(tc.Delete) > 0 {
+			add("DeleteTags", 1)
+		}
+	}
 	return c
 }
 

@@ -39,10 +39,23 @@ func TestLowerBound(t *testing.T) {
 		{
 			name: "pages, batches and one tag call per value",
 			snap: &cloud.Snapshot{Instances: instances, Templates: make([]cloud.Template, 201), SecurityGroups: make([]cloud.SecurityGroup, 1000)},
-			plan: &reconcile.RegionPlan{Instances: changes, Templates: []reconcile.TemplateChange{{Op: reconcile.OpCreate}}},
+			plan: &reconcile.RegionPlan{Instances: changes},
 			want: Calls{
 				"DescribeInstances": 3, "DescribeLaunchTemplates": 2, "DescribeSecurityGroups": 1, "DescribeInstanceTypes": 1,
-				"CreateTags": 3, "StopInstances": 1, "DeleteTags": 1, "LaunchTemplateWrites": 1,
+				"CreateTags": 3, "StopInstances": 1, "DeleteTags": 1,
+			},
+		},
+		{
+			name: "template and group writes",
+			snap: &cloud.Snapshot{},
+			plan: &reconcile.RegionPlan{
+				Groups:    []reconcile.GroupChange{{Op: reconcile.OpCreate, Rules: []cloud.Rule{{Protocol: "tcp"}}}, {Op: reconcile.OpCreate}, {Op: reconcile.OpRevoke}},
+				Templates: []reconcile.TemplateChange{{Op: reconcile.OpCreate}, {Op: reconcile.OpUpdate}, {Op: reconcile.OpDelete}},
+			},
+			want: Calls{
+				"DescribeInstances": 1, "DescribeLaunchTemplates": 1, "DescribeSecurityGroups": 1,
+				"CreateSecurityGroup": 2, "AuthorizeSecurityGroupIngress": 1, "RevokeSecurityGroupIngress": 1,
+				"CreateLaunchTemplate": 1, "CreateLaunchTemplateVersion": 1, "ModifyLaunchTemplate": 1, "CreateTags": 1, "DeleteLaunchTemplate": 1,
 			},
 		},
 	}
