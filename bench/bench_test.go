@@ -261,10 +261,11 @@ announced, spread over the projects and regions.
 - **model** is the wall time of the bound's calls under the throttling
   model (bench.ModelSeconds: latency × calls, plus (calls − burst) / rate per
   bucket; regions run concurrently, so the slowest region). Target: wall ≤
-  1.2 × model.
+  1.2 × model. The model adds the latency to the waits for tokens although
+  buckets refill during calls, so a throttle-bound run can beat it a little.
 - **CPU** is the process's user + system time for the run, **including the
-  in-process emulator** that encodes every response; **plan CPU** and
-  is reconcile.Plan alone. **peak heap** is the highest heap of the whole
+  in-process emulator** that encodes every response; **plan CPU** is
+  reconcile.Plan alone. **peak heap** is the highest heap of the whole
   process (emulator state, SDK pages, observation, plan) sampled every 5 ms.
 
 Regenerate with `+"`make bench`"+` (which runs `+"`go test ./bench -run '^$' -bench . -benchtime 1x -benchmem -write-table`"+`).
