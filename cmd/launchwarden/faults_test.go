@@ -23,6 +23,7 @@ import (
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/notify"
 	"github.com/launchwarden/launchwarden/projects"
 	"github.com/launchwarden/launchwarden/reconcile"
 	"github.com/launchwarden/launchwarden/reconcile/sshkeys"
@@ -280,7 +281,7 @@ type delivered struct {
 	at       time.Time
 	run      int
 	channel  string
-	kind     string // the section title
+	kind     string // the notify.Kind of the line's section
 	instance string
 	action   string
 	deadline time.Time
@@ -289,9 +290,22 @@ type delivered struct {
 func (d delivered) announces() bool { return d.action != "" && !d.deadline.IsZero() }
 
 var (
-	sectionTitle = regexp.MustCompile(`^([A-Z][A-Za-z ]+) \(\d+\)$`)
+	sectionTitle = regexp.MustCompile(`^(\S.*) \(\d+\)$`)
 	instanceLine = regexp.MustCompile(`^\s+• (i-[0-9a-f]+)\b(?:.*?: (stop|terminate) at (\d{4}-\d\d-\d\d \d\d:\d\d) UTC)?`)
 )
+
+// titleKinds maps the section titles of a rendered digest to their kinds.
+var titleKinds = func() map[string]notify.Kind {
+	var d notify.Digest
+	for _, k := range notify.Kinds {
+		d.Notices = append(d.Notices, notify.Notice{Kind: k, InstanceID: "i-0"})
+	}
+	out := map[string]notify.Kind{}
+	for _, s := range notify.Sections(d) {
+		out[s.Title] = s.Kind
+	}
+	return out
+}()
 
 // parseDigest reads the instance lines of a digest's plain text (the
 // message's fallback text, notify.RenderText).
@@ -301,7 +315,7 @@ func parseDigest(p slackPost) []delivered {
 	for line := range strings.Lines(p.text) {
 		line = strings.TrimRight(line, "\n")
 		if m := sectionTitle.FindStringSubmatch(line); m != nil {
-			section = m[1]
+			section = string(titleKinds[m[1]])
 			continue
 		}
 		m := instanceLine.FindStringSubmatch(line)
@@ -312,10 +326,10 @@ func parseDigest(p slackPost) []delivered {
 		if m[3] != "" {
 			d.deadline, _ = time.Parse("2006-01-02 15:04", m[3])
 		}
-		if section == "Stopped" {
+		switch notify.Kind(section) {
+		case notify.KindStopped:
 			d.action = "stop"
-		}
-		if section == "Terminated" {
+		case notify.KindTerminated:
 			d.action = "terminate"
 		}
 		out = append(out, d)
@@ -656,9 +670,9 @@ func TestSlackDownThenRateLimitedDestroysNothingUntilDelivered(t *testing.T) {
 	slices.Sort(told)
 	slices.Sort(timeline)
 	want := []string{
-		"+10h0m0s Expiring soon i-00000000000000001 stop",
-		"+10h0m0s Stopped " + announced[0] + " stop",
-		"+12h0m0s Stopped i-00000000000000001 stop",
+		"+10h0m0s expiring i-00000000000000001 stop",
+		"+10h0m0s stopped " + announced[0] + " stop",
+		"+12h0m0s stopped i-00000000000000001 stop",
 	}
 	if diff := cmp.Diff(want, told); diff != "" {
 		t.Errorf("delivered (-want +got):\n%s", diff)
@@ -769,10 +783,10 @@ func versions(lts []ec2sim.LaunchTemplate) map[string]string {
 // TestFailedTerminationIsReportedOnce documents a known issue: the team
 // digest is sent before the actions (DESIGN.md, Apply step 4), so an
 // instance whose termination fails — termination protection, here — is
-// listed under "Terminated" although it still exists, and again by every
-// later run that retries it.
+// listed among the instances the run terminates although it survives, and
+// again by every later run that retries it.
 func TestFailedTerminationIsReportedOnce(t *testing.T) {
-	t.Skip("known issue: a failed termination is reported as done, every run; see the doc comment")
+	t.Skip("known issue: a failed termination is reported in every run's digest; see the doc comment")
 	w := newWorld(t, map[string]string{"launchwarden.toml": faultAdmin(20), "projects/packit.toml": faultProject("packit")})
 	ids := w.dueForTermination(3, map[int]bool{1: true})
 	for range 3 {
@@ -781,7 +795,7 @@ func TestFailedTerminationIsReportedOnce(t *testing.T) {
 	}
 	reports := 0
 	for _, d := range w.slack.notices() {
-		if d.instance == ids[1] && d.kind == "Terminated" {
+		if d.instance == ids[1] && d.kind == string(notify.KindTerminated) {
 			reports++
 		}
 	}
