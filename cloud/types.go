@@ -26,6 +26,10 @@ const (
 	TagNotice = "launchwarden:notice"
 	// TagKeep records an admin-granted protection with its end date.
 	TagKeep = "launchwarden:keep"
+	// TagProtected records when a termination failed because the instance
+	// has termination protection on, and whether admins were told:
+	// "2026-11-25T10:00:00Z" or "2026-11-25T10:00:00Z reported".
+	TagProtected = "launchwarden:protected"
 
 	// tagLaunchTemplateID is set by EC2 itself on instances launched from a launch template.
 	tagLaunchTemplateID = "aws:ec2launchtemplate:id"

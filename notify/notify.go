@@ -38,9 +38,11 @@ const (
 	KindOverQuota Kind = "over-quota"
 	// KindDisallowedType: the instance runs a type the project may not use.
 	KindDisallowedType Kind = "disallowed-type"
-	// KindStopped: the run stopped the instance.
+	// KindStopped: the run stops the instance right after the digest is
+	// delivered (and only then).
 	KindStopped Kind = "stopped"
-	// KindTerminated: the run terminated the instance.
+	// KindTerminated: the run terminates the instance right after the
+	// digest is delivered (and only then).
 	KindTerminated Kind = "terminated"
 	// KindOrphan: the instance's project or template left the config; Action at Deadline.
 	KindOrphan Kind = "orphan"

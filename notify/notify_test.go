@@ -240,7 +240,7 @@ func TestHeadline(t *testing.T) {
 		want string
 	}{
 		{"team", Group("r", now, teamNotices(), nil)[0],
-			"launchwarden · packit: 3 instances expire soon, 1 over quota, 1 disallowed type, 1 stopped, 1 terminated, 1 template changed"},
+			"launchwarden · packit: 3 instances expire soon, 1 over quota, 1 disallowed type, 1 stopping now, 1 terminating now, 1 template changed"},
 		{"admin", Group("r", now, adminNotices(), nil)[0],
 			"launchwarden · #lw-admin: project frozen, 1 safety alert, 1 digest undelivered, 1 action failed, 1 orphan"},
 		{"empty", Digest{Channel: "C0123ABCD"}, "launchwarden · C0123ABCD: nothing to report"},
@@ -263,7 +263,7 @@ func TestSectionsMergeUnsortedKinds(t *testing.T) {
 	want := []Section{
 		{Kind: KindFrozen, Title: "Project frozen by config errors", Note: sectionInfo[KindFrozen].note,
 			Items: []Item{{Subject: "p", Detail: "projects/p.toml:1:1: bad"}}},
-		{Kind: KindStopped, Title: "Stopped", Items: []Item{{Subject: "i-1"}, {Subject: "i-2", What: "TTL 1d reached"}}},
+		{Kind: KindStopped, Title: "Stopping now", Note: sectionInfo[KindStopped].note, Items: []Item{{Subject: "i-1"}, {Subject: "i-2", What: "TTL 1d reached"}}},
 	}
 	if diff := cmp.Diff(want, Sections(d)); diff != "" {
 		t.Errorf("Sections (-want +got):\n%s", diff)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/lifecycle"
@@ -101,8 +102,8 @@ func Apply(ctx context.Context, plan *RunPlan, deps Deps) (*Report, error) {
 
 	// 6–7: record delivered notices, then act on delivered instances only.
 	eachRegion(func(c *cloud.Client, rp *RegionPlan) {
-		applyNotices(ctx, c, rp, delivered, r)
-		applyActions(ctx, c, rp, delivered, r)
+		applyNotices(ctx, c, rp, delivered, plan.AdminChannel, r)
+		applyActions(ctx, c, rp, delivered, plan.Now, r)
 	})
 
 	// 8: deletions, last, once nothing refers to the deleted.
@@ -279,12 +280,19 @@ func deliver(ctx context.Context, plan *RunPlan, s notify.Sender, rep *Report, l
 }
 
 // applyNotices records delivered notices in launchwarden:notice (grouped by
-// value: one CreateTags call per distinct notice).
-func applyNotices(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivered map[string]bool, r *reporter) {
+// value: one CreateTags call per distinct notice), and marks termination
+// protections as reported once the admin digest got through.
+func applyNotices(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivered map[string]bool, adminChannel string, r *reporter) {
 	set := map[string]map[string]string{}
 	for _, ic := range rp.Instances {
 		if ic.Action == lifecycle.ActionNotify && ic.Notice != "" && delivered[ic.Channel] {
 			set[ic.ID] = map[string]string{cloud.TagNotice: ic.Notice}
+		}
+		if ic.Protected != "" && delivered[adminChannel] {
+			if set[ic.ID] == nil {
+				set[ic.ID] = map[string]string{}
+			}
+			set[ic.ID][cloud.TagProtected] = ic.Protected
 		}
 	}
 	if len(set) > 0 {
@@ -295,7 +303,7 @@ func applyNotices(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivere
 // applyActions stops and terminates the instances whose digest of this run
 // was delivered. The plan already names only instances whose earlier notice
 // was delivered at least min_notice ago.
-func applyActions(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivered map[string]bool, r *reporter) {
+func applyActions(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivered map[string]bool, now time.Time, r *reporter) {
 	var stop, terminate []string
 	for _, ic := range rp.Instances {
 		if !ic.Destructive() {
@@ -322,12 +330,20 @@ func applyActions(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivere
 		r.mu.Lock()
 		*done = append(*done, res.Done...)
 		r.mu.Unlock()
+		protected := map[string]map[string]string{}
 		for _, id := range slices.Sorted(maps.Keys(res.Failed)) {
 			err := res.Failed[id]
 			if cloud.IsTerminationProtected(err) {
-				err = fmt.Errorf("termination protection is on (respected): %w", err)
+				// Respected: recorded, so that later runs leave the instance
+				// alone for a while and tell the admins once.
+				protected[id] = map[string]string{cloud.TagProtected: now.UTC().Format(time.RFC3339)}
+				r.log.Warn("termination protection is on: not terminated", "region", c.Region, "instance", id)
+				continue
 			}
 			r.fail(fmt.Errorf("%s %s: %w", what, id, err))
+		}
+		if len(protected) > 0 {
+			reportBatch(r, "recording termination protection", c.ApplyTags(ctx, protected))
 		}
 	}
 	act("stopped", stop, c.StopInstances, &r.rep.Stopped)

@@ -38,6 +38,9 @@ type InstanceChange struct {
 	ClearNotice bool   `json:"clear_notice,omitempty"`
 	// ExpiresAt is a new launchwarden:expires-at value, from [[extensions]].
 	ExpiresAt string `json:"expires_at,omitempty"`
+	// Protected is a new launchwarden:protected value, written once the
+	// admin digest telling of the termination protection was delivered.
+	Protected string `json:"protected,omitempty"`
 
 	account, region string
 }
@@ -111,6 +114,33 @@ type evaluation struct {
 	expiresAt string
 	// warning is a problem with the instance's tags, for the plan.
 	warning string
+	// protected is set when termination protection held a termination
+	// back and admins have not been told yet: the tag value to record.
+	protected string
+}
+
+// protectedRetry is how long a termination that failed on termination
+// protection waits before it is tried (and, if it fails, reported) again.
+const protectedRetry = 24 * time.Hour
+
+// holdProtected keeps an instance whose termination failed on termination
+// protection less than protectedRetry ago: the protection is respected, the
+// team is not told again that it is being terminated, and admins are told
+// once. It returns the tag value to record after telling them, if any.
+func holdProtected(ev *evaluation, tag string, now time.Time) string {
+	since, reported, _ := strings.Cut(tag, " ")
+	at := parseTime(since)
+	if at.IsZero() || now.Sub(at) >= protectedRetry || ev.decision.Action != lifecycle.ActionTerminate {
+		return ""
+	}
+	d := &ev.decision
+	d.Action = lifecycle.ActionKeep
+	d.Reason = fmt.Sprintf("termination protection is on (found %s): left running; termination is tried again after %s", since, projects.Duration(protectedRetry))
+	d.Next = at.Add(protectedRetry)
+	if reported == "reported" {
+		return ""
+	}
+	return since + " reported"
 }
 
 // planInstances decides every observed instance and records the changes.
@@ -120,14 +150,22 @@ func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now ti
 			plan.Warnings = append(plan.Warnings, ev.warning)
 		}
 		d := ev.decision
-		if d.Action == lifecycle.ActionKeep && !d.ClearNotice && ev.expiresAt == "" {
+		in := ev.in
+		if ev.protected != "" {
+			plan.Notices = append(plan.Notices, notify.Notice{
+				Kind: notify.KindActionFailed, Channel: plan.AdminChannel, Project: in.Project, Account: in.Account, Region: in.Region,
+				InstanceID: in.ID, Template: in.Template, InstanceType: in.Type, Action: string(lifecycle.ActionTerminate),
+				Reason: "termination protection is on: not terminated",
+				Detail: "turn the protection off to let it go, or give it a launchwarden:keep tag to keep it",
+			})
+		}
+		if d.Action == lifecycle.ActionKeep && !d.ClearNotice && ev.expiresAt == "" && ev.protected == "" {
 			return
 		}
-		in := ev.in
 		change := InstanceChange{
 			ID: in.ID, Project: in.Project, Template: in.Template, Type: in.Type, State: in.State,
 			Channel: ev.channel, Action: d.Action, Stage: d.Stage, Deadline: d.Deadline, Reason: d.Reason,
-			ClearNotice: d.ClearNotice, ExpiresAt: ev.expiresAt,
+			ClearNotice: d.ClearNotice, ExpiresAt: ev.expiresAt, Protected: ev.protected,
 			account: in.Account, region: in.Region,
 		}
 		if d.Notice != nil {
@@ -248,6 +286,7 @@ func decide(in observed, policy lifecycle.Policy, demand *lifecycle.Demand, kind
 	if demand == nil || ev.decision.Reason != demand.Reason {
 		ev.kind = notify.KindExpiring // the age-based stage won over the demand
 	}
+	ev.protected = holdProtected(&ev, in.Tags[cloud.TagProtected], now)
 	return ev
 }
 

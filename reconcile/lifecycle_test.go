@@ -357,3 +357,48 @@ func TestRestartedInstanceIsWarnedAfresh(t *testing.T) {
 	}
 	checkNoSurprises(t, history, 2*time.Hour)
 }
+
+func TestTerminationProtectionIsRespectedAndReportedOnce(t *testing.T) {
+	files := threeProjects()
+	files["projects/packit.toml"] = strings.Replace(files["projects/packit.toml"], `on_expiry = "stop"`, `on_expiry = "terminate"`, 1)
+	h := newHarness(t, files)
+	h.sim.Seed(ec2sim.SeedInstance{ID: "i-00000000000000001", ImageID: "ami-0123456789abcdef0", InstanceType: "t3.large", State: "running",
+		LaunchTime: t0, AttachTime: t0, Tags: ours("packit", "fedora"), TerminationProtection: true, Account: testAccount, Region: testRegion})
+	h.seed("i-00000000000000003", "t3.large", 0, ours("packit", "fedora")) // (…2 has an extension)
+
+	history := h.runHours(30)
+	var got []string
+	for _, s := range history {
+		got = append(got, s.String())
+	}
+	want := []string{
+		"+18h0m0s #packit expiring i-00000000000000001 terminate @24h0m0s",
+		"+18h0m0s #packit expiring i-00000000000000003 terminate @24h0m0s",
+		"+24h0m0s #packit terminated i-00000000000000001 terminate @24h0m0s", // the team is told before the attempt
+		"+24h0m0s #packit terminated i-00000000000000003 terminate @24h0m0s",
+		"+25h0m0s #lw-admins action-failed i-00000000000000001 terminate", // admins, once
+	}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("notices (-want +got):\n%s", diff)
+	}
+	if got := h.instance("i-00000000000000001").State; got != "running" {
+		t.Errorf("protected instance state = %s, want running", got)
+	}
+	if got := h.instance("i-00000000000000001").Tags[cloud.TagProtected]; got != "2026-11-24T08:00:00Z reported" {
+		t.Errorf("protected tag = %q", got)
+	}
+
+	// A day later it is tried again, and admins hear of it again once.
+	history = h.runHours(24)
+	got = nil
+	for _, s := range history {
+		got = append(got, s.String())
+	}
+	want = []string{
+		"+48h0m0s #packit terminated i-00000000000000001 terminate @24h0m0s",
+		"+49h0m0s #lw-admins action-failed i-00000000000000001 terminate",
+	}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("notices of the second day (-want +got):\n%s", diff)
+	}
+}

@@ -189,7 +189,7 @@ func TestMessageCountFivehundredInstancesTwentyProjects(t *testing.T) {
 		if err := json.Unmarshal([]byte(p.Get("blocks")), &blocks); err != nil || len(blocks) == 0 || len(blocks) > 50 {
 			t.Errorf("#team00 digest: %d blocks, err %v", len(blocks), err)
 		}
-		if !strings.Contains(p.Get("text"), "stopped") || !strings.Contains(p.Get("text"), "i-") {
+		if !strings.Contains(p.Get("text"), "stopping now") || !strings.Contains(p.Get("text"), "i-") {
 			t.Errorf("#team00 fallback text names no stopped instance: %q", p.Get("text"))
 		}
 	}
