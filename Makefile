@@ -24,7 +24,7 @@ lint: ## gofmt and go vet.
 	$(GO) vet $(PKGS)
 
 .PHONY: fuzz
-fuzz: ## Run each fuzz target for FUZZTIME (default 10s).
+fuzz: ## Run each fuzz target for FUZZTIME (default 10s; CI uses a count such as 100000x).
 	$(GO) test ./projects -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./lifecycle -run '^$$' -fuzz '^FuzzParseNotice$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./limits -run '^$$' -fuzz '^FuzzEffective$$' -fuzztime $(FUZZTIME)
