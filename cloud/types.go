@@ -87,9 +87,10 @@ type SecurityGroup struct {
 // compare as plain values.
 type Rule struct {
 	// Protocol is "tcp", "udp", "icmp", … or "-1" for all.
-	Protocol         string
-	FromPort, ToPort int32
-	CIDR             string
+	Protocol string `json:"protocol"`
+	FromPort int32  `json:"from_port"`
+	ToPort   int32  `json:"to_port"`
+	CIDR     string `json:"cidr"`
 }
 
 // InstanceType is the size of an EC2 instance type, for vCPU quotas.
@@ -114,23 +115,27 @@ type Snapshot struct {
 }
 
 // TemplateData is the part of a launch template version that launchwarden sets.
+//
+// Its JSON form is what plans print and what the launchwarden:spec hash is
+// taken over.
 type TemplateData struct {
-	ImageID, InstanceType string
+	ImageID      string `json:"image_id"`
+	InstanceType string `json:"instance_type"`
 	// VolumeGiB, VolumeType and Encrypted describe the root volume (/dev/xvda).
-	VolumeGiB        int32
-	VolumeType       string
-	Encrypted        bool
-	SecurityGroupIDs []string
+	VolumeGiB        int32    `json:"volume_gib"`
+	VolumeType       string   `json:"volume_type"`
+	Encrypted        bool     `json:"encrypted"`
+	SecurityGroupIDs []string `json:"security_group_ids"`
 	// UserData is plain text; it is base64-encoded on the wire.
-	UserData string
+	UserData string `json:"user_data"`
 	// HTTPTokensRequired enforces IMDSv2; HopLimit is the metadata response hop limit.
-	HTTPTokensRequired    bool
-	HopLimit              int32
-	ShutdownBehavior      string
-	DisableAPITermination bool
+	HTTPTokensRequired    bool   `json:"http_tokens_required"`
+	HopLimit              int32  `json:"hop_limit"`
+	ShutdownBehavior      string `json:"shutdown_behavior"`
+	DisableAPITermination bool   `json:"disable_api_termination"`
 	// TagSpecs maps a resource type ("instance", "volume", "network-interface")
 	// to the tags EC2 puts on resources of that type at launch.
-	TagSpecs map[string]map[string]string
+	TagSpecs map[string]map[string]string `json:"tag_specs"`
 }
 
 // newInstance converts an SDK instance, keeping only what launchwarden uses.
