@@ -306,7 +306,11 @@ func userInitiated(now time.Time) string {
 	return "User initiated (" + now.UTC().Format("2006-01-02 15:04:05") + " GMT)"
 }
 
-func startInstances(c *call) (response, error) {
+// changeStates is the shape Start, Stop and TerminateInstances share: every
+// id must exist and pass check (one failure fails the whole call, as on
+// EC2), then change moves each instance on and the response lists the
+// state changes.
+func changeStates(c *call, check func(*instance) error, change func(*instance)) (response, error) {
 	ins, err := c.r.checkInstanceIDs(c.p.list("InstanceId"))
 	if err != nil {
 		return nil, err
@@ -315,78 +319,64 @@ func startInstances(c *call) (response, error) {
 		return nil, errMissingParameter("InstanceId")
 	}
 	for _, in := range ins {
-		switch in.State {
-		case StatePending, StateRunning, StateStopped:
-		default:
-			return nil, newError(http.StatusBadRequest, "IncorrectInstanceState", "The instance '%s' is not in a state from which it can be started.", in.ID)
+		if err := check(in); err != nil {
+			return nil, err
 		}
 	}
 	resp := &stateChangeResponse{}
 	for _, in := range ins {
 		prev := in.State
-		if prev == StateStopped {
+		change(in)
+		resp.Changes = append(resp.Changes, xmlStateChange{InstanceID: in.ID, CurrentState: stateOf(in.State), PreviousState: stateOf(prev)})
+	}
+	return resp, nil
+}
+
+// inStates fails for an instance outside states, in EC2's words for verb.
+func inStates(verb string, states ...string) func(*instance) error {
+	return func(in *instance) error {
+		if slices.Contains(states, in.State) {
+			return nil
+		}
+		return newError(http.StatusBadRequest, "IncorrectInstanceState", "The instance '%s' is not in a state from which it can be %s.", in.ID, verb)
+	}
+}
+
+func startInstances(c *call) (response, error) {
+	return changeStates(c, inStates("started", StatePending, StateRunning, StateStopped), func(in *instance) {
+		if in.State == StateStopped {
 			c.r.transition(in, StatePending, c.now, c.sim.opts.PendingDelay)
 			// Like EC2, a start resets LaunchTime but not the attach
 			// times of the root volume and primary interface.
 			in.LaunchTime = c.now
 			in.StateTransitionReason = ""
 		}
-		resp.Changes = append(resp.Changes, xmlStateChange{InstanceID: in.ID, CurrentState: stateOf(in.State), PreviousState: stateOf(prev)})
-	}
-	return resp, nil
+	})
 }
 
 func stopInstances(c *call) (response, error) {
-	ins, err := c.r.checkInstanceIDs(c.p.list("InstanceId"))
-	if err != nil {
-		return nil, err
-	}
-	if len(ins) == 0 {
-		return nil, errMissingParameter("InstanceId")
-	}
-	for _, in := range ins {
-		switch in.State {
-		case StateRunning, StateStopping, StateStopped:
-		default:
-			return nil, newError(http.StatusBadRequest, "IncorrectInstanceState", "The instance '%s' is not in a state from which it can be stopped.", in.ID)
-		}
-	}
-	resp := &stateChangeResponse{}
-	for _, in := range ins {
-		prev := in.State
-		if prev == StateRunning {
+	return changeStates(c, inStates("stopped", StateRunning, StateStopping, StateStopped), func(in *instance) {
+		if in.State == StateRunning {
 			c.r.transition(in, StateStopping, c.now, c.sim.opts.StopDelay)
 			in.StateTransitionReason = userInitiated(c.now)
 		}
-		resp.Changes = append(resp.Changes, xmlStateChange{InstanceID: in.ID, CurrentState: stateOf(in.State), PreviousState: stateOf(prev)})
-	}
-	return resp, nil
+	})
 }
 
 func terminateInstances(c *call) (response, error) {
-	ins, err := c.r.checkInstanceIDs(c.p.list("InstanceId"))
-	if err != nil {
-		return nil, err
-	}
-	if len(ins) == 0 {
-		return nil, errMissingParameter("InstanceId")
-	}
-	for _, in := range ins {
+	unprotected := func(in *instance) error {
 		if in.TerminationProtection {
-			return nil, newError(http.StatusBadRequest, "OperationNotPermitted",
+			return newError(http.StatusBadRequest, "OperationNotPermitted",
 				"The instance '%s' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.", in.ID)
 		}
+		return nil
 	}
-	resp := &stateChangeResponse{}
-	for _, in := range ins {
-		prev := in.State
-		if prev != StateTerminated && prev != StateShuttingDown {
+	return changeStates(c, unprotected, func(in *instance) {
+		if in.State != StateTerminated && in.State != StateShuttingDown {
 			c.r.transition(in, StateShuttingDown, c.now, c.sim.opts.StopDelay)
 			in.StateTransitionReason = userInitiated(c.now)
 		}
-		resp.Changes = append(resp.Changes, xmlStateChange{InstanceID: in.ID, CurrentState: stateOf(in.State), PreviousState: stateOf(prev)})
-	}
-	return resp, nil
+	})
 }
 
 // SeedInstance describes an instance to create directly, bypassing
