@@ -237,12 +237,19 @@ type authorizeResponse struct {
 	Rules  []xmlRule `xml:"securityGroupRuleSet>item"`
 }
 
-func authorizeSecurityGroupIngress(c *call) (response, error) {
+// groupRules returns the group and the rules an Authorize or Revoke call
+// names.
+func groupRules(c *call) (*SecurityGroup, []Rule, error) {
 	g, err := c.r.findGroup(c.p.str("GroupId"), c.p.str("GroupName"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rules, err := parseRules(c.p)
+	return g, rules, err
+}
+
+func authorizeSecurityGroupIngress(c *call) (response, error) {
+	g, rules, err := groupRules(c)
 	if err != nil {
 		return nil, err
 	}
@@ -274,11 +281,7 @@ type revokeResponse struct {
 // others are revoked; in any other VPC one missing rule fails the call with
 // InvalidPermission.NotFound and nothing is revoked.
 func revokeSecurityGroupIngress(c *call) (response, error) {
-	g, err := c.r.findGroup(c.p.str("GroupId"), c.p.str("GroupName"))
-	if err != nil {
-		return nil, err
-	}
-	rules, err := parseRules(c.p)
+	g, rules, err := groupRules(c)
 	if err != nil {
 		return nil, err
 	}
