@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,14 +14,7 @@ import (
 
 func TestExtend(t *testing.T) {
 	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	sim := ec2sim.New(ec2sim.Options{Start: start})
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	sim, endpoint, _ := startEmulator(t, start)
 
 	born := start.Add(-24 * time.Hour)
 	seed := func(id string) {
@@ -37,7 +28,7 @@ func TestExtend(t *testing.T) {
 	extend := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
 		e := env{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
-		base := []string{"--config", "../../examples/config-repo", "--endpoint-url", srv.URL, "--now", start.Format(time.RFC3339)}
+		base := []string{"--config", "../../examples/config-repo", "--endpoint-url", endpoint, "--now", start.Format(time.RFC3339)}
 		err := runExtend(context.Background(), e, append(args[:1:1], append(base, args[1:]...)...))
 		return out.String(), err
 	}
@@ -94,14 +85,7 @@ func TestExtend(t *testing.T) {
 
 func TestStatus(t *testing.T) {
 	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	sim := ec2sim.New(ec2sim.Options{Start: start})
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	sim, endpoint, _ := startEmulator(t, start)
 	born := start.Add(-40 * time.Hour)
 	sim.Seed(ec2sim.SeedInstance{ID: "i-00000000000000001", ImageID: "ami-0a7c3e1f5d2b48a91", InstanceType: "t3.large", State: "running",
 		LaunchTime: born, AttachTime: born, Account: "123456789012", Region: "eu-central-1",
@@ -111,7 +95,7 @@ func TestStatus(t *testing.T) {
 
 	var out bytes.Buffer
 	e := env{stdout: &out, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }}
-	err := runStatus(context.Background(), e, []string{"--config", "../../examples/config-repo", "--endpoint-url", srv.URL, "--now", start.Format(time.RFC3339)})
+	err := runStatus(context.Background(), e, []string{"--config", "../../examples/config-repo", "--endpoint-url", endpoint, "--now", start.Format(time.RFC3339)})
 	if err != nil {
 		t.Fatal(err)
 	}

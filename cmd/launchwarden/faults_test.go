@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -105,21 +104,9 @@ type world struct {
 
 func newWorld(t *testing.T, files map[string]string) *world {
 	t.Helper()
-	sim := ec2sim.New(ec2sim.Options{Start: faultT0})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, userKey(t, strings.TrimSuffix(path.Base(r.URL.Path), ".keys")))
-	}))
-	t.Cleanup(keys.Close)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", serveRegion)
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	sim, endpoint, keysURL := startEmulator(t, faultT0)
 	t.Setenv(faultTokenEnv, "xoxb-fault-test")
-	return &world{sim: sim, endpoint: srv.URL, keysURL: keys.URL, slack: newSlackRecorder(t, sim), dir: writeRepo(t, files)}
+	return &world{sim: sim, endpoint: endpoint, keysURL: keysURL, slack: newSlackRecorder(t, sim), dir: writeRepo(t, files)}
 }
 
 // seed adds an instance of a project (untagged when project is "") born

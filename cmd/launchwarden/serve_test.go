@@ -5,14 +5,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -93,23 +90,9 @@ type serveEnv struct {
 
 func newServeEnv(t *testing.T) *serveEnv {
 	t.Helper()
-	sim := ec2sim.New(ec2sim.Options{Start: time.Now().UTC().Truncate(time.Second)})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, userKey(t, strings.TrimSuffix(path.Base(r.URL.Path), ".keys")))
-	}))
-	t.Cleanup(keys.Close)
-
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", serveRegion)
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-
+	sim, endpoint, keysURL := startEmulator(t, time.Now().UTC().Truncate(time.Second))
 	dir := writeRepo(t, map[string]string{"launchwarden.toml": serveAdminTOML, "projects/packit.toml": servePackitTOML})
-	return &serveEnv{sim: sim, endpoint: srv.URL, keysURL: keys.URL, dir: dir}
+	return &serveEnv{sim: sim, endpoint: endpoint, keysURL: keysURL, dir: dir}
 }
 
 // userKey is a deterministic ed25519 public key line for a GitHub user.
