@@ -21,27 +21,37 @@ import (
 	"github.com/launchwarden/launchwarden/reconcile/sshkeys"
 )
 
-// runFlags are the flags plan and run share.
-type runFlags struct {
+// reachFlags say where the config and the outside world are: the flags
+// plan, run and serve share.
+type reachFlags struct {
 	config      string
 	regions     string
 	endpointURL string
-	format      string
-	notify      string
 	githubURL   string
 	slackAPIURL string
 	logFormat   string
-	now         string
-	timeout     time.Duration
 }
 
-func (f *runFlags) register(fs *flag.FlagSet, apply bool) {
-	fs.StringVar(&f.config, "config", ".", "config repo `dir` (holds launchwarden.toml and projects/)")
+func (f *reachFlags) register(fs *flag.FlagSet, configNote string) {
+	fs.StringVar(&f.config, "config", ".", "config repo `dir` (holds launchwarden.toml and projects/)"+configNote)
 	fs.StringVar(&f.regions, "region", "", "comma-separated `regions` to work on (default: all configured)")
 	fs.StringVar(&f.endpointURL, "endpoint-url", "", "EC2 and STS endpoint `url` (e.g. the emulator from 'launchwarden sim')")
 	fs.StringVar(&f.githubURL, "github-url", "", "base `url` of GitHub users' .keys files (default: the admin file's github.keys_url)")
 	fs.StringVar(&f.slackAPIURL, "slack-api-url", "", "Slack Web API base `url` (for a test server)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+}
+
+// runFlags are the flags of plan and run.
+type runFlags struct {
+	reachFlags
+	format  string
+	notify  string
+	now     string
+	timeout time.Duration
+}
+
+func (f *runFlags) register(fs *flag.FlagSet, apply bool) {
+	f.reachFlags.register(fs, "")
 	fs.StringVar(&f.now, "now", "", "plan as of this RFC 3339 `time` instead of the clock (for the emulator's clock)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up the run after this long")
 	if apply {

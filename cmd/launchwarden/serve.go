@@ -22,27 +22,17 @@ import (
 // serveFlags are serve's flags: run's, without the one-shot ones (--format,
 // --now, --timeout), plus the daemon's.
 type serveFlags struct {
-	config      string
-	regions     string
-	endpointURL string
-	githubURL   string
-	slackAPIURL string
-	notify      string
-	logFormat   string
-	listen      string
-	runTimeout  time.Duration
-	schedule    string
-	runNow      bool
+	reachFlags
+	notify     string
+	listen     string
+	runTimeout time.Duration
+	schedule   string
+	runNow     bool
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.config, "config", ".", "config repo `dir` (holds launchwarden.toml and projects/), re-read every run")
-	fs.StringVar(&f.regions, "region", "", "comma-separated `regions` to work on (default: all configured)")
-	fs.StringVar(&f.endpointURL, "endpoint-url", "", "EC2 and STS endpoint `url` (e.g. the emulator from 'launchwarden sim')")
-	fs.StringVar(&f.githubURL, "github-url", "", "base `url` of GitHub users' .keys files (default: the admin file's github.keys_url)")
-	fs.StringVar(&f.slackAPIURL, "slack-api-url", "", "Slack Web API base `url` (for a test server)")
+	f.reachFlags.register(fs, ", re-read every run")
 	fs.StringVar(&f.notify, "notify", "slack", "where digests go: slack, log (printed) or none (nothing is stopped or terminated)")
-	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`address` of the /healthz, /readyz and /metrics server")
 	fs.DurationVar(&f.runTimeout, "run-timeout", 10*time.Minute, "give up a run after this long")
 	fs.StringVar(&f.schedule, "schedule", "", "cron `spec` that overrides the admin file's schedule (e.g. \"@every 1m\")")
