@@ -41,8 +41,6 @@ type InstanceChange struct {
 	// Protected is a new launchwarden:protected value, written once the
 	// admin digest telling of the termination protection was delivered.
 	Protected string `json:"protected,omitempty"`
-
-	account, region string
 }
 
 // Destructive reports whether the change stops or terminates the instance.
@@ -166,7 +164,6 @@ func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now ti
 			ID: in.ID, Project: in.Project, Template: in.Template, Type: in.Type, State: in.State,
 			Channel: ev.channel, Action: d.Action, Stage: d.Stage, Deadline: d.Deadline, Reason: d.Reason,
 			ClearNotice: d.ClearNotice, ExpiresAt: ev.expiresAt, Protected: ev.protected,
-			account: in.Account, region: in.Region,
 		}
 		if d.Notice != nil {
 			change.Notice = d.Notice.String()
