@@ -135,6 +135,32 @@ type world struct {
 	clients []*cloud.Client
 	keysURL string
 	slack   *countingSender
+	state   *cloud.StateKeys
+}
+
+// templateID returns the ID of a project's template "fedora" in a region,
+// as EC2 marks the instances launched from it. A template the runs have not
+// made yet is made as an earlier launchwarden would have (a first run then
+// brings it up to date).
+func (w *world) templateID(region, project string) string {
+	name := reconcile.Name(project, "fedora")
+	for _, lt := range w.sim.LaunchTemplates(account, region) {
+		if lt.Name == name {
+			return lt.ID
+		}
+	}
+	for _, c := range w.clients {
+		if c.Region == region {
+			lt, err := c.CreateTemplate(context.Background(), name, cloud.TemplateData{ImageID: "ami-0123456789abcdef0"},
+				map[string]string{cloud.TagManaged: "true", cloud.TagProject: project, cloud.TagTemplate: "fedora"})
+			if err != nil {
+				w.tb.Fatal(err)
+			}
+			return lt.ID
+		}
+	}
+	w.tb.Fatalf("no client for %s", region)
+	return ""
 }
 
 func newWorld(tb testing.TB, projectCount int, regions []string) *world {
@@ -160,7 +186,14 @@ func newWorld(tb testing.TB, projectCount int, regions []string) *world {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w := &world{tb: tb, sim: sim, dir: tb.TempDir(), regions: regions, clients: clients, keysURL: keys.URL, slack: &countingSender{}}
+	state, err := cloud.NewStateKeys([]byte("bench-state-key-0123456789abcdef-0123456789"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, c := range clients {
+		c.Keys = state
+	}
+	w := &world{tb: tb, sim: sim, dir: tb.TempDir(), regions: regions, clients: clients, keysURL: keys.URL, slack: &countingSender{}, state: state}
 	writeConfig(tb, w.dir, projectCount, regions)
 	return w
 }
@@ -170,11 +203,25 @@ func newWorld(tb testing.TB, projectCount int, regions []string) *world {
 // warning window (notify), 20% past expiry with the stop announced (stop),
 // 10% stopped for days with termination announced (terminate), 10% past
 // expiry never announced (notify with a deadline min_notice away).
+//
+// Every instance was launched from its project's template (EC2's
+// aws:ec2launchtemplate:id), and its notices are signed as launchwarden
+// writes them: a notice value is shared by the instances of a project and
+// stage announced in one run.
 func (w *world) seedFleet(projectCount, n int) {
 	now := w.sim.Now()
+	ids := map[string]string{}
+	notice := func(stage, project string, at time.Time) string {
+		return w.state.Sign("", cloud.TagNotice, stage+"@"+at.UTC().Format(time.RFC3339)+" p="+project+" r=bench-earlier")
+	}
 	for i := range n {
 		p := projectName(i % projectCount)
-		tags := map[string]string{cloud.TagProject: p, cloud.TagTemplate: "fedora"}
+		region := w.regions[i%len(w.regions)]
+		key := region + "/" + p
+		if ids[key] == "" {
+			ids[key] = w.templateID(region, p)
+		}
+		tags := map[string]string{"aws:ec2launchtemplate:id": ids[key], cloud.TagProject: p, cloud.TagTemplate: "fedora"}
 		state := ec2sim.StateRunning
 		var born time.Time
 		switch i % 10 {
@@ -184,17 +231,17 @@ func (w *world) seedFleet(projectCount, n int) {
 			born = now.Add(-20 * time.Hour)
 		case 6, 7:
 			born = now.Add(-27 * time.Hour)
-			tags[cloud.TagNotice] = "stop@" + born.Add(24*time.Hour).Format(time.RFC3339)
+			tags[cloud.TagNotice] = notice("stop", p, born.Add(22*time.Hour)) // deadline: born+24h, min_notice 2h
 		case 8:
 			born = now.Add(-5 * 24 * time.Hour)
 			state = ec2sim.StateStopped
-			tags[cloud.TagNotice] = "terminate@" + now.Add(-time.Hour).Format(time.RFC3339)
+			tags[cloud.TagNotice] = notice("terminate", p, now.Add(-3*time.Hour)) // deadline: an hour ago
 		case 9:
 			born = now.Add(-30 * time.Hour)
 		}
 		w.sim.Seed(ec2sim.SeedInstance{
 			ID: fmt.Sprintf("i-%017x", i+1), ImageID: "ami-0123456789abcdef0", InstanceType: "t3.large", State: state,
-			LaunchTime: born, AttachTime: born, Tags: tags, Account: account, Region: w.regions[i%len(w.regions)],
+			LaunchTime: born, AttachTime: born, Tags: tags, Account: account, Region: region,
 		})
 	}
 }

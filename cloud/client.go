@@ -26,7 +26,10 @@ const (
 type Client struct {
 	// Account is the AWS account ID and Region the region the client works in.
 	Account, Region string
-	api             EC2
+	// Keys verify the state tags Observe reads and sign those WriteState
+	// writes; nil verifies nothing and signs nothing.
+	Keys *StateKeys
+	api  EC2
 }
 
 // NewClient returns a Client that calls api for the given account and region.
@@ -37,15 +40,19 @@ func NewClient(api EC2, account, region string) *Client {
 
 // ReadOnly returns a client for the same account and region whose writes all
 // fail with ErrReadOnly without reaching EC2 (see the ReadOnly function).
-func (c *Client) ReadOnly() *Client { return NewClient(ReadOnly(c.api), c.Account, c.Region) }
+func (c *Client) ReadOnly() *Client {
+	r := NewClient(ReadOnly(c.api), c.Account, c.Region)
+	r.Keys = c.Keys
+	return r
+}
 
 // String returns "account/region", for messages.
 func (c *Client) String() string { return c.Account + "/" + c.Region }
 
-// Observe lists everything launchwarden owns in the client's region: instances
-// tagged with TagProject, templates and security groups tagged with TagManaged,
-// and the instance types in use. Filters are applied by EC2, so untagged
-// resources are never even read.
+// Observe lists everything launchwarden owns in the client's region:
+// templates and security groups tagged with TagManaged, the instances that
+// might be ours (see observeInstances) and the instance types in use.
+// Filters are applied by EC2, so untagged resources are never even read.
 //
 // Observation is all or nothing: if any page of any listing fails (after the
 // SDK's retries), Observe returns an error and no snapshot, because a partial
@@ -53,10 +60,10 @@ func (c *Client) String() string { return c.Account + "/" + c.Region }
 // SDK outputs are converted page by page and dropped, to keep memory flat.
 func (c *Client) Observe(ctx context.Context) (*Snapshot, error) {
 	snap := &Snapshot{Account: c.Account, Region: c.Region}
-	if err := c.observeInstances(ctx, snap); err != nil {
+	if err := c.observeTemplates(ctx, snap); err != nil {
 		return nil, err
 	}
-	if err := c.observeTemplates(ctx, snap); err != nil {
+	if err := c.observeInstances(ctx, snap); err != nil {
 		return nil, err
 	}
 	if err := c.observeSecurityGroups(ctx, snap); err != nil {
@@ -68,15 +75,26 @@ func (c *Client) Observe(ctx context.Context) (*Snapshot, error) {
 	return snap, nil
 }
 
-func tagKeyFilter(key string) []ec2types.Filter {
-	return []ec2types.Filter{{Name: aws.String("tag-key"), Values: []string{key}}}
+func tagKeyFilter(keys ...string) []ec2types.Filter {
+	return []ec2types.Filter{{Name: aws.String("tag-key"), Values: keys}}
 }
 
-// observeInstances lists instances carrying TagProject. Terminated instances
-// stay visible in EC2 for a while; they are left out since nothing is owed to them.
+// observeInstances lists, in one paged call, the instances that carry EC2's
+// launch template tag, TagProject or TagAdopted (a filter's values are
+// ORed), and keeps those that launchwarden might owe something: launched
+// from a template, or labelled by someone. Which of them are ours is
+// decided in newInstance from the managed templates observed before
+// (snap.Templates). Terminated instances stay visible in EC2 for a while;
+// they are left out since nothing is owed to them.
 func (c *Client) observeInstances(ctx context.Context, snap *Snapshot) error {
+	owners := make(map[string]owner, len(snap.Templates))
+	for _, t := range snap.Templates {
+		if t.Managed {
+			owners[t.ID] = owner{t.Project, t.TemplateName}
+		}
+	}
 	p := ec2.NewDescribeInstancesPaginator(c.api, &ec2.DescribeInstancesInput{
-		Filters:    tagKeyFilter(TagProject),
+		Filters:    tagKeyFilter(tagLaunchTemplateID, TagProject, TagAdopted),
 		MaxResults: aws.Int32(maxInstancesPage),
 	})
 	for p.HasMorePages() {
@@ -90,7 +108,11 @@ func (c *Client) observeInstances(ctx context.Context, snap *Snapshot) error {
 				if in.State != nil && in.State.Name == ec2types.InstanceStateNameTerminated {
 					continue
 				}
-				snap.Instances = append(snap.Instances, newInstance(in, c.Account, c.Region))
+				i := newInstance(in, c.Account, c.Region, owners, c.Keys)
+				if i.Project == "" && i.LabelProject == "" && len(i.Forged) == 0 {
+					continue // launched from someone else's template: none of our business
+				}
+				snap.Instances = append(snap.Instances, i)
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,14 +167,23 @@ func total(counts map[string]int) int {
 func TestObserveConvertsInstances(t *testing.T) {
 	sim, url := newSim(t)
 	c := connect(t, url)[0]
+	c.Keys = testKeys(t, strings.Repeat("k", 32))
+	lt, err := c.CreateTemplate(t.Context(), "lw-packit-fedora", TemplateData{ImageID: "ami-0123456789abcdef0"},
+		map[string]string{TagManaged: "true", TagProject: "packit", TagTemplate: "fedora"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	born := simStart.Add(-72 * time.Hour)
 	launched := simStart.Add(-2 * time.Hour)
 	id := sim.Seed(ec2sim.SeedInstance{
 		InstanceType: "m5.large",
 		LaunchTime:   launched,
 		AttachTime:   born,
-		Tags:         map[string]string{TagProject: "packit", TagTemplate: "fedora", TagExpiresAt: "2026-11-26T00:00:00Z"},
+		Tags:         map[string]string{tagLaunchTemplateID: lt.ID},
 	})
+	if res := c.WriteState(t.Context(), map[string]map[string]string{id: {TagExpiresAt: "2026-11-26T00:00:00Z"}}); len(res.Failed) > 0 {
+		t.Fatal(res.Failed)
+	}
 
 	snap, err := c.Observe(t.Context())
 	if err != nil {
@@ -186,9 +196,10 @@ func TestObserveConvertsInstances(t *testing.T) {
 		ID: id, ImageID: "ami-0123456789abcdef0", Type: "m5.large", State: "running",
 		Project: "packit", Template: "fedora",
 		LaunchTime: launched, BornAt: born,
-		Tags:    map[string]string{TagProject: "packit", TagTemplate: "fedora", TagExpiresAt: "2026-11-26T00:00:00Z"},
-		Region:  "us-east-1",
-		Account: defaultAccount,
+		ExpiresAt: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC),
+		Tags:      map[string]string{tagLaunchTemplateID: lt.ID},
+		Region:    "us-east-1",
+		Account:   defaultAccount,
 	}
 	ignore := cmpopts.IgnoreFields(Instance{}, "SecurityGroupIDs", "LaunchTemplateID")
 	if diff := cmp.Diff(want, snap.Instances[0], ignore); diff != "" {
@@ -320,6 +331,7 @@ func TestTerminateSinglesOutProtectedInstance(t *testing.T) {
 func TestApplyTagsE2E(t *testing.T) {
 	sim, url := newSim(t)
 	c := connect(t, url)[0]
+	c.Keys = testKeys(t, strings.Repeat("k", 32))
 	ids := seed(sim, 1500, "packit")
 	changes := make(map[string]map[string]string)
 	for i, id := range ids {
@@ -327,7 +339,8 @@ func TestApplyTagsE2E(t *testing.T) {
 	}
 	sim.ResetCalls()
 
-	res := c.ApplyTags(t.Context(), changes)
+	// Notices are shared values: signed the same on every instance.
+	res := c.WriteState(t.Context(), changes)
 	if len(res.Failed) > 0 {
 		t.Fatalf("tagging failed: %v", res.Failed)
 	}
@@ -345,8 +358,8 @@ func TestApplyTagsE2E(t *testing.T) {
 	}
 	got := make(map[string]map[string]string)
 	for _, in := range snap.Instances {
-		if v, ok := in.Tags[TagNotice]; ok {
-			got[in.ID] = map[string]string{TagNotice: v}
+		if in.Notice != "" {
+			got[in.ID] = map[string]string{TagNotice: in.Notice}
 		}
 	}
 	for _, id := range ids[:10] {

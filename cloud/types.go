@@ -11,38 +11,66 @@ import (
 
 // Tag keys through which launchwarden keeps its state on AWS resources.
 // DESIGN.md ("State lives in AWS tags") says which resource carries which.
+//
+// Ownership of an instance never comes from these tags: it comes from EC2's
+// own tagLaunchTemplateID (which nobody can write) naming a managed
+// template, or from a signed TagAdopted. The state tags on instances
+// (expires-at, notice, keep, protected, adopted) are signed with the
+// StateKeys; newInstance verifies them, and a value that does not verify
+// counts as absent (see Instance.Forged).
 const (
 	// TagManaged marks templates and security groups that launchwarden created and owns.
 	TagManaged = "launchwarden:managed"
-	// TagProject names the owning project; instances inherit it from their template.
+	// TagProject names the owning project: on templates and groups, and
+	// written on owned instances as a label for people and cost reports.
 	TagProject = "launchwarden:project"
 	// TagTemplate names the project's template a resource belongs to.
 	TagTemplate = "launchwarden:template"
 	// TagSpec holds the hash of a template's desired spec, for drift checks without extra calls.
 	TagSpec = "launchwarden:spec"
-	// TagExpiresAt holds an instance's explicit expiry, RFC 3339 UTC.
+	// TagExpiresAt holds an instance's explicit expiry, RFC 3339 UTC; signed.
 	TagExpiresAt = "launchwarden:expires-at"
-	// TagNotice records the last notice delivered for an instance, e.g. "stop@2026-11-25T10:00:00Z".
+	// TagNotice records the last notice delivered for an instance, a
+	// lifecycle.Notice value; signed, shared by the instances it announced.
 	TagNotice = "launchwarden:notice"
-	// TagKeep records an admin-granted protection with its end date.
+	// TagKeep records an admin-granted protection with its end date; signed.
 	TagKeep = "launchwarden:keep"
 	// TagProtected records when a termination failed because the instance
 	// has termination protection on, and whether admins were told:
-	// "2026-11-25T10:00:00Z" or "2026-11-25T10:00:00Z reported".
+	// "2026-11-25T10:00:00Z" or "2026-11-25T10:00:00Z reported"; signed.
 	TagProtected = "launchwarden:protected"
+	// TagAdopted makes an instance that no managed template launched ours:
+	// "<project>/<template>", written by an admin's 'launchwarden adopt'; signed.
+	TagAdopted = "launchwarden:adopted"
 
-	// tagLaunchTemplateID is set by EC2 itself on instances launched from a launch template.
+	// tagLaunchTemplateID is set by EC2 itself on instances launched from a
+	// launch template; it cannot be edited or removed
+	// (docs: ec2 user guide, launch-instances-from-launch-template).
 	tagLaunchTemplateID = "aws:ec2launchtemplate:id"
 )
+
+// ManagedName is the name of the launch template and security group of a
+// project's template: "lw-<project>-<template>". A template counts as
+// managed only if its name is this for the project and template its tags name.
+func ManagedName(project, template string) string { return "lw-" + project + "-" + template }
 
 // Instance is an EC2 instance as launchwarden sees it.
 type Instance struct {
 	ID, ImageID, Type string
 	// State is the EC2 state name: pending, running, stopping, stopped, shutting-down, terminated.
 	State string
-	// Project and Template come from the TagProject and TagTemplate tags.
+	// Project and Template say whose the instance is: from the managed
+	// template that launched it (LaunchTemplateID), else from a verified
+	// adoption. Both are empty when the instance is not ours: then nothing
+	// may be done to it.
 	Project, Template string
-	LaunchTime        time.Time
+	// Adopted is true when Project and Template come from TagAdopted.
+	Adopted bool
+	// Labels holds the TagProject and TagTemplate values the instance
+	// carries (claims, not authority): rewritten when they differ from
+	// Project and Template, reported when an instance not ours has them.
+	LabelProject, LabelTemplate string
+	LaunchTime                  time.Time
 	// BornAt is when the instance came into being, a time that a stop/start cannot
 	// reset: the earliest attach time of the root volume and of the primary network
 	// interface (device index 0). LaunchTime is reset by every start, so it is used
@@ -51,13 +79,25 @@ type Instance struct {
 	BornAtFromLaunchTime bool
 	// StoppedAt is when a stopped instance was stopped, parsed from EC2's state
 	// transition reason ("User initiated (2006-01-02 15:04:05 GMT)"); zero if unknown.
-	StoppedAt        time.Time
+	StoppedAt time.Time
+	// State values whose signature verified, without the signature: zero
+	// or empty when absent or forged.
+	ExpiresAt, KeepUntil time.Time
+	Notice, Protected    string
+	// Forged lists the state tags present whose signature did not verify,
+	// in a fixed order: they count as absent and are reported to admins.
+	Forged []string
+	// Tags are the instance's tags other than the state tags, which are
+	// only ever read through the verified fields above.
 	Tags             map[string]string
 	SecurityGroupIDs []string
 	// LaunchTemplateID is the template the instance was launched from, if any.
 	LaunchTemplateID string
 	Region, Account  string
 }
+
+// owner is a managed template's project and template, by template ID.
+type owner struct{ project, template string }
 
 // Template is an EC2 launch template.
 type Template struct {
@@ -139,20 +179,51 @@ type TemplateData struct {
 }
 
 // newInstance converts an SDK instance, keeping only what launchwarden uses.
-func newInstance(in ec2types.Instance, account, region string) Instance {
+// It is the one place where tags become trusted facts: ownership from the
+// managed template EC2 says launched the instance (owners, by template ID),
+// else from a verified adoption; state values only if their signature
+// verifies under keys (nil keys verify nothing).
+func newInstance(in ec2types.Instance, account, region string, owners map[string]owner, keys *StateKeys) Instance {
 	tags := tagMap(in.Tags)
 	out := Instance{
 		ID:               aws.ToString(in.InstanceId),
 		ImageID:          aws.ToString(in.ImageId),
 		Type:             string(in.InstanceType),
-		Project:          tags[TagProject],
-		Template:         tags[TagTemplate],
+		LabelProject:     tags[TagProject],
+		LabelTemplate:    tags[TagTemplate],
 		LaunchTime:       aws.ToTime(in.LaunchTime),
-		Tags:             tags,
 		LaunchTemplateID: tags[tagLaunchTemplateID],
 		Region:           region,
 		Account:          account,
 	}
+	verified := map[string]string{}
+	for _, k := range stateTags {
+		signed, ok := tags[k]
+		if !ok {
+			continue
+		}
+		delete(tags, k)
+		if v, ok := keys.Verify(stateScope(k, out.ID), k, signed); ok {
+			verified[k] = v
+		} else {
+			out.Forged = append(out.Forged, k)
+		}
+	}
+	if len(tags) == 0 {
+		tags = nil
+	}
+	out.Tags = tags
+	if o, ok := owners[out.LaunchTemplateID]; ok && out.LaunchTemplateID != "" {
+		out.Project, out.Template = o.project, o.template
+	} else if a, ok := verified[TagAdopted]; ok {
+		if p, t, ok := strings.Cut(a, "/"); ok && p != "" && t != "" {
+			out.Project, out.Template, out.Adopted = p, t, true
+		}
+	}
+	out.ExpiresAt = parseStateTime(verified[TagExpiresAt])
+	out.KeepUntil = parseStateTime(verified[TagKeep])
+	out.Notice = verified[TagNotice]
+	out.Protected = verified[TagProtected]
 	if in.State != nil {
 		out.State = string(in.State.Name)
 	}
@@ -164,6 +235,18 @@ func newInstance(in ec2types.Instance, account, region string) Instance {
 		out.StoppedAt = stoppedAt(aws.ToString(in.StateTransitionReason))
 	}
 	return out
+}
+
+// parseStateTime parses a verified RFC 3339 value; zero if empty or malformed.
+func parseStateTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
 }
 
 // bornAt returns the earliest attach time of the root volume and of the primary
@@ -217,9 +300,15 @@ func stoppedAt(reason string) time.Time {
 func newTemplate(lt ec2types.LaunchTemplate, account, region string) Template {
 	tags := tagMap(lt.Tags)
 	_, managed := tags[TagManaged]
+	// A template is managed only under the name launchwarden gives it:
+	// template names are unique per account and region, and launchwarden
+	// holds the names of every configured template, so a template someone
+	// else tagged managed cannot pose as another project's.
+	name := aws.ToString(lt.LaunchTemplateName)
+	managed = managed && tags[TagProject] != "" && tags[TagTemplate] != "" && name == ManagedName(tags[TagProject], tags[TagTemplate])
 	return Template{
 		ID:             aws.ToString(lt.LaunchTemplateId),
-		Name:           aws.ToString(lt.LaunchTemplateName),
+		Name:           name,
 		DefaultVersion: aws.ToInt64(lt.DefaultVersionNumber),
 		LatestVersion:  aws.ToInt64(lt.LatestVersionNumber),
 		Tags:           tags,

@@ -42,7 +42,7 @@ func TestNewInstance(t *testing.T) {
 			},
 			want: Instance{
 				ID: "i-1", ImageID: "ami-1", Type: "t3.micro", State: "running",
-				Project: "packit", Template: "fedora",
+				Project: "packit", Template: "fedora", LabelProject: "packit", LabelTemplate: "fedora",
 				LaunchTime: launched, BornAt: attached,
 				Tags: map[string]string{
 					TagProject: "packit", TagTemplate: "fedora", "aws:ec2launchtemplate:id": "lt-1",
@@ -104,7 +104,7 @@ func TestNewInstance(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := newInstance(tt.in, "123456789012", "eu-west-1")
+			got := newInstance(tt.in, "123456789012", "eu-west-1", map[string]owner{"lt-1": {"packit", "fedora"}}, nil)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("newInstance (-want +got):\n%s", diff)
 			}

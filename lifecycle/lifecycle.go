@@ -3,12 +3,12 @@
 // warning, and nothing runs forever.
 //
 // Decide is pure. It sees the instance, its project's policy, the last notice
-// delivered (from the launchwarden:notice tag) and the time, and returns one
-// Decision. Stages follow each other like this:
+// delivered (from the launchwarden:notice tag, its signature verified) and
+// the time, and returns one Decision. Stages follow each other like this:
 //
 //   - A running instance is kept until WarnBefore before its expiry (Expiry).
-//   - It is then warned: a Notice naming the OnExpiry stage (stop or terminate)
-//     with the deadline max(expiry, now+MinNotice).
+//   - It is then warned: a Notice naming the OnExpiry stage (stop or terminate),
+//     whose deadline is max(expiry, now+MinNotice).
 //   - Once that notice was delivered and its deadline has passed, it is stopped
 //     or terminated.
 //   - A stopped instance is warned again, WarnBefore ahead of its termination,
@@ -24,11 +24,15 @@
 // due at once; the stage that falls due first wins (see Decide).
 //
 // The core invariant is "no surprises": Decide returns stop or terminate only
-// when the last delivered notice names exactly that stage, its deadline has
-// passed, and that deadline is one this instance's own rules allow. Every
-// notice Decide creates has a deadline at least MinNotice after the run that
-// created it, so a notice that goes out late (Slack or launchwarden was down)
-// moves the deadline, and the full notice period always holds.
+// when the last delivered notice names exactly that stage for this
+// instance's project, counts for this instance (see Decide), and the
+// deadline recomputed from it has passed. A notice holds no deadline: the
+// deadline is max(floor, notice time + notice period) under the instance's
+// own rules, the same the announcing run's digest gave, so one notice value
+// serves all the instances of a project and stage announced in one run.
+// Every deadline is at least MinNotice after the notice, so a notice that
+// goes out late (Slack or launchwarden was down) moves the deadline, and the
+// full notice period always holds.
 package lifecycle
 
 import (
@@ -96,6 +100,9 @@ type Policy struct {
 // Instance is what Decide needs to know about one EC2 instance.
 type Instance struct {
 	ID string
+	// Project is the instance's project: a notice for another project
+	// never counts for it.
+	Project string
 	// State is the EC2 state name: pending, running, stopping, stopped,
 	// shutting-down or terminated.
 	State string
@@ -180,13 +187,20 @@ func expiry(in Instance, p Policy) (time.Time, string) {
 // target is a destructive stage that the rules put ahead of an instance.
 type target struct {
 	stage Action
-	// floor is the earliest deadline the rules allow, whenever the notice went
-	// out: a recorded notice with an earlier deadline is stale or forged.
+	// floor is the earliest deadline the rules allow, whenever the notice
+	// went out.
 	floor time.Time
 	// warnAt is when the stage comes into view; zero for at once.
 	warnAt time.Time
 	// period is the least time between the first notice and the action.
 	period time.Duration
+	// byAge is true for the age-based stage, which a notice shared by the
+	// instances of a project can announce; a demand's stage needs a notice
+	// naming the instance.
+	byAge bool
+	// since is when the instance entered the state the stage follows from
+	// (the stop, for the termination of a stopped instance); zero if unknown.
+	since  time.Time
 	reason string
 }
 
@@ -199,27 +213,65 @@ type due struct {
 	deadline  time.Time
 }
 
-// at evaluates t at now given the last delivered notice.
+// at evaluates t for in at now given the last delivered notice.
 //
-// A new notice gets the deadline max(floor, now+period), in UTC and rounded up
-// to a whole second so that it survives the tag's format unchanged. The last notice is
-// accepted as this stage's announcement only if it names the stage and its
-// deadline lies between floor and that fresh deadline. The lower bound is what
-// keeps the no-surprises promise against a tag that was edited by hand, or
-// made stale by an extension or a keep: since floor is never earlier than
-// what a genuine notice for the current rules would carry, acting on an
-// accepted notice never happens before the rules allow, and a stale notice is
-// announced again with the right deadline. The upper bound makes a notice
-// whose deadline is later than the rules now need (the expiry was shortened,
-// or the tag was edited to a far future) announced again with the earlier
-// deadline, so that nothing runs forever. A genuine notice stays within both
-// bounds on later runs, so a stage is announced once.
-func (t target) at(last Notice, now time.Time) due {
-	fresh := ceilSecond(later(t.floor, now.Add(t.period))).UTC()
-	if last.Stage == t.stage && !last.Deadline.Before(t.floor) && !last.Deadline.After(fresh) {
+// A new notice is timed ceil(now) (RFC 3339 has whole seconds) and gets the
+// deadline max(floor, ceil(now)+period), in UTC and rounded up to a whole
+// second. A recorded notice is this stage's announcement if it counts (see
+// counts); its deadline is then recomputed the same way from its own time,
+// so it is the deadline that run's digest gave, unless the rules changed
+// since (a shorter TTL, grace or notice period): then the new rules hold,
+// but never less than period after the notice.
+//
+// A notice naming one instance (a demand's) carries its deadline instead, and
+// counts if that deadline lies between floor and the deadline a fresh notice
+// would get: the lower bound keeps a notice made stale by an extension or a
+// keep from being acted on early, the upper bound has a notice whose deadline
+// is later than the rules now need announced again, so nothing runs forever.
+func (t target) at(in Instance, last Notice, now time.Time) due {
+	fresh := t.deadline(ceilSecond(now))
+	if last.Instance != "" && t.countsBound(in, last, now) && !last.Deadline.Before(t.floor) && !last.Deadline.After(fresh) {
 		return due{inView: true, announced: true, deadline: last.Deadline}
 	}
+	if last.Instance == "" && t.counts(in, last, now) {
+		return due{inView: true, announced: true, deadline: t.deadline(last.At)}
+	}
 	return due{inView: !now.Before(t.warnAt), deadline: fresh}
+}
+
+// deadline is the deadline of this stage for a notice given at noticeAt.
+func (t target) deadline(noticeAt time.Time) time.Time {
+	return ceilSecond(later(t.floor, noticeAt.Add(t.period))).UTC()
+}
+
+// counts reports whether the recorded notice last announced stage t to in's
+// team. It must name the stage and in's project, come from no later than
+// now, and be no older than what in's team was told since: not before in
+// was born, not before a keep ended, not before the state the stage follows
+// from (the stop, for a stopped instance's termination), and not so old
+// that its deadline passed before the instance was last started (a team
+// that starts its instance again is warned afresh). A notice naming an
+// instance counts for that instance only. A shared notice counts only for
+// the age-based stage, and only if the stage was already in view at the
+// notice's time: every instance of the project whose stage was in view was
+// in that run's digest, so a notice copied onto another instance, or kept
+// from before an extension, gains nothing.
+func (t target) counts(in Instance, last Notice, now time.Time) bool {
+	return t.byAge && !last.At.Before(t.warnAt) && !last.At.Before(t.since) &&
+		t.countsBound(in, last, now) && !(in.State == stateRunning && t.deadline(last.At).Before(in.StartedAt))
+}
+
+// countsBound is what every notice must meet, shared or naming an instance.
+func (t target) countsBound(in Instance, last Notice, now time.Time) bool {
+	switch {
+	case last.IsZero() || last.Stage != t.stage || last.Project != in.Project:
+		return false
+	case last.Instance != "" && (last.Instance != in.ID || (in.State == stateRunning && last.Deadline.Before(in.StartedAt))):
+		return false
+	case last.At.After(ceilSecond(now)), last.At.Before(in.BornAt), last.At.Before(in.KeepUntil):
+		return false
+	}
+	return true
 }
 
 // Decide returns what to do with in now, given its policy and the last notice
@@ -249,8 +301,9 @@ func (t target) at(last Notice, now time.Time) due {
 // could have stopped it, so that the instance is never terminated early.
 //
 // The deadline of a new notice counts from now, so the caller delivers it in
-// the same run and records it only once delivered: if it cannot be delivered,
-// the next run announces the stage again with a later deadline.
+// the same run, sets the Notice's Run and records it only once delivered: if
+// it cannot be delivered, the next run announces the stage again with a later
+// deadline.
 func Decide(in Instance, p Policy, last Notice, now time.Time) Decision {
 	if in.State != stateRunning && in.State != stateStopped {
 		return Decision{Action: ActionKeep, Stage: ActionKeep, Reason: "state " + in.State}
@@ -273,7 +326,7 @@ func Decide(in Instance, p Policy, last Notice, now time.Time) Decision {
 	)
 	for i := range targets {
 		t := &targets[i]
-		d := t.at(last, now)
+		d := t.at(in, last, now)
 		if !d.inView {
 			next = earliest(next, t.warnAt)
 			continue
@@ -295,7 +348,10 @@ func Decide(in Instance, p Policy, last Notice, now time.Time) Decision {
 	switch {
 	case !bestDue.announced:
 		dec.Action = ActionNotify
-		dec.Notice = &Notice{Stage: best.stage, Deadline: bestDue.deadline}
+		dec.Notice = &Notice{Stage: best.stage, At: ceilSecond(now).UTC(), Project: in.Project}
+		if !best.byAge {
+			dec.Notice.Instance, dec.Notice.Deadline = in.ID, bestDue.deadline
+		}
 		dec.Next = earliest(next, bestDue.deadline)
 	case now.Before(bestDue.deadline):
 		dec.Action = ActionKeep
@@ -323,18 +379,15 @@ func wins(a target, da due, b target, db due) bool {
 // stagesOf returns the stages the rules put ahead of in (the age-based one
 // first), and when there is no age-based stage, why.
 func stagesOf(in Instance, p Policy) ([]target, string) {
-	// floor is the earliest deadline any notice can genuinely carry: notices go
-	// out only after the instance was born and after any keep ended, and a
-	// running instance's notice must not have fallen due before it started.
+	// floor is the earliest deadline the rules allow: MinNotice after the
+	// instance was born and after any keep ended. (That a notice from before
+	// a restart does not count is for target.counts.)
 	var floor time.Time
 	if !in.BornAt.IsZero() {
 		floor = in.BornAt.Add(p.MinNotice)
 	}
 	if !in.KeepUntil.IsZero() {
 		floor = later(floor, in.KeepUntil.Add(p.MinNotice))
-	}
-	if in.State == stateRunning {
-		floor = later(floor, in.StartedAt)
 	}
 
 	var out []target
@@ -363,7 +416,7 @@ func ageTarget(in Instance, p Policy) (*target, string) {
 	}
 	onExpiry = staged(onExpiry, p.Mode)
 
-	t := target{stage: onExpiry, floor: exp, period: p.MinNotice, reason: why}
+	t := target{stage: onExpiry, floor: exp, period: p.MinNotice, byAge: true, reason: why}
 	if in.State == stateStopped {
 		switch {
 		case p.Mode == ModeStopOnly:
@@ -381,6 +434,8 @@ func ageTarget(in Instance, p Policy) (*target, string) {
 				stage:  ActionTerminate,
 				floor:  later(stopped.Add(p.TerminateStoppedAfter), exp),
 				period: p.MinNotice,
+				byAge:  true,
+				since:  in.StoppedAt,
 				reason: fmt.Sprintf("stopped for %s (%s %s)", formatDuration(p.TerminateStoppedAfter), known, formatTime(stopped)),
 			}
 		}

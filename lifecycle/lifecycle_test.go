@@ -38,7 +38,7 @@ func policy() Policy {
 }
 
 func running() Instance {
-	return Instance{ID: "i-1", State: "running", BornAt: ts(bornAt)}
+	return Instance{ID: "i-1", Project: "packit", State: "running", BornAt: ts(bornAt)}
 }
 
 func stoppedAt(at string) Instance {
@@ -50,13 +50,29 @@ func stoppedAt(at string) Instance {
 	return in
 }
 
-func notice(stage Action, deadline string) Notice {
-	return Notice{Stage: stage, Deadline: ts(deadline)}
+// notice is a notice of packit's digest given at "at", shared by the
+// instances it announced.
+func notice(stage Action, at string) Notice {
+	return Notice{Stage: stage, At: ts(at), Project: "packit", Run: "r1"}
 }
 
-func noticePtr(stage Action, deadline string) *Notice {
-	n := notice(stage, deadline)
-	return &n
+// bound is a notice about instance i-1 alone (a demand's), with the
+// deadline it gave.
+func bound(stage Action, at, deadline string) Notice {
+	n := notice(stage, at)
+	n.Instance, n.Deadline = "i-1", ts(deadline)
+	return n
+}
+
+// noticePtr is the notice a decision asks to deliver: dated at the
+// decision's time, and naming the instance for a demand, which the test
+// loop fills in.
+func noticePtr(stage Action) *Notice { return &Notice{Stage: stage, Project: "packit"} }
+
+// with2 returns n naming another instance.
+func with2(n Notice, id string) Notice {
+	n.Instance = id
+	return n
 }
 
 func withPolicy(f func(*Policy)) Policy {
@@ -90,67 +106,67 @@ func TestDecide(t *testing.T) {
 			name: "at warn time: notify with the expiry as deadline",
 			in:   running(), p: policy(), now: warnAt,
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, expiresAt), Next: ts(expiresAt)},
+				Notice: noticePtr(ActionStop), Next: ts(expiresAt)},
 		},
 		{
 			name: "1s after warn time: same notice",
 			in:   running(), p: policy(), now: "2026-11-24T10:00:01Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, expiresAt), Next: ts(expiresAt)},
+				Notice: noticePtr(ActionStop), Next: ts(expiresAt)},
 		},
 		{
 			name: "announced: no second notice",
-			in:   running(), p: policy(), last: notice(ActionStop, expiresAt), now: "2026-11-24T18:00:00Z",
+			in:   running(), p: policy(), last: notice(ActionStop, warnAt), now: "2026-11-24T18:00:00Z",
 			want: Decision{Action: ActionKeep, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason, Next: ts(expiresAt)},
 		},
 		{
 			name: "announced, 1s before deadline: wait",
-			in:   running(), p: policy(), last: notice(ActionStop, expiresAt), now: "2026-11-25T09:59:59Z",
+			in:   running(), p: policy(), last: notice(ActionStop, warnAt), now: "2026-11-25T09:59:59Z",
 			want: Decision{Action: ActionKeep, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason, Next: ts(expiresAt)},
 		},
 		{
 			name: "announced, at deadline: stop",
-			in:   running(), p: policy(), last: notice(ActionStop, expiresAt), now: expiresAt,
+			in:   running(), p: policy(), last: notice(ActionStop, warnAt), now: expiresAt,
 			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
 		},
 		{
 			name: "announced, 1s after deadline: stop",
-			in:   running(), p: policy(), last: notice(ActionStop, expiresAt), now: "2026-11-25T10:00:01Z",
+			in:   running(), p: policy(), last: notice(ActionStop, warnAt), now: "2026-11-25T10:00:01Z",
 			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
 		},
 		{
 			name: "first notice exactly min_notice before expiry keeps the expiry",
 			in:   running(), p: policy(), now: "2026-11-24T22:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, expiresAt), Next: ts(expiresAt)},
+				Notice: noticePtr(ActionStop), Next: ts(expiresAt)},
 		},
 		{
 			name: "late first notice 1s inside min_notice moves the deadline by 1s",
 			in:   running(), p: policy(), now: "2026-11-24T22:00:01Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T10:00:01Z"), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, "2026-11-25T10:00:01Z"), Next: ts("2026-11-25T10:00:01Z")},
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T10:00:01Z")},
 		},
 		{
 			name: "late notice after expiry (Slack was down): deadline is now+min_notice",
 			in:   running(), p: policy(), now: "2026-11-25T15:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-26T03:00:00Z"), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, "2026-11-26T03:00:00Z"), Next: ts("2026-11-26T03:00:00Z")},
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-26T03:00:00Z")},
 		},
 		{
 			name: "sub-second now: deadline rounded up to a whole second",
 			in:   running(), p: policy(), now: "2026-11-25T15:00:00.25Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-26T03:00:01Z"), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, "2026-11-26T03:00:01Z"), Next: ts("2026-11-26T03:00:01Z")},
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-26T03:00:01Z")},
 		},
 		{
 			name: "late notice, 1s before its moved deadline: wait",
-			in:   running(), p: policy(), last: notice(ActionStop, "2026-11-26T03:00:00Z"), now: "2026-11-26T02:59:59Z",
+			in:   running(), p: policy(), last: notice(ActionStop, "2026-11-25T15:00:00Z"), now: "2026-11-26T02:59:59Z",
 			want: Decision{Action: ActionKeep, Stage: ActionStop, Deadline: ts("2026-11-26T03:00:00Z"), Reason: ttlReason,
 				Next: ts("2026-11-26T03:00:00Z")},
 		},
 		{
 			name: "late notice, at its moved deadline: stop",
-			in:   running(), p: policy(), last: notice(ActionStop, "2026-11-26T03:00:00Z"), now: "2026-11-26T03:00:00Z",
+			in:   running(), p: policy(), last: notice(ActionStop, "2026-11-25T15:00:00Z"), now: "2026-11-26T03:00:00Z",
 			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts("2026-11-26T03:00:00Z"), Reason: ttlReason},
 		},
 
@@ -158,83 +174,162 @@ func TestDecide(t *testing.T) {
 		{
 			name: "extension inside the warn window: announce the new deadline",
 			in:   with(running(), func(in *Instance) { in.ExpiresAt = ts("2026-11-25T16:00:00Z") }),
-			p:    policy(), last: notice(ActionStop, expiresAt), now: "2026-11-25T09:00:00Z",
+			p:    policy(), last: notice(ActionStop, warnAt), now: "2026-11-25T09:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T21:00:00Z"),
-				Reason: "expires-at 2026-11-25T16:00:00Z", Notice: noticePtr(ActionStop, "2026-11-25T21:00:00Z"),
+				Reason: "expires-at 2026-11-25T16:00:00Z", Notice: noticePtr(ActionStop),
 				Next: ts("2026-11-25T21:00:00Z")},
 		},
 		{
 			name: "extension beyond the warn window: notice obsolete, clear it",
 			in:   with(running(), func(in *Instance) { in.ExpiresAt = ts("2026-11-28T10:00:00Z") }),
-			p:    policy(), last: notice(ActionStop, expiresAt), now: "2026-11-25T09:00:00Z",
+			p:    policy(), last: notice(ActionStop, warnAt), now: "2026-11-25T09:00:00Z",
 			want: Decision{Action: ActionKeep, Stage: ActionKeep, Reason: "expires-at 2026-11-28T10:00:00Z",
 				ClearNotice: true, Next: ts("2026-11-27T10:00:00Z")},
 		},
 		{
-			name: "expiry shortened but announced deadline still the earliest allowed: keep it",
+			name: "expiry shortened after the notice: the new expiry holds",
 			in:   with(running(), func(in *Instance) { in.ExpiresAt = ts("2026-11-25T04:00:00Z") }),
-			p:    policy(), last: notice(ActionStop, expiresAt), now: "2026-11-24T22:00:00Z",
-			want: Decision{Action: ActionKeep, Stage: ActionStop, Deadline: ts(expiresAt),
-				Reason: "expires-at 2026-11-25T04:00:00Z", Next: ts(expiresAt)},
+			p:    policy(), last: notice(ActionStop, warnAt), now: "2026-11-24T22:00:00Z",
+			want: Decision{Action: ActionKeep, Stage: ActionStop, Deadline: ts("2026-11-25T04:00:00Z"),
+				Reason: "expires-at 2026-11-25T04:00:00Z", Next: ts("2026-11-25T04:00:00Z")},
 		},
 		{
-			name: "expiry shortened well before the announced deadline: announce the earlier one",
+			name: "expiry shortened well before the notice's period ends: min_notice after the notice holds",
 			in:   with(running(), func(in *Instance) { in.ExpiresAt = ts("2026-11-24T14:00:00Z") }),
-			p:    policy(), last: notice(ActionStop, expiresAt), now: "2026-11-24T11:00:00Z",
-			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-24T23:00:00Z"),
-				Reason: "expires-at 2026-11-24T14:00:00Z", Notice: noticePtr(ActionStop, "2026-11-24T23:00:00Z"),
-				Next: ts("2026-11-24T23:00:00Z")},
+			p:    policy(), last: notice(ActionStop, warnAt), now: "2026-11-24T11:00:00Z",
+			want: Decision{Action: ActionKeep, Stage: ActionStop, Deadline: ts("2026-11-24T22:00:00Z"),
+				Reason: "expires-at 2026-11-24T14:00:00Z", Next: ts("2026-11-24T22:00:00Z")},
 		},
 		{
 			name: "max lifetime caps an extension",
 			in:   with(running(), func(in *Instance) { in.ExpiresAt = ts("2026-12-30T10:00:00Z") }),
 			p:    withPolicy(func(p *Policy) { p.MaxLifetime = 5 * 24 * time.Hour }), now: "2026-11-26T10:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-27T10:00:00Z"),
-				Reason: "max lifetime 5d (born 2026-11-22T10:00:00Z)", Notice: noticePtr(ActionStop, "2026-11-27T10:00:00Z"),
+				Reason: "max lifetime 5d (born 2026-11-22T10:00:00Z)", Notice: noticePtr(ActionStop),
 				Next: ts("2026-11-27T10:00:00Z")},
 		},
 		{
 			name: "edited notice with a deadline before expiry: refuse to act, announce again",
 			in:   running(), p: policy(), last: notice(ActionStop, "2026-11-24T09:59:59Z"), now: "2026-11-24T12:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, expiresAt), Next: ts(expiresAt)},
+				Notice: noticePtr(ActionStop), Next: ts(expiresAt)},
 		},
 		{
-			name: "edited notice 1s before expiry, after it: refuse to act",
+			name: "notice given 1s before expiry: its deadline is min_notice after it",
 			in:   running(), p: policy(), last: notice(ActionStop, "2026-11-25T09:59:59Z"), now: "2026-11-25T10:00:00Z",
+			want: Decision{Action: ActionKeep, Stage: ActionStop, Deadline: ts("2026-11-25T21:59:59Z"), Reason: ttlReason,
+				Next: ts("2026-11-25T21:59:59Z")},
+		},
+
+		// Shared notices: what a copied, foreign or stale notice is worth.
+		{
+			name: "notice at warn time counts",
+			in:   running(), p: policy(), last: notice(ActionStop, warnAt), now: expiresAt,
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
+		},
+		{
+			name: "notice 1s before warn time (copied from an instance further along): announce",
+			in:   running(), p: policy(), last: notice(ActionStop, "2026-11-24T09:59:59Z"), now: expiresAt,
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T22:00:00Z"), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, "2026-11-25T22:00:00Z"), Next: ts("2026-11-25T22:00:00Z")},
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T22:00:00Z")},
+		},
+		{
+			name: "notice of another project: announce",
+			in:   with(running(), func(in *Instance) { in.Project = "cockpit" }),
+			p:    policy(), last: notice(ActionStop, warnAt), now: expiresAt,
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T22:00:00Z"), Reason: ttlReason,
+				Notice: &Notice{Stage: ActionStop, Project: "cockpit"}, Next: ts("2026-11-25T22:00:00Z")},
+		},
+		{
+			name: "notice dated 1s after now (edited time, clock skew): announce",
+			in:   running(), p: policy(), last: notice(ActionStop, "2026-11-25T10:00:01Z"), now: expiresAt,
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T22:00:00Z"), Reason: ttlReason,
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T22:00:00Z")},
+		},
+		{
+			name: "notice dated before the instance was born (copied): announce",
+			in:   with(running(), func(in *Instance) { in.ExpiresAt = ts("2026-11-22T12:00:00Z") }),
+			p:    policy(), last: notice(ActionStop, "2026-11-22T09:59:59Z"), now: "2026-11-23T00:00:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-23T12:00:00Z"), Reason: "expires-at 2026-11-22T12:00:00Z",
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-23T12:00:00Z")},
+		},
+		{
+			name: "notice dated at birth counts",
+			in:   with(running(), func(in *Instance) { in.ExpiresAt = ts("2026-11-22T12:00:00Z") }),
+			p:    policy(), last: notice(ActionStop, bornAt), now: "2026-11-23T00:00:00Z",
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts("2026-11-22T22:00:00Z"), Reason: "expires-at 2026-11-22T12:00:00Z"},
+		},
+		{
+			name: "notice 1s before a keep ended: announce",
+			in:   with(running(), func(in *Instance) { in.KeepUntil = ts("2026-11-24T12:00:00Z") }),
+			p:    policy(), last: notice(ActionStop, "2026-11-24T11:59:59Z"), now: expiresAt,
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T22:00:00Z"), Reason: ttlReason,
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T22:00:00Z")},
+		},
+		{
+			name: "notice at the end of a keep counts",
+			in:   with(running(), func(in *Instance) { in.KeepUntil = ts("2026-11-24T12:00:00Z") }),
+			p:    policy(), last: notice(ActionStop, "2026-11-24T12:00:00Z"), now: expiresAt,
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
+		},
+		{
+			name: "notice from before an extension (copied back): announce the new expiry",
+			in:   with(running(), func(in *Instance) { in.ExpiresAt = ts("2026-11-26T10:00:00Z") }),
+			p:    policy(), last: notice(ActionStop, warnAt), now: "2026-11-25T10:00:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-26T10:00:00Z"), Reason: "expires-at 2026-11-26T10:00:00Z",
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-26T10:00:00Z")},
+		},
+		{
+			name: "shared notice for an over-quota instance: a demand needs a notice naming it",
+			in:   with(running(), func(in *Instance) { in.Demand = &Demand{Action: ActionStop, Reason: "over vCPU quota"} }),
+			p:    policy(), last: notice(ActionStop, "2026-11-22T12:00:00Z"), now: "2026-11-23T10:00:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-23T22:00:00Z"), Reason: "over vCPU quota",
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-23T22:00:00Z")},
+		},
+		{
+			name: "notice naming another instance: announce",
+			in:   with(running(), func(in *Instance) { in.Demand = &Demand{Action: ActionStop, Reason: "over vCPU quota"} }),
+			p:    policy(), last: with2(bound(ActionStop, "2026-11-23T10:00:00Z", "2026-11-23T22:00:00Z"), "i-2"), now: "2026-11-23T22:00:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-24T10:00:00Z"), Reason: "over vCPU quota",
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-24T10:00:00Z")},
+		},
+		{
+			name: "stopped: a termination notice from before the stop does not count",
+			in:   with(stoppedAt("2026-11-30T12:00:00Z"), func(in *Instance) {}),
+			p:    withPolicy(func(p *Policy) { p.TerminateStoppedAfter = time.Hour }), last: notice(ActionTerminate, "2026-11-30T11:59:59Z"), now: "2026-11-30T13:00:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts("2026-12-01T01:00:00Z"), Reason: "stopped for 1h (since 2026-11-30T12:00:00Z)",
+				Notice: noticePtr(ActionTerminate), Next: ts("2026-12-01T01:00:00Z")},
 		},
 		{
 			name: "edited notice in the far future: announce the real deadline",
 			in:   running(), p: policy(), last: notice(ActionStop, "2099-01-01T00:00:00Z"), now: "2026-11-25T10:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T22:00:00Z"), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, "2026-11-25T22:00:00Z"), Next: ts("2026-11-25T22:00:00Z")},
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T22:00:00Z")},
 		},
 		{
 			name: "notice names another stage: announce this one",
-			in:   running(), p: policy(), last: notice(ActionTerminate, expiresAt), now: expiresAt,
+			in:   running(), p: policy(), last: notice(ActionTerminate, warnAt), now: expiresAt,
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T22:00:00Z"), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, "2026-11-25T22:00:00Z"), Next: ts("2026-11-25T22:00:00Z")},
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T22:00:00Z")},
 		},
 		{
 			name: "started again after its stop: the spent notice does not count",
 			in:   with(running(), func(in *Instance) { in.StartedAt = ts("2026-11-25T10:30:00Z") }),
-			p:    policy(), last: notice(ActionStop, expiresAt), now: "2026-11-25T11:00:00Z",
+			p:    policy(), last: notice(ActionStop, warnAt), now: "2026-11-25T11:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T23:00:00Z"), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, "2026-11-25T23:00:00Z"), Next: ts("2026-11-25T23:00:00Z")},
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T23:00:00Z")},
 		},
 		{
 			name: "started again before the deadline: the notice stands",
 			in:   with(running(), func(in *Instance) { in.StartedAt = ts("2026-11-25T09:30:00Z") }),
-			p:    policy(), last: notice(ActionStop, expiresAt), now: expiresAt,
+			p:    policy(), last: notice(ActionStop, warnAt), now: expiresAt,
 			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
 		},
 
 		// Stopped instances.
 		{
 			name: "just stopped: stop notice done with, clear it",
-			in:   stoppedAt(expiresAt), p: policy(), last: notice(ActionStop, expiresAt), now: "2026-11-25T11:00:00Z",
+			in:   stoppedAt(expiresAt), p: policy(), last: notice(ActionStop, warnAt), now: "2026-11-25T11:00:00Z",
 			want: Decision{Action: ActionKeep, Stage: ActionKeep, Reason: stopReason, ClearNotice: true,
 				Next: ts("2026-12-01T10:00:00Z")},
 		},
@@ -247,31 +342,31 @@ func TestDecide(t *testing.T) {
 			name: "stopped, at terminate warning: notify terminate",
 			in:   stoppedAt(expiresAt), p: policy(), now: "2026-12-01T10:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts("2026-12-02T10:00:00Z"), Reason: stopReason,
-				Notice: noticePtr(ActionTerminate, "2026-12-02T10:00:00Z"), Next: ts("2026-12-02T10:00:00Z")},
+				Notice: noticePtr(ActionTerminate), Next: ts("2026-12-02T10:00:00Z")},
 		},
 		{
 			name: "stopped, terminate announced, 1s before deadline: wait",
-			in:   stoppedAt(expiresAt), p: policy(), last: notice(ActionTerminate, "2026-12-02T10:00:00Z"), now: "2026-12-02T09:59:59Z",
+			in:   stoppedAt(expiresAt), p: policy(), last: notice(ActionTerminate, "2026-12-01T10:00:00Z"), now: "2026-12-02T09:59:59Z",
 			want: Decision{Action: ActionKeep, Stage: ActionTerminate, Deadline: ts("2026-12-02T10:00:00Z"), Reason: stopReason,
 				Next: ts("2026-12-02T10:00:00Z")},
 		},
 		{
 			name: "stopped, terminate announced, at deadline: terminate",
-			in:   stoppedAt(expiresAt), p: policy(), last: notice(ActionTerminate, "2026-12-02T10:00:00Z"), now: "2026-12-02T10:00:00Z",
+			in:   stoppedAt(expiresAt), p: policy(), last: notice(ActionTerminate, "2026-12-01T10:00:00Z"), now: "2026-12-02T10:00:00Z",
 			want: Decision{Action: ActionTerminate, Stage: ActionTerminate, Deadline: ts("2026-12-02T10:00:00Z"), Reason: stopReason},
 		},
 		{
 			name: "stopped, only the stop notice recorded at the terminate deadline: notify, do not terminate",
-			in:   stoppedAt(expiresAt), p: policy(), last: notice(ActionStop, expiresAt), now: "2026-12-02T10:00:00Z",
+			in:   stoppedAt(expiresAt), p: policy(), last: notice(ActionStop, warnAt), now: "2026-12-02T10:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts("2026-12-02T22:00:00Z"), Reason: stopReason,
-				Notice: noticePtr(ActionTerminate, "2026-12-02T22:00:00Z"), Next: ts("2026-12-02T22:00:00Z")},
+				Notice: noticePtr(ActionTerminate), Next: ts("2026-12-02T22:00:00Z")},
 		},
 		{
 			name: "stopped, stop time unknown: counted from the expiry",
 			in:   stoppedAt(""), p: policy(), now: "2026-12-01T10:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts("2026-12-02T10:00:00Z"),
 				Reason: "stopped for 7d (stop time unknown, counted from 2026-11-25T10:00:00Z)",
-				Notice: noticePtr(ActionTerminate, "2026-12-02T10:00:00Z"), Next: ts("2026-12-02T10:00:00Z")},
+				Notice: noticePtr(ActionTerminate), Next: ts("2026-12-02T10:00:00Z")},
 		},
 		{
 			name: "stopped early by its team: not terminated before its expiry",
@@ -279,7 +374,7 @@ func TestDecide(t *testing.T) {
 			p:    withPolicy(func(p *Policy) { p.TerminateStoppedAfter = 24 * time.Hour }), now: warnAt,
 			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts(expiresAt),
 				Reason: "stopped for 1d (since 2026-11-22T12:00:00Z)",
-				Notice: noticePtr(ActionTerminate, expiresAt), Next: ts(expiresAt)},
+				Notice: noticePtr(ActionTerminate), Next: ts(expiresAt)},
 		},
 		{
 			name: "stopped, terminate_stopped_after unset: kept",
@@ -292,18 +387,18 @@ func TestDecide(t *testing.T) {
 			name: "on_expiry terminate: warn for terminate",
 			in:   running(), p: withPolicy(func(p *Policy) { p.OnExpiry = ActionTerminate }), now: warnAt,
 			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts(expiresAt), Reason: ttlReason,
-				Notice: noticePtr(ActionTerminate, expiresAt), Next: ts(expiresAt)},
+				Notice: noticePtr(ActionTerminate), Next: ts(expiresAt)},
 		},
 		{
 			name: "on_expiry terminate: terminate at deadline",
 			in:   running(), p: withPolicy(func(p *Policy) { p.OnExpiry = ActionTerminate }),
-			last: notice(ActionTerminate, expiresAt), now: expiresAt,
+			last: notice(ActionTerminate, warnAt), now: expiresAt,
 			want: Decision{Action: ActionTerminate, Stage: ActionTerminate, Deadline: ts(expiresAt), Reason: ttlReason},
 		},
 		{
 			name: "on_expiry terminate, stopped by its team: terminated at expiry all the same",
 			in:   stoppedAt("2026-11-23T10:00:00Z"), p: withPolicy(func(p *Policy) { p.OnExpiry = ActionTerminate }),
-			last: notice(ActionTerminate, expiresAt), now: expiresAt,
+			last: notice(ActionTerminate, warnAt), now: expiresAt,
 			want: Decision{Action: ActionTerminate, Stage: ActionTerminate, Deadline: ts(expiresAt), Reason: ttlReason},
 		},
 
@@ -311,53 +406,53 @@ func TestDecide(t *testing.T) {
 		{
 			name: "stop-only: terminate becomes stop",
 			in:   running(), p: withPolicy(func(p *Policy) { p.OnExpiry = ActionTerminate; p.Mode = ModeStopOnly }),
-			last: notice(ActionStop, expiresAt), now: expiresAt,
+			last: notice(ActionStop, warnAt), now: expiresAt,
 			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
 		},
 		{
 			name: "stop-only: a stopped instance is never terminated",
 			in:   stoppedAt(expiresAt), p: withPolicy(func(p *Policy) { p.Mode = ModeStopOnly }),
-			last: notice(ActionTerminate, "2026-12-02T10:00:00Z"), now: "2027-01-01T00:00:00Z",
+			last: notice(ActionTerminate, "2026-12-01T10:00:00Z"), now: "2027-01-01T00:00:00Z",
 			want: Decision{Action: ActionKeep, Stage: ActionKeep, Reason: "stopped; stop-only mode never terminates", ClearNotice: true},
 		},
 		{
 			name: "notify-only: warns",
 			in:   running(), p: withPolicy(func(p *Policy) { p.Mode = ModeNotifyOnly }), now: warnAt,
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, expiresAt), Next: ts(expiresAt)},
+				Notice: noticePtr(ActionStop), Next: ts(expiresAt)},
 		},
 		{
 			name: "notify-only: never stops",
 			in:   running(), p: withPolicy(func(p *Policy) { p.Mode = ModeNotifyOnly }),
-			last: notice(ActionStop, expiresAt), now: "2026-11-30T00:00:00Z",
+			last: notice(ActionStop, warnAt), now: "2026-11-30T00:00:00Z",
 			want: Decision{Action: ActionKeep, Stage: ActionStop, Deadline: ts(expiresAt),
 				Reason: ttlReason + "; notify-only mode: not acting"},
 		},
 		{
 			name: "unknown mode is taken as notify-only",
 			in:   running(), p: withPolicy(func(p *Policy) { p.Mode = "enforcing" }),
-			last: notice(ActionStop, expiresAt), now: "2026-11-30T00:00:00Z",
+			last: notice(ActionStop, warnAt), now: "2026-11-30T00:00:00Z",
 			want: Decision{Action: ActionKeep, Stage: ActionStop, Deadline: ts(expiresAt),
 				Reason: ttlReason + "; notify-only mode: not acting"},
 		},
 		{
 			name: "empty mode enforces",
 			in:   running(), p: withPolicy(func(p *Policy) { p.Mode = "" }),
-			last: notice(ActionStop, expiresAt), now: expiresAt,
+			last: notice(ActionStop, warnAt), now: expiresAt,
 			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason},
 		},
 		{
 			name: "unknown on_expiry means stop",
 			in:   running(), p: withPolicy(func(p *Policy) { p.OnExpiry = "destroy" }), now: warnAt,
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, expiresAt), Next: ts(expiresAt)},
+				Notice: noticePtr(ActionStop), Next: ts(expiresAt)},
 		},
 
 		// Keep.
 		{
 			name: "kept: no notice, recorded notice cleared",
 			in:   with(running(), func(in *Instance) { in.KeepUntil = ts("2026-12-01T00:00:00Z") }),
-			p:    policy(), last: notice(ActionStop, expiresAt), now: "2026-11-30T23:59:59Z",
+			p:    policy(), last: notice(ActionStop, warnAt), now: "2026-11-30T23:59:59Z",
 			want: Decision{Action: ActionKeep, Stage: ActionKeep, Reason: "kept until 2026-12-01T00:00:00Z",
 				ClearNotice: true, Next: ts("2026-12-01T00:00:00Z")},
 		},
@@ -366,25 +461,25 @@ func TestDecide(t *testing.T) {
 			in:   with(running(), func(in *Instance) { in.KeepUntil = ts("2026-12-01T00:00:00Z") }),
 			p:    policy(), now: "2026-12-01T00:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-12-01T12:00:00Z"), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, "2026-12-01T12:00:00Z"), Next: ts("2026-12-01T12:00:00Z")},
+				Notice: noticePtr(ActionStop), Next: ts("2026-12-01T12:00:00Z")},
 		},
 		{
 			name: "keep ended with a notice from before it still recorded: not acted on",
 			in:   with(running(), func(in *Instance) { in.KeepUntil = ts("2026-12-01T00:00:00Z") }),
-			p:    policy(), last: notice(ActionStop, expiresAt), now: "2026-12-01T06:00:00Z",
+			p:    policy(), last: notice(ActionStop, warnAt), now: "2026-12-01T06:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-12-01T18:00:00Z"), Reason: ttlReason,
-				Notice: noticePtr(ActionStop, "2026-12-01T18:00:00Z"), Next: ts("2026-12-01T18:00:00Z")},
+				Notice: noticePtr(ActionStop), Next: ts("2026-12-01T18:00:00Z")},
 		},
 
 		// States in flux.
 		{
 			name: "pending", in: with(running(), func(in *Instance) { in.State = "pending" }), p: policy(),
-			last: notice(ActionStop, expiresAt), now: "2026-12-01T00:00:00Z",
+			last: notice(ActionStop, warnAt), now: "2026-12-01T00:00:00Z",
 			want: Decision{Action: ActionKeep, Stage: ActionKeep, Reason: "state pending"},
 		},
 		{
 			name: "stopping", in: with(running(), func(in *Instance) { in.State = "stopping" }), p: policy(),
-			last: notice(ActionStop, expiresAt), now: "2026-12-01T00:00:00Z",
+			last: notice(ActionStop, warnAt), now: "2026-12-01T00:00:00Z",
 			want: Decision{Action: ActionKeep, Stage: ActionKeep, Reason: "state stopping"},
 		},
 		{
@@ -394,7 +489,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "terminated", in: with(running(), func(in *Instance) { in.State = "terminated" }), p: policy(),
-			last: notice(ActionTerminate, expiresAt), now: "2026-12-01T00:00:00Z",
+			last: notice(ActionTerminate, warnAt), now: "2026-12-01T00:00:00Z",
 			want: Decision{Action: ActionKeep, Stage: ActionKeep, Reason: "state terminated"},
 		},
 
@@ -404,24 +499,24 @@ func TestDecide(t *testing.T) {
 			in:   with(running(), func(in *Instance) { in.Demand = &Demand{Action: ActionStop, Reason: "over vCPU quota"} }),
 			p:    policy(), now: "2026-11-23T10:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-23T22:00:00Z"), Reason: "over vCPU quota",
-				Notice: noticePtr(ActionStop, "2026-11-23T22:00:00Z"), Next: ts("2026-11-23T22:00:00Z")},
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-23T22:00:00Z")},
 		},
 		{
 			name: "quota demand announced, 1s before deadline: wait",
 			in:   with(running(), func(in *Instance) { in.Demand = &Demand{Action: ActionStop, Reason: "over vCPU quota"} }),
-			p:    policy(), last: notice(ActionStop, "2026-11-23T22:00:00Z"), now: "2026-11-23T21:59:59Z",
+			p:    policy(), last: bound(ActionStop, "2026-11-23T10:00:00Z", "2026-11-23T22:00:00Z"), now: "2026-11-23T21:59:59Z",
 			want: Decision{Action: ActionKeep, Stage: ActionStop, Deadline: ts("2026-11-23T22:00:00Z"), Reason: "over vCPU quota",
 				Next: ts("2026-11-23T22:00:00Z")},
 		},
 		{
 			name: "quota demand announced, at deadline: stop",
 			in:   with(running(), func(in *Instance) { in.Demand = &Demand{Action: ActionStop, Reason: "over vCPU quota"} }),
-			p:    policy(), last: notice(ActionStop, "2026-11-23T22:00:00Z"), now: "2026-11-23T22:00:00Z",
+			p:    policy(), last: bound(ActionStop, "2026-11-23T10:00:00Z", "2026-11-23T22:00:00Z"), now: "2026-11-23T22:00:00Z",
 			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts("2026-11-23T22:00:00Z"), Reason: "over vCPU quota"},
 		},
 		{
 			name: "quota back within limits: notice obsolete, clear it",
-			in:   running(), p: policy(), last: notice(ActionStop, "2026-11-23T22:00:00Z"), now: "2026-11-23T22:00:00Z",
+			in:   running(), p: policy(), last: bound(ActionStop, "2026-11-23T10:00:00Z", "2026-11-23T22:00:00Z"), now: "2026-11-23T22:00:00Z",
 			want: Decision{Action: ActionKeep, Stage: ActionKeep, Reason: ttlReason, ClearNotice: true, Next: ts(warnAt)},
 		},
 		{
@@ -431,7 +526,7 @@ func TestDecide(t *testing.T) {
 			}),
 			p: policy(), now: "2026-11-23T10:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts("2026-11-30T10:00:00Z"),
-				Reason: "orphan: project removed", Notice: noticePtr(ActionTerminate, "2026-11-30T10:00:00Z"),
+				Reason: "orphan: project removed", Notice: noticePtr(ActionTerminate),
 				Next: ts("2026-11-24T10:00:00Z")},
 		},
 		{
@@ -439,7 +534,7 @@ func TestDecide(t *testing.T) {
 			in: with(stoppedAt(expiresAt), func(in *Instance) {
 				in.Demand = &Demand{Action: ActionTerminate, Reason: "orphan: project removed", Grace: 7 * 24 * time.Hour}
 			}),
-			p: policy(), last: notice(ActionTerminate, "2026-11-30T10:00:00Z"), now: "2026-11-30T09:59:59Z",
+			p: policy(), last: bound(ActionTerminate, "2026-11-23T10:00:00Z", "2026-11-30T10:00:00Z"), now: "2026-11-30T09:59:59Z",
 			want: Decision{Action: ActionKeep, Stage: ActionTerminate, Deadline: ts("2026-11-30T10:00:00Z"),
 				Reason: "orphan: project removed", Next: ts("2026-11-30T10:00:00Z")},
 		},
@@ -448,7 +543,7 @@ func TestDecide(t *testing.T) {
 			in: with(stoppedAt(expiresAt), func(in *Instance) {
 				in.Demand = &Demand{Action: ActionTerminate, Reason: "orphan: project removed", Grace: 7 * 24 * time.Hour}
 			}),
-			p: policy(), last: notice(ActionTerminate, "2026-11-30T10:00:00Z"), now: "2026-11-30T10:00:00Z",
+			p: policy(), last: bound(ActionTerminate, "2026-11-23T10:00:00Z", "2026-11-30T10:00:00Z"), now: "2026-11-30T10:00:00Z",
 			want: Decision{Action: ActionTerminate, Stage: ActionTerminate, Deadline: ts("2026-11-30T10:00:00Z"),
 				Reason: "orphan: project removed"},
 		},
@@ -459,22 +554,22 @@ func TestDecide(t *testing.T) {
 			}),
 			p: policy(), now: "2026-11-23T10:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts("2026-11-23T22:00:00Z"),
-				Reason: "orphan: project removed", Notice: noticePtr(ActionTerminate, "2026-11-23T22:00:00Z"),
+				Reason: "orphan: project removed", Notice: noticePtr(ActionTerminate),
 				Next: ts("2026-11-23T22:00:00Z")},
 		},
 		{
 			name: "edited demand notice dated before the instance could be warned: announce again",
 			in:   with(running(), func(in *Instance) { in.Demand = &Demand{Action: ActionStop, Reason: "over vCPU quota"} }),
-			p:    policy(), last: notice(ActionStop, "2026-11-22T21:59:59Z"), now: "2026-11-23T10:00:00Z",
+			p:    policy(), last: bound(ActionStop, "2026-11-22T09:59:59Z", "2026-11-22T21:59:59Z"), now: "2026-11-23T10:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-23T22:00:00Z"), Reason: "over vCPU quota",
-				Notice: noticePtr(ActionStop, "2026-11-23T22:00:00Z"), Next: ts("2026-11-23T22:00:00Z")},
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-23T22:00:00Z")},
 		},
 		{
 			name: "demand due after an announced age stop: the earlier stop stands",
 			in: with(running(), func(in *Instance) {
 				in.Demand = &Demand{Action: ActionTerminate, Reason: "over instance quota"}
 			}),
-			p: policy(), last: notice(ActionStop, expiresAt), now: "2026-11-25T00:00:00Z",
+			p: policy(), last: notice(ActionStop, warnAt), now: "2026-11-25T00:00:00Z",
 			want: Decision{Action: ActionKeep, Stage: ActionStop, Deadline: ts(expiresAt), Reason: ttlReason, Next: ts(expiresAt)},
 		},
 		{
@@ -484,21 +579,21 @@ func TestDecide(t *testing.T) {
 			}),
 			p: policy(), now: "2026-11-24T22:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts(expiresAt), Reason: "over instance quota",
-				Notice: noticePtr(ActionTerminate, expiresAt), Next: ts(expiresAt)},
+				Notice: noticePtr(ActionTerminate), Next: ts(expiresAt)},
 		},
 		{
 			name: "demanded stop earlier than an announced age stop: announce the earlier deadline",
 			in:   with(running(), func(in *Instance) { in.Demand = &Demand{Action: ActionStop, Reason: "over vCPU quota"} }),
-			p:    policy(), last: notice(ActionStop, expiresAt), now: "2026-11-24T14:00:00Z",
+			p:    policy(), last: notice(ActionStop, warnAt), now: "2026-11-24T14:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T02:00:00Z"), Reason: "over vCPU quota",
-				Notice: noticePtr(ActionStop, "2026-11-25T02:00:00Z"), Next: ts("2026-11-25T02:00:00Z")},
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T02:00:00Z")},
 		},
 		{
 			name: "demanded stop before an age terminate comes into view: stop",
 			in:   with(running(), func(in *Instance) { in.Demand = &Demand{Action: ActionStop, Reason: "type not allowed"} }),
 			p:    withPolicy(func(p *Policy) { p.OnExpiry = ActionTerminate }), now: "2026-11-23T10:00:00Z",
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-23T22:00:00Z"), Reason: "type not allowed",
-				Notice: noticePtr(ActionStop, "2026-11-23T22:00:00Z"), Next: ts("2026-11-23T22:00:00Z")},
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-23T22:00:00Z")},
 		},
 		{
 			name: "demanded stop of a stopped instance: nothing to do",
@@ -526,6 +621,12 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if n := tt.want.Notice; n != nil {
+				n.At = ceilSecond(ts(tt.now)).UTC()
+				if tt.in.Demand != nil && tt.want.Reason == tt.in.Demand.Reason {
+					n.Instance, n.Deadline = tt.in.ID, tt.want.Deadline // a demand's notice names its instance
+				}
+			}
 			got := Decide(tt.in, tt.p, tt.last, ts(tt.now))
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Decide() mismatch (-want +got):\n%s", diff)
@@ -613,7 +714,7 @@ func BenchmarkDecide(b *testing.B) {
 		case 1:
 			in.State, in.StoppedAt = "stopped", base
 		case 2:
-			last = Notice{Stage: ActionStop, Deadline: Expiry(in, p)}
+			last = Notice{Stage: ActionStop, At: Expiry(in, p).Add(-p.WarnBefore), Project: "packit", Run: "r1"}
 		case 3:
 			in.Demand = &Demand{Action: ActionStop, Reason: "over vCPU quota"}
 		case 4:

@@ -2,62 +2,130 @@ package lifecycle
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
 
-// Notice is the last notice delivered to an instance's team: the destructive
-// stage it announced and when that stage will be carried out. launchwarden
-// records it in the instance's launchwarden:notice tag once the notice has
-// been delivered, so the next run knows what the team has been told.
+// Notice is the last notice delivered to an instance's team, as recorded in
+// its launchwarden:notice tag once the digest naming it was delivered.
+//
+// A notice holds no deadline: it says which stage a run announced, when,
+// for which project, and (for notices about one instance) which instance.
+// Decide recomputes the deadline from At and the instance's own rules,
+// exactly as the announcing run did, so one value serves every instance of
+// a project and stage announced in a run (one tag write per 1000 of them),
+// and a notice copied onto another instance gains nothing: it counts only
+// for an instance whose stage was already in view at At, which that run's
+// digest therefore named (see Decide).
 type Notice struct {
-	Stage    Action
+	Stage Action
+	// At is when the announcing run planned, rounded up to a whole second.
+	At time.Time
+	// Project is the project whose digest carried the notice.
+	Project string
+	// Run is the id of the announcing run.
+	Run string
+	// Instance is set when the notice is about that one instance (a demand:
+	// over quota, disallowed type, orphan), which is not in view by age.
+	// Such a notice is written on that instance alone, so it also carries
+	// the Deadline its digest gave: a demand can change or go away, and its
+	// deadline could not be recomputed.
+	Instance string
 	Deadline time.Time
 }
 
 // IsZero reports whether n records no notice.
 func (n Notice) IsZero() bool {
-	return n.Stage == "" && n.Deadline.IsZero()
+	return n == Notice{}
 }
 
-// String formats n as a tag value, "stop@2026-11-25T10:00:00Z": the stage, then
-// the deadline in RFC 3339 UTC with whole seconds. The zero Notice is "".
+// String formats n as a tag value, "stop@2026-11-25T10:00:00Z p=packit
+// r=20261125T100000-3fa2c1", with " i=<instance> d=<deadline>" for a notice
+// about one instance. The zero Notice is "".
 func (n Notice) String() string {
 	if n.IsZero() {
 		return ""
 	}
-	return string(n.Stage) + "@" + n.Deadline.UTC().Format(time.RFC3339)
+	s := string(n.Stage) + "@" + n.At.UTC().Format(time.RFC3339) + " p=" + n.Project + " r=" + n.Run
+	if n.Instance != "" {
+		s += " i=" + n.Instance + " d=" + n.Deadline.UTC().Format(time.RFC3339)
+	}
+	return s
 }
 
-// ParseNotice parses a launchwarden:notice tag value as written by
-// Notice.String. The empty string is the zero Notice (no notice delivered).
-// The stage must be stop or terminate; the deadline may carry any UTC offset
-// but no fractional seconds, and is returned in UTC (years 1 to 9999).
+// noticeField is what a notice's project, run and instance may hold: tag
+// values keep to letters, digits and + - = . _ : / @.
+var noticeField = regexp.MustCompile(`^[A-Za-z0-9._:/+-]{1,64}$`)
+
+// ParseNotice parses a launchwarden:notice value (its signature already
+// checked and removed) as written by Notice.String. The empty string is the
+// zero Notice. The stage must be stop or terminate; the time is RFC 3339
+// with whole seconds, returned in UTC (years 1 to 9999).
 func ParseNotice(tag string) (Notice, error) {
 	if tag == "" {
 		return Notice{}, nil
 	}
-	stage, deadline, ok := strings.Cut(tag, "@")
+	fields := strings.Split(tag, " ")
+	stage, at, ok := strings.Cut(fields[0], "@")
 	if !ok {
-		return Notice{}, fmt.Errorf("notice %q: want stage@deadline", tag)
+		return Notice{}, fmt.Errorf("notice %q: want stage@time p=project r=run", tag)
 	}
 	switch Action(stage) {
 	case ActionStop, ActionTerminate:
 	default:
 		return Notice{}, fmt.Errorf("notice %q: stage %q is not stop or terminate", tag, stage)
 	}
-	t, err := time.Parse(time.RFC3339, deadline)
+	t, err := parseNoticeTime(at)
 	if err != nil {
-		return Notice{}, fmt.Errorf("notice %q: deadline: %w", tag, err)
+		return Notice{}, fmt.Errorf("notice %q: time: %w", tag, err)
+	}
+	n := Notice{Stage: Action(stage), At: t}
+	seen := map[string]bool{}
+	for _, f := range fields[1:] {
+		k, v, _ := strings.Cut(f, "=")
+		if seen[k] || !noticeField.MatchString(v) {
+			return Notice{}, fmt.Errorf("notice %q: bad field %q", tag, f)
+		}
+		seen[k] = true
+		switch k {
+		case "p":
+			n.Project = v
+		case "r":
+			n.Run = v
+		case "i":
+			n.Instance = v
+		case "d":
+			if n.Deadline, err = parseNoticeTime(v); err != nil {
+				return Notice{}, fmt.Errorf("notice %q: deadline: %w", tag, err)
+			}
+		default:
+			return Notice{}, fmt.Errorf("notice %q: unknown field %q", tag, f)
+		}
+	}
+	if n.Project == "" || n.Run == "" {
+		return Notice{}, fmt.Errorf("notice %q: want project and run", tag)
+	}
+	if (n.Instance == "") != n.Deadline.IsZero() {
+		return Notice{}, fmt.Errorf("notice %q: an instance and a deadline go together", tag)
+	}
+	return n, nil
+}
+
+// parseNoticeTime parses RFC 3339 with whole seconds, in UTC, years 1 to 9999.
+func parseNoticeTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, err
 	}
 	if t.Nanosecond() != 0 {
-		return Notice{}, fmt.Errorf("notice %q: deadline has fractional seconds", tag)
+		return time.Time{}, fmt.Errorf("%q has fractional seconds", s)
 	}
 	t = t.UTC()
 	if y := t.Year(); y < 1 || y > 9999 {
 		// An offset can push a valid local time out of the four-digit years
 		// that RFC 3339 in UTC can express.
-		return Notice{}, fmt.Errorf("notice %q: deadline out of range", tag)
+		return time.Time{}, fmt.Errorf("%q is out of range", s)
 	}
-	return Notice{Stage: Action(stage), Deadline: t}, nil
+	return t, nil
 }

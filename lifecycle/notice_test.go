@@ -8,26 +8,31 @@ import (
 )
 
 func TestParseNotice(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name    string
 		tag     string
 		want    Notice
 		wantErr bool
 	}{
-		{name: "stop", tag: "stop@2026-11-25T10:00:00Z", want: notice(ActionStop, "2026-11-25T10:00:00Z")},
-		{name: "terminate", tag: "terminate@2026-12-02T10:00:00Z", want: notice(ActionTerminate, "2026-12-02T10:00:00Z")},
+		{name: "stop", tag: "stop@2026-11-25T10:00:00Z p=packit r=run-1", want: Notice{Stage: ActionStop, At: at, Project: "packit", Run: "run-1"}},
+		{name: "terminate about one instance", tag: "terminate@2026-11-25T10:00:00Z p=packit r=run-1 i=i-0abc d=2026-11-26T10:00:00Z",
+			want: Notice{Stage: ActionTerminate, At: at, Project: "packit", Run: "run-1", Instance: "i-0abc", Deadline: at.Add(24 * time.Hour)}},
+		{name: "an instance without a deadline", tag: "stop@2026-11-25T10:00:00Z p=packit r=run-1 i=i-0abc", wantErr: true},
+		{name: "a deadline without an instance", tag: "stop@2026-11-25T10:00:00Z p=packit r=run-1 d=2026-11-26T10:00:00Z", wantErr: true},
 		{name: "empty is no notice", tag: "", want: Notice{}},
-		{name: "offset converted to UTC", tag: "stop@2026-11-25T11:00:00+01:00", want: notice(ActionStop, "2026-11-25T10:00:00Z")},
-		{name: "no separator", tag: "stop 2026-11-25T10:00:00Z", wantErr: true},
-		{name: "keep is not a stage", tag: "keep@2026-11-25T10:00:00Z", wantErr: true},
-		{name: "notify is not a stage", tag: "notify@2026-11-25T10:00:00Z", wantErr: true},
-		{name: "stage is case-sensitive", tag: "Stop@2026-11-25T10:00:00Z", wantErr: true},
-		{name: "no deadline", tag: "stop@", wantErr: true},
-		{name: "date only", tag: "stop@2026-11-25", wantErr: true},
-		{name: "no zone", tag: "stop@2026-11-25T10:00:00", wantErr: true},
-		{name: "fractional seconds", tag: "stop@2026-11-25T10:00:00.5Z", wantErr: true},
-		{name: "two separators", tag: "stop@2026-11-25T10:00:00Z@x", wantErr: true},
-		{name: "offset pushes past year 9999", tag: "stop@9999-12-31T23:59:59-23:59", wantErr: true},
+		{name: "offset converted to UTC", tag: "stop@2026-11-25T11:00:00+01:00 p=packit r=run-1", want: Notice{Stage: ActionStop, At: at, Project: "packit", Run: "run-1"}},
+		{name: "old format without project and run", tag: "stop@2026-11-25T10:00:00Z", wantErr: true},
+		{name: "no run", tag: "stop@2026-11-25T10:00:00Z p=packit", wantErr: true},
+		{name: "no separator", tag: "stop 2026-11-25T10:00:00Z p=packit r=1", wantErr: true},
+		{name: "keep is not a stage", tag: "keep@2026-11-25T10:00:00Z p=packit r=1", wantErr: true},
+		{name: "stage is case-sensitive", tag: "Stop@2026-11-25T10:00:00Z p=packit r=1", wantErr: true},
+		{name: "date only", tag: "stop@2026-11-25 p=packit r=1", wantErr: true},
+		{name: "fractional seconds", tag: "stop@2026-11-25T10:00:00.5Z p=packit r=1", wantErr: true},
+		{name: "field twice", tag: "stop@2026-11-25T10:00:00Z p=packit p=cockpit r=1", wantErr: true},
+		{name: "unknown field", tag: "stop@2026-11-25T10:00:00Z p=packit r=1 d=2030-01-01", wantErr: true},
+		{name: "empty field", tag: "stop@2026-11-25T10:00:00Z p= r=1", wantErr: true},
+		{name: "offset pushes past year 9999", tag: "stop@9999-12-31T23:59:59-23:59 p=packit r=1", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,26 +50,19 @@ func TestParseNotice(t *testing.T) {
 func TestNoticeRoundTrip(t *testing.T) {
 	for _, n := range []Notice{
 		{},
-		notice(ActionStop, "2026-11-25T10:00:00Z"),
-		notice(ActionTerminate, "2027-01-31T23:59:59Z"),
-		{Stage: ActionStop, Deadline: time.Date(2026, 11, 25, 11, 0, 0, 0, time.FixedZone("CET", 3600))},
+		{Stage: ActionStop, At: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), Project: "packit", Run: "20261125T100000-3fa2c1"},
+		{Stage: ActionTerminate, At: time.Date(2027, 1, 31, 23, 59, 59, 0, time.UTC), Project: "a-b", Run: "demo-20270131T2359",
+			Instance: "i-00000000000000001", Deadline: time.Date(2027, 2, 7, 23, 59, 59, 0, time.UTC)},
 	} {
 		t.Run(n.String(), func(t *testing.T) {
 			got, err := ParseNotice(n.String())
 			if err != nil {
 				t.Fatalf("ParseNotice(%q): %v", n.String(), err)
 			}
-			if !got.Deadline.Equal(n.Deadline) || got.Stage != n.Stage {
-				t.Errorf("round trip of %q = %q", n, got)
+			if diff := cmp.Diff(n, got); diff != "" {
+				t.Errorf("round trip of %q (-want +got):\n%s", n, diff)
 			}
 		})
-	}
-}
-
-func TestNoticeString(t *testing.T) {
-	n := Notice{Stage: ActionStop, Deadline: time.Date(2026, 11, 25, 11, 0, 0, 0, time.FixedZone("CET", 3600))}
-	if diff := cmp.Diff("stop@2026-11-25T10:00:00Z", n.String()); diff != "" {
-		t.Errorf("String() mismatch (-want +got):\n%s", diff)
 	}
 }
 
@@ -72,8 +70,8 @@ func TestNoticeString(t *testing.T) {
 // and prints back to a canonical tag that parses to the same notice.
 func FuzzParseNotice(f *testing.F) {
 	for _, s := range []string{
-		"stop@2026-11-25T10:00:00Z", "terminate@2026-12-02T10:00:00+05:30", "", "keep@2026-11-25T10:00:00Z",
-		"stop@2026-11-25T10:00:00.5Z", "stop@", "@", "stop@9999-12-31T23:59:59-23:59",
+		"stop@2026-11-25T10:00:00Z p=packit r=1", "terminate@2026-12-02T10:00:00+05:30 p=a r=b i=i-1 d=2026-12-03T10:00:00Z", "", "keep@2026-11-25T10:00:00Z",
+		"stop@2026-11-25T10:00:00.5Z p=a r=b", "stop@", "@", "stop@9999-12-31T23:59:59-23:59 p=a r=b", "stop@2026-11-25T10:00:00Z p=a r=b ",
 	} {
 		f.Add(s)
 	}

@@ -32,6 +32,10 @@ const (
 	KindUndelivered Kind = "undelivered"
 	// KindActionFailed: an EC2 action the run attempted failed.
 	KindActionFailed Kind = "action-failed"
+	// KindUntrusted: launchwarden tags that launchwarden did not write: a
+	// state tag whose signature does not verify, or an instance labelled
+	// with a project that no managed template launched (admin digest).
+	KindUntrusted Kind = "untrusted"
 	// KindExpiring: Action will happen to the instance at Deadline.
 	KindExpiring Kind = "expiring"
 	// KindOverQuota: the project is over a limit; Action will happen at Deadline.
@@ -54,7 +58,7 @@ const (
 
 // Kinds lists every kind in presentation order: what needs attention first.
 var Kinds = []Kind{
-	KindFrozen, KindSafety, KindUndelivered, KindActionFailed,
+	KindFrozen, KindSafety, KindUndelivered, KindActionFailed, KindUntrusted,
 	KindExpiring, KindOverQuota, KindDisallowedType,
 	KindStopped, KindTerminated, KindOrphan,
 	KindTemplateChanged, KindKeysKept,

@@ -63,6 +63,7 @@ var sectionInfo = map[Kind]struct {
 	KindSafety:          {"Safety cap held actions back", "1 safety alert", "%d safety alerts", "The run acted on none of the excess. Review it, then raise the cap if the actions are intended."},
 	KindUndelivered:     {"Digests not delivered", "1 digest undelivered", "%d digests undelivered", "Instances of these teams are not stopped or terminated until their digest gets through."},
 	KindActionFailed:    {"Actions failed", "1 action failed", "%d actions failed", ""},
+	KindUntrusted:       {"Tags launchwarden did not write", "1 untrusted tag", "%d untrusted tags", "Ignored: launchwarden acts only on instances its templates launched or an admin adopted, and on state it signed. Forged state tags on our instances are removed after this message."},
 	KindExpiring:        {"Expiring soon", "1 instance expires soon", "%d instances expire soon", ""},
 	KindOverQuota:       {"Over quota", "1 over quota", "%d over quota", ""},
 	KindDisallowedType:  {"Disallowed instance types", "1 disallowed type", "%d disallowed types", ""},

@@ -63,7 +63,8 @@ var adminHomes = map[string]string{
 	"profile":  "[aws]", "accounts": "[aws]",
 	"admin_channel": "[slack]", "token_env": "[slack]", "token_file": "[slack]",
 	"signing_secret_env": "[slack]", "signing_secret_file": "[slack]", "webhooks": "[slack]",
-	"keys_url":      "[github]",
+	"keys_url": "[github]",
+	"key_env":  "[state]", "key_file": "[state]", "previous_keys": "[state]",
 	"max_instances": "[caps]", "max_vcpus": "[caps]", "allowed_instance_types": "[caps]",
 	"max_volume_gib": "[caps]", "max_ttl": "[caps]", "max_lifetime": "[caps]", "min_notice": "[caps]",
 	"allow_world_ssh":         "[caps]",
@@ -83,7 +84,7 @@ func parseAdmin(file, src string) (*Admin, *decoder) {
 		return nil, d
 	}
 	root := table{d: d, m: m}
-	root.known("schedule", "aws", "slack", "github", "defaults", "caps", "grants", "safety")
+	root.known("schedule", "aws", "slack", "github", "defaults", "caps", "grants", "safety", "state")
 	a := &Admin{
 		Schedule: DefaultSchedule,
 		GitHub:   GitHub{KeysURL: DefaultKeysURL},
@@ -161,6 +162,9 @@ func parseAdmin(file, src string) (*Admin, *decoder) {
 		if v, ok := t.boolean("enforce"); ok {
 			a.Safety.Enforce = v
 		}
+	}
+	if t, ok := root.sub("state"); ok {
+		a.State = decodeState(t)
 	}
 	if len(d.probs) > 0 {
 		return nil, d

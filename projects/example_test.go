@@ -61,6 +61,7 @@ func TestLoadExample(t *testing.T) {
 			MaxVCPUs: ptr(96), MaxVolumeGiB: ptr(500), AllowedInstanceTypes: []string{"c7i.*"},
 		}},
 		Safety: Safety{MaxDestructivePerRun: 20, OrphanGrace: d7, Enforce: true},
+		State:  State{Key: SecretRef{Env: "LAUNCHWARDEN_STATE_KEY"}},
 	}
 	if diff := cmp.Diff(wantAdmin, cfg.Admin); diff != "" {
 		t.Errorf("admin (-want +got):\n%s", diff)

@@ -46,6 +46,8 @@ type Admin struct {
 	// Grants raise caps for one project, keyed by project name.
 	Grants map[string]Grant
 	Safety Safety
+	// State says where the key that signs state tags lives ([state]).
+	State State
 }
 
 // EffectiveCaps returns the caps that hold for project: Caps with the

@@ -100,7 +100,8 @@ func Apply(ctx context.Context, plan *RunPlan, deps Deps) (*Report, error) {
 	// 4–5: digests; the admin's last, so it can name undelivered ones.
 	delivered := deliver(ctx, plan, deps.Sender, rep, log)
 
-	// 6–7: record delivered notices, then act on delivered instances only.
+	// 6–7: record delivered notices (and what admins were told), then act
+	// on delivered instances only.
 	eachRegion(func(c *cloud.Client, rp *RegionPlan) {
 		applyNotices(ctx, c, rp, delivered, plan.AdminChannel, r)
 		applyActions(ctx, c, rp, delivered, plan.Now, r)
@@ -215,20 +216,28 @@ func applyTemplates(ctx context.Context, c *cloud.Client, rp *RegionPlan, groupI
 	}
 }
 
-// applyQuietTags writes extension expiries and removes obsolete notices.
+// applyQuietTags writes extension expiries (signed) and the project and
+// template labels of owned instances, and removes obsolete notices.
 func applyQuietTags(ctx context.Context, c *cloud.Client, rp *RegionPlan, r *reporter) {
 	set := map[string]map[string]string{}
+	labels := map[string]map[string]string{}
 	var clear []string
 	for _, ic := range rp.Instances {
 		if ic.ExpiresAt != "" {
 			set[ic.ID] = map[string]string{cloud.TagExpiresAt: ic.ExpiresAt}
+		}
+		if ic.Label {
+			labels[ic.ID] = map[string]string{cloud.TagProject: ic.Project, cloud.TagTemplate: ic.Template}
 		}
 		if ic.ClearNotice {
 			clear = append(clear, ic.ID)
 		}
 	}
 	if len(set) > 0 {
-		reportBatch(r, "setting expiry", c.ApplyTags(ctx, set))
+		reportBatch(r, "setting expiry", c.WriteState(ctx, set))
+	}
+	if len(labels) > 0 {
+		reportBatch(r, "labelling", c.ApplyTags(ctx, labels))
 	}
 	if len(clear) > 0 {
 		reportBatch(r, "clearing notice", c.DeleteTags(ctx, clear, []string{cloud.TagNotice}))
@@ -280,9 +289,37 @@ func deliver(ctx context.Context, plan *RunPlan, s notify.Sender, rep *Report, l
 }
 
 // applyNotices records delivered notices in launchwarden:notice (grouped by
-// value: one CreateTags call per distinct notice), and marks termination
-// protections as reported once the admin digest got through.
+// value: one CreateTags call per distinct notice, i.e. per project and stage
+// of the run), and, once the admin digest got through, marks termination
+// protections as reported, removes the forged state tags it reported and
+// records the strays it reported.
 func applyNotices(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivered map[string]bool, adminChannel string, r *reporter) {
+	if delivered[adminChannel] {
+		forged := map[string][]string{}
+		for _, ic := range rp.Instances {
+			for _, k := range ic.Forged {
+				if ic.writes(k) {
+					continue // overwritten with a signed value by this run
+				}
+				forged[k] = append(forged[k], ic.ID)
+			}
+		}
+		for _, k := range sortedKeys(forged) {
+			reportBatch(r, "removing forged "+k, c.DeleteTags(ctx, forged[k], []string{k}))
+		}
+		for _, tc := range rp.AfterAdmin {
+			if len(tc.Set) > 0 {
+				if err := c.TagTemplate(ctx, tc.ID, tc.Set); err != nil {
+					r.fail(fmt.Errorf("tagging launch template %s: %w", tc.ID, err))
+				}
+			}
+			if len(tc.Delete) > 0 {
+				if err := c.DeleteTags(ctx, []string{tc.ID}, tc.Delete).Failed[tc.ID]; err != nil {
+					r.fail(fmt.Errorf("untagging launch template %s: %w", tc.ID, err))
+				}
+			}
+		}
+	}
 	set := map[string]map[string]string{}
 	for _, ic := range rp.Instances {
 		if ic.Action == lifecycle.ActionNotify && ic.Notice != "" && delivered[ic.Channel] {
@@ -296,7 +333,7 @@ func applyNotices(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivere
 		}
 	}
 	if len(set) > 0 {
-		reportBatch(r, "recording notice", c.ApplyTags(ctx, set))
+		reportBatch(r, "recording notice", c.WriteState(ctx, set))
 	}
 }
 
@@ -343,7 +380,7 @@ func applyActions(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivere
 			r.fail(fmt.Errorf("%s %s: %w", what, id, err))
 		}
 		if len(protected) > 0 {
-			reportBatch(r, "recording termination protection", c.ApplyTags(ctx, protected))
+			reportBatch(r, "recording termination protection", c.WriteState(ctx, protected))
 		}
 	}
 	act("stopped", stop, c.StopInstances, &r.rep.Stopped)
@@ -376,4 +413,18 @@ func applyDeletions(ctx context.Context, c *cloud.Client, rp *RegionPlan, r *rep
 			r.fail(fmt.Errorf("deleting security group %s: %w", g.Name, err))
 		}
 	}
+}
+
+// writes reports whether the run writes a new value of state tag k on the
+// instance: a forged value there needs no removal.
+func (c InstanceChange) writes(k string) bool {
+	switch k {
+	case cloud.TagExpiresAt:
+		return c.ExpiresAt != ""
+	case cloud.TagNotice:
+		return c.Notice != ""
+	case cloud.TagProtected:
+		return c.Protected != ""
+	}
+	return false
 }

@@ -2,6 +2,12 @@
 // owns in every configured account and region, computes a plan from the
 // config, the observation and the time, and applies it.
 //
+// What launchwarden owns, and what its state tags say, comes verified from
+// cloud: an instance is ours when a managed template launched it (EC2's
+// aws:ec2launchtemplate:id) or an admin adopted it (signed), and only state
+// values whose signature verifies reach Plan. Instances that merely carry
+// launchwarden labels are never touched; they are reported to admins.
+//
 // Plan is pure: no I/O, and time is an input. Its result, a *RunPlan, is a
 // value that `launchwarden plan` prints, tests compare with golden files and
 // from which the Slack digests are rendered.
@@ -16,20 +22,27 @@
 //     hand; then record the spec hash and version in tags (and the frozen
 //     mark of frozen projects).
 //  3. Instance tags that need no notice: launchwarden:expires-at from
-//     [[extensions]], removal of obsolete launchwarden:notice tags.
+//     [[extensions]] (signed), the launchwarden:project and :template labels
+//     of owned instances that lack them or carry wrong ones, removal of
+//     obsolete launchwarden:notice tags.
 //  4. Team digests: one per Slack channel, holding new warnings and the stops
 //     and terminations this run is about to make.
 //  5. The admin digest: orphans, frozen projects, safety holds, digests that
-//     could not be delivered.
-//  6. Notice tags: launchwarden:notice is written on an instance only once
-//     the digest naming it was delivered. This is what later runs act on.
+//     could not be delivered, tags launchwarden did not write (strays and
+//     forged state).
+//  6. Notice tags: launchwarden:notice is written (signed; one value per
+//     project and stage of the run) only once the digest naming it was
+//     delivered. This is what later runs act on. Once the admin digest was
+//     delivered: the forged state tags it reported are removed from our
+//     instances, and the strays it reported are recorded (TagStrays).
 //  7. Stop and terminate, batched, only for instances whose digest of this run
 //     was delivered, and never more than the admin's per-run cap. A
 //     termination refused by termination protection is recorded in
 //     launchwarden:protected and left alone for a day.
-//  8. Delete templates of entries that left the config, then their security
-//     groups (a group still in use fails with DependencyViolation and is
-//     tried again next run).
+//  8. Delete templates of entries that left the config once no instance
+//     they launched is left (the template is what makes those instances
+//     ours), then their security groups (a group still in use fails with
+//     DependencyViolation and is tried again next run).
 //
 // Every step is level-triggered: a run killed between two steps leaves state
 // that the next run completes. A stage is announced once, since its notice

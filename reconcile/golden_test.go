@@ -65,12 +65,13 @@ func goldenObservation(t *testing.T, cfg *projects.Config) *Observation {
 		keys.Keys = append(keys.Keys, sshkeys.Key{User: u, Type: "ssh-ed25519", Line: keyLine(t, u) + " github:" + u})
 	}
 	born := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
-	inst := func(id, project, template, typ string, bornAt time.Time, tags map[string]string) cloud.Instance {
-		all := map[string]string{cloud.TagProject: project, cloud.TagTemplate: template}
-		for k, v := range tags {
-			all[k] = v
-		}
-		return cloud.Instance{ID: id, Type: typ, State: "running", Project: project, Template: template, BornAt: bornAt, LaunchTime: bornAt, Tags: all, Account: testAccount, Region: testRegion}
+	// inst is an instance as cloud.Observe gives it: launched from its
+	// template (by the ID the template has below), with its verified notice.
+	inst := func(id, project, template, typ string, bornAt time.Time, notice string) cloud.Instance {
+		lt := map[string]string{"packit/fedora": "lt-0000000000000000a", "gone/box": "lt-0000000000000000b", "broken/x": "lt-0000000000000000c"}[project+"/"+template]
+		return cloud.Instance{ID: id, Type: typ, State: "running", Project: project, Template: template, LabelProject: project, LabelTemplate: template,
+			BornAt: bornAt, LaunchTime: bornAt, Notice: notice, LaunchTemplateID: lt,
+			Tags: map[string]string{cloud.TagProject: project, cloud.TagTemplate: template}, Account: testAccount, Region: testRegion}
 	}
 	managed := func(project, template string, extra map[string]string) map[string]string {
 		tags := map[string]string{cloud.TagManaged: "true", cloud.TagProject: project, cloud.TagTemplate: template}
@@ -93,11 +94,11 @@ func goldenObservation(t *testing.T, cfg *projects.Config) *Observation {
 			{ID: "lt-0000000000000000c", Name: "lw-broken-x", Managed: true, Project: "broken", TemplateName: "x", DefaultVersion: 1, LatestVersion: 1, Tags: managed("broken", "x", nil)},
 		},
 		Instances: []cloud.Instance{
-			inst("i-0000000000000000a", "packit", "fedora", "t3.large", born(-20), nil),                                                             // warned now
-			inst("i-0000000000000000b", "packit", "fedora", "t3.large", born(-30), map[string]string{cloud.TagNotice: "stop@2026-11-23T07:00:00Z"}), // stopped now
-			inst("i-0000000000000000c", "packit", "centos", "m6i.xlarge", born(-1), nil),                                                            // over quota
-			inst("i-0000000000000000d", "gone", "box", "t3.large", born(-2), nil),                                                                   // orphan
-			inst("i-0000000000000000e", "broken", "x", "t3.large", born(-200), nil),                                                                 // frozen: untouched
+			inst("i-0000000000000000a", "packit", "fedora", "t3.large", born(-20), ""),                                             // warned now
+			inst("i-0000000000000000b", "packit", "fedora", "t3.large", born(-30), "stop@2026-11-23T05:00:00Z p=packit r=earlier"), // stopped now
+			inst("i-0000000000000000c", "packit", "centos", "m6i.xlarge", born(-1), ""),                                            // over quota
+			inst("i-0000000000000000d", "gone", "box", "t3.large", born(-2), ""),                                                   // orphan
+			inst("i-0000000000000000e", "broken", "x", "t3.large", born(-200), ""),                                                 // frozen: untouched
 		},
 		InstanceTypes: map[string]cloud.InstanceType{"t3.large": {Name: "t3.large", VCPUs: 2}, "m6i.xlarge": {Name: "m6i.xlarge", VCPUs: 4}},
 	}

@@ -125,6 +125,19 @@ type harness struct {
 	keysURL  string
 	endpoint string
 	slack    *recorder
+	// state signs and verifies state tags, as the admin file's key would.
+	state *cloud.StateKeys
+}
+
+// testStateKey is the state key of the test harnesses.
+const testStateKey = "test-state-key-0123456789abcdef-0123456789abcdef"
+
+func newStateKeys(t testing.TB) *cloud.StateKeys {
+	k, err := cloud.NewStateKeys([]byte(testStateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 func newHarness(t testing.TB, files map[string]string) *harness {
@@ -148,7 +161,11 @@ func newHarness(t testing.TB, files map[string]string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, sim: sim, dir: t.TempDir(), clients: clients, keysURL: gh.URL, endpoint: srv.URL, slack: &recorder{}}
+	state := newStateKeys(t)
+	for _, c := range clients {
+		c.Keys = state
+	}
+	h := &harness{t: t, sim: sim, dir: t.TempDir(), clients: clients, keysURL: gh.URL, endpoint: srv.URL, slack: &recorder{}, state: state}
 	h.write(files)
 	return h
 }
@@ -214,6 +231,70 @@ func (h *harness) mutatingCalls() map[string]int {
 		}
 	}
 	return out
+}
+
+// templateID returns the ID of the launch template of a project's template,
+// as EC2 puts it on the instances it launches (aws:ec2launchtemplate:id).
+// A template of the current config is created the way a run creates it (a
+// templates-only run, which tells nobody anything); one the config does
+// not have is created as an earlier config would have had launchwarden
+// create it.
+func (h *harness) templateID(project, template string) string {
+	h.t.Helper()
+	name := Name(project, template)
+	if lt, ok := h.templates()[name]; ok {
+		return lt.ID
+	}
+	plan := h.plan().TemplatesOnly()
+	plan.Enforce = true // even where the test's admin file has the kill switch on
+	if _, err := Apply(context.Background(), plan, Deps{Clients: h.clients}); err != nil {
+		h.t.Fatalf("creating templates: %v", err)
+	}
+	if lt, ok := h.templates()[name]; ok {
+		return lt.ID
+	}
+	lt, err := h.clients[0].CreateTemplate(context.Background(), name, cloud.TemplateData{ImageID: "ami-0123456789abcdef0"}, managedTags(project, template))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return lt.ID
+}
+
+// launched returns tags as an instance launched from a project's template
+// has them: EC2's aws:ec2launchtemplate:id, and the template's labels.
+// State tags in extra are signed for instance id as launchwarden writes them.
+func (h *harness) launched(id, project, template string, extra map[string]string) map[string]string {
+	h.t.Helper()
+	tags := map[string]string{"aws:ec2launchtemplate:id": h.templateID(project, template), cloud.TagProject: project, cloud.TagTemplate: template}
+	for k, v := range extra {
+		if cloud.IsStateTag(k) {
+			scope := id
+			if k == cloud.TagNotice {
+				scope = ""
+			}
+			v = h.state.Sign(scope, k, v)
+		}
+		tags[k] = v
+	}
+	return tags
+}
+
+// stateTag returns the value of an instance's state tag if its signature
+// verifies, and the raw value marked "unsigned: " if it does not.
+func (h *harness) stateTag(id, key string) string {
+	h.t.Helper()
+	raw, ok := h.instance(id).Tags[key]
+	if !ok {
+		return ""
+	}
+	scope := id
+	if key == cloud.TagNotice {
+		scope = ""
+	}
+	if v, ok := h.state.Verify(scope, key, raw); ok {
+		return v
+	}
+	return "unsigned: " + raw
 }
 
 func (h *harness) templates() map[string]ec2sim.LaunchTemplate {

@@ -41,6 +41,13 @@ type InstanceChange struct {
 	// Protected is a new launchwarden:protected value, written once the
 	// admin digest telling of the termination protection was delivered.
 	Protected string `json:"protected,omitempty"`
+	// Label is true when the instance's launchwarden:project and
+	// :template labels are missing or wrong: they are set to Project and
+	// Template (for people and cost reports; they decide nothing).
+	Label bool `json:"label,omitempty"`
+	// Forged are state tags whose signature did not verify: ignored,
+	// reported to admins, and removed once the admin digest was delivered.
+	Forged []string `json:"forged,omitempty"`
 }
 
 // Destructive reports whether the change stops or terminates the instance.
@@ -117,6 +124,13 @@ type evaluation struct {
 	protected string
 }
 
+// quiet reports whether the evaluation changes nothing on the instance.
+func (ev *evaluation) quiet() bool {
+	in := ev.in
+	return ev.decision.Action == lifecycle.ActionKeep && !ev.decision.ClearNotice && ev.expiresAt == "" && ev.protected == "" &&
+		len(in.Forged) == 0 && in.LabelProject == in.Project && in.LabelTemplate == in.Template
+}
+
 // protectedRetry is how long a termination that failed on termination
 // protection waits before it is tried (and, if it fails, reported) again.
 const protectedRetry = 24 * time.Hour
@@ -125,7 +139,7 @@ const protectedRetry = 24 * time.Hour
 // protection less than protectedRetry ago: the protection is respected, the
 // team is not told again that it is being terminated, and admins are told
 // once. It returns the tag value to record after telling them, if any.
-func holdProtected(ev *evaluation, tag string, now time.Time) string {
+func holdProtected(ev *evaluation, tag string, now time.Time) string { // tag is the verified value
 	since, reported, _ := strings.Cut(tag, " ")
 	at := parseTime(since)
 	if at.IsZero() || now.Sub(at) >= protectedRetry || ev.decision.Action != lifecycle.ActionTerminate {
@@ -157,16 +171,19 @@ func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now ti
 				Detail: "turn the protection off to let it go, or give it a launchwarden:keep tag to keep it",
 			})
 		}
-		if d.Action == lifecycle.ActionKeep && !d.ClearNotice && ev.expiresAt == "" && ev.protected == "" {
+		if ev.quiet() {
 			return
 		}
 		change := InstanceChange{
 			ID: in.ID, Project: in.Project, Template: in.Template, Type: in.Type, State: in.State,
 			Channel: ev.channel, Action: d.Action, Stage: d.Stage, Deadline: d.Deadline, Reason: d.Reason,
 			ClearNotice: d.ClearNotice, ExpiresAt: ev.expiresAt, Protected: ev.protected,
+			Label: in.LabelProject != in.Project || in.LabelTemplate != in.Template, Forged: in.Forged,
 		}
 		if d.Notice != nil {
-			change.Notice = d.Notice.String()
+			n := *d.Notice
+			n.Run = plan.RunID
+			change.Notice = n.String()
 		}
 		if d.Action != lifecycle.ActionKeep {
 			change.Kind = ev.kind
@@ -207,7 +224,7 @@ func evaluate(cfg *projects.Config, obs *Observation, now time.Time, usage map[s
 		if p == nil {
 			for _, in := range insts {
 				d := &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: fmt.Sprintf("project %q left the config", name), Grace: time.Duration(admin.Safety.OrphanGrace)}
-				visit(decide(in, orphanPolicy(admin, nil), d, notify.KindOrphan, adminChannel, "", now))
+				visit(decide(in, orphanPolicy(admin, nil), d, notify.KindOrphan, adminChannel, time.Time{}, now))
 			}
 			continue
 		}
@@ -241,10 +258,10 @@ func evaluate(cfg *projects.Config, obs *Observation, now time.Time, usage map[s
 				kind, channel = notify.KindOrphan, adminChannel
 				policy = orphanPolicy(admin, &policy)
 			}
-			expiresAt := ""
+			var expiresAt time.Time
 			for _, e := range p.Extensions {
 				if e.Instance == in.ID {
-					expiresAt = e.Until.UTC().Format(time.RFC3339)
+					expiresAt = e.Until.UTC().Truncate(time.Second)
 				}
 			}
 			visit(decide(in, policy, demand, kind, channel, expiresAt, now))
@@ -253,28 +270,31 @@ func evaluate(cfg *projects.Config, obs *Observation, now time.Time, usage map[s
 }
 
 // decide runs lifecycle.Decide for one instance. extension is the expiry
-// an [[extensions]] entry sets ("" for none).
-func decide(in observed, policy lifecycle.Policy, demand *lifecycle.Demand, kind notify.Kind, channel, extension string, now time.Time) evaluation {
+// an [[extensions]] entry sets (zero for none). The instance's state
+// (keep, expiry, notice, protection) is what cloud verified: a forged or
+// unsigned value never reaches here.
+func decide(in observed, policy lifecycle.Policy, demand *lifecycle.Demand, kind notify.Kind, channel string, extension, now time.Time) evaluation {
 	li := lifecycle.Instance{
 		ID:        in.ID,
+		Project:   in.Project,
 		State:     in.State,
 		BornAt:    in.BornAt,
 		StoppedAt: in.StoppedAt,
 		StartedAt: in.LaunchTime, // reset by every start: a restarted instance is warned afresh
-		KeepUntil: parseTime(in.Tags[cloud.TagKeep]),
+		KeepUntil: in.KeepUntil,
+		ExpiresAt: in.ExpiresAt,
 		Demand:    demand,
 	}
 	ev := evaluation{in: in, channel: channel}
-	current := in.Tags[cloud.TagExpiresAt]
-	if extension != "" && extension != current {
-		ev.expiresAt = extension
-		current = extension
+	if !extension.IsZero() && !extension.Equal(in.ExpiresAt) {
+		ev.expiresAt = extension.Format(time.RFC3339)
+		li.ExpiresAt = extension
 	}
-	li.ExpiresAt = parseTime(current)
 
-	last, err := lifecycle.ParseNotice(in.Tags[cloud.TagNotice])
+	last, err := lifecycle.ParseNotice(in.Notice)
 	if err != nil {
-		ev.warning = fmt.Sprintf("%s: ignoring malformed %s tag %q", in.ID, cloud.TagNotice, in.Tags[cloud.TagNotice])
+		// Signed by us, yet unreadable: written by an older or newer release.
+		ev.warning = fmt.Sprintf("%s: ignoring unreadable %s value %q", in.ID, cloud.TagNotice, in.Notice)
 		last = lifecycle.Notice{}
 	}
 	ev.decision = lifecycle.Decide(li, policy, last, now)
@@ -283,11 +303,11 @@ func decide(in observed, policy lifecycle.Policy, demand *lifecycle.Demand, kind
 	if demand == nil || ev.decision.Reason != demand.Reason {
 		ev.kind = notify.KindExpiring // the age-based stage won over the demand
 	}
-	ev.protected = holdProtected(&ev, in.Tags[cloud.TagProtected], now)
+	ev.protected = holdProtected(&ev, in.Protected, now)
 	return ev
 }
 
-// parseTime parses an RFC 3339 tag value; zero if empty or malformed.
+// parseTime parses an RFC 3339 value; zero if empty or malformed.
 func parseTime(s string) time.Time {
 	if s == "" {
 		return time.Time{} // most instances: no tag, and no error to build

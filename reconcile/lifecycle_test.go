@@ -48,12 +48,19 @@ func instanceNotices(ds []notify.Digest) []sent {
 	return out
 }
 
-// seed adds an instance born at t0+born with the given tags.
+// seed adds an instance born at t0+born with the given tags. Tags naming a
+// project and template (see ours) become those of an instance launched from
+// that template, with its state tags signed; other tags are kept as given.
 func (h *harness) seed(id, typ string, born time.Duration, tags map[string]string) {
+	h.t.Helper()
+	if p, t := tags[cloud.TagProject], tags[cloud.TagTemplate]; p != "" && t != "" && tags["aws:ec2launchtemplate:id"] == "" {
+		tags = h.launched(id, p, t, tags)
+	}
 	h.sim.Seed(ec2sim.SeedInstance{ID: id, ImageID: "ami-0123456789abcdef0", InstanceType: typ, State: "running",
 		LaunchTime: t0.Add(born), AttachTime: t0.Add(born), Tags: tags, Account: testAccount, Region: testRegion})
 }
 
+// ours is the tags of an instance launched from a project's template (see seed).
 func ours(project, template string) map[string]string {
 	return map[string]string{cloud.TagProject: project, cloud.TagTemplate: template}
 }
@@ -174,7 +181,7 @@ func TestThreeDaysOfThreeProjects(t *testing.T) {
 	if diff := gocmp.Diff(wantStates, states); diff != "" {
 		t.Errorf("final states (-want +got):\n%s", diff)
 	}
-	if got := h.instance("i-00000000000000002").Tags[cloud.TagExpiresAt]; got != "2026-11-27T12:00:00Z" {
+	if got := h.stateTag("i-00000000000000002", cloud.TagExpiresAt); got != "2026-11-27T12:00:00Z" {
 		t.Errorf("extended instance expires-at = %q", got)
 	}
 	if diff := gocmp.Diff(untagged, h.instance("i-00000000000000006").Tags); diff != "" {
@@ -295,6 +302,7 @@ func TestKillSwitchMakesApplyRefuse(t *testing.T) {
 	files["launchwarden.toml"] = strings.Replace(files["launchwarden.toml"], "enforce = true", "enforce = false", 1)
 	h := newHarness(t, files)
 	h.seed("i-00000000000000001", "t3.large", -30*time.Hour, ours("packit", "fedora"))
+	h.sim.ResetCalls() // seeding made the templates it was launched from
 	plan := h.plan()
 	if plan.Enforce {
 		t.Fatal("plan.Enforce = true with safety.enforce = false")
@@ -363,7 +371,7 @@ func TestTerminationProtectionIsRespectedAndReportedOnce(t *testing.T) {
 	files["projects/packit.toml"] = strings.Replace(files["projects/packit.toml"], `on_expiry = "stop"`, `on_expiry = "terminate"`, 1)
 	h := newHarness(t, files)
 	h.sim.Seed(ec2sim.SeedInstance{ID: "i-00000000000000001", ImageID: "ami-0123456789abcdef0", InstanceType: "t3.large", State: "running",
-		LaunchTime: t0, AttachTime: t0, Tags: ours("packit", "fedora"), TerminationProtection: true, Account: testAccount, Region: testRegion})
+		LaunchTime: t0, AttachTime: t0, Tags: h.launched("i-00000000000000001", "packit", "fedora", nil), TerminationProtection: true, Account: testAccount, Region: testRegion})
 	h.seed("i-00000000000000003", "t3.large", 0, ours("packit", "fedora")) // (…2 has an extension)
 
 	history := h.runHours(30)
@@ -384,7 +392,7 @@ func TestTerminationProtectionIsRespectedAndReportedOnce(t *testing.T) {
 	if got := h.instance("i-00000000000000001").State; got != "running" {
 		t.Errorf("protected instance state = %s, want running", got)
 	}
-	if got := h.instance("i-00000000000000001").Tags[cloud.TagProtected]; got != "2026-11-24T08:00:00Z reported" {
+	if got := h.stateTag("i-00000000000000001", cloud.TagProtected); got != "2026-11-24T08:00:00Z reported" {
 		t.Errorf("protected tag = %q", got)
 	}
 

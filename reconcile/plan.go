@@ -72,11 +72,14 @@ type RegionPlan struct {
 	Instances []InstanceChange `json:"instances,omitempty"`
 	// TemplateTags are bookkeeping tags on templates (TagFrozen).
 	TemplateTags []TagChange `json:"template_tags,omitempty"`
+	// AfterAdmin are bookkeeping tags on templates written only once the
+	// admin digest was delivered (TagStrays).
+	AfterAdmin []TagChange `json:"after_admin,omitempty"`
 }
 
 // Empty reports whether the region plan changes nothing.
 func (r *RegionPlan) Empty() bool {
-	return len(r.Groups) == 0 && len(r.Templates) == 0 && len(r.Instances) == 0 && len(r.TemplateTags) == 0
+	return len(r.Groups) == 0 && len(r.Templates) == 0 && len(r.Instances) == 0 && len(r.TemplateTags) == 0 && len(r.AfterAdmin) == 0
 }
 
 // Operations on groups and templates.
@@ -137,7 +140,7 @@ func SpecHash(d cloud.TemplateData) string {
 
 // Name is the deterministic name of a project template's launch template and
 // of its security group.
-func Name(project, template string) string { return "lw-" + project + "-" + template }
+func Name(project, template string) string { return cloud.ManagedName(project, template) }
 
 // sshRules returns the ingress rules a template's security group must have:
 // port 22 from each ssh_from CIDR, and nothing else.
@@ -276,6 +279,9 @@ func Plan(cfg *projects.Config, obs *Observation, now time.Time, runID string) *
 
 	for _, snap := range obs.Snapshots {
 		for _, in := range snap.Instances {
+			if in.Project == "" {
+				continue // not ours
+			}
 			if plan.Fleet[in.Project] == nil {
 				plan.Fleet[in.Project] = map[string]int{}
 			}
@@ -286,6 +292,7 @@ func Plan(cfg *projects.Config, obs *Observation, now time.Time, runID string) *
 		plan.Regions = append(plan.Regions, rp)
 	}
 	planFrozen(plan, cfg, obs)
+	planUntrusted(plan, obs)
 	planInstances(plan, cfg, obs, now)
 	capDestructive(plan)
 	planNotices(plan, cfg)
@@ -388,10 +395,19 @@ func planGroupsAndTemplates(plan *RunPlan, rp *RegionPlan, cfg *projects.Config,
 	}
 
 	// Entries that left the config: delete their templates, then their
-	// groups. A frozen project's resources stay as they are.
+	// groups. A frozen project's resources stay as they are. A template
+	// that launched instances still there stays too: it is what makes them
+	// ours (aws:ec2launchtemplate:id), so that as orphans they are told of
+	// and terminated after the grace period rather than forgotten.
+	inUse := map[string]bool{}
+	for _, in := range snap.Instances {
+		if in.LaunchTemplateID != "" {
+			inUse[in.LaunchTemplateID] = true
+		}
+	}
 	for _, t := range snap.Templates {
 		o := owner{t.Project, t.TemplateName}
-		if !t.Managed || wanted[o] || cfg.Frozen[t.Project] != nil {
+		if !t.Managed || wanted[o] || cfg.Frozen[t.Project] != nil || inUse[t.ID] {
 			continue
 		}
 		rp.Templates = append(rp.Templates, TemplateChange{Op: OpDelete, Project: t.Project, Template: t.TemplateName, Name: t.Name, ID: t.ID, Reason: "no longer in the config"})

@@ -216,7 +216,7 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoRe
 	if err != nil {
 		return nil, err
 	}
-	getenv := slackSrv.getenv(cfg.Admin.Slack)
+	getenv := slackSrv.getenv(cfg.Admin.Slack, cfg.Admin.State)
 	d := &demoWorld{
 		out: stdout, quiet: o.quiet, dir: dir, sim: sim, ec2: ec2srv.URL, slack: slackSrv,
 		run:   worker{config: dir, githubURL: keys.URL, log: log, getenv: getenv, clients: clients},
@@ -228,7 +228,9 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoRe
 		return nil, err
 	}
 
-	d.seed()
+	if err := d.seed(ctx); err != nil {
+		return nil, err
+	}
 	d.intro(o)
 	events := demoEvents
 	end := demoStart.Add(time.Duration(o.days) * demoDay)
@@ -308,12 +310,37 @@ func connectDemo(ctx context.Context, endpoint, tmp string, accounts []cloud.Acc
 	return clients, nil
 }
 
-// seed creates the fleet as it is before launchwarden's first run.
-func (d *demoWorld) seed() {
+// seed creates the fleet as it is before the story's first run: the
+// instances, and the launch templates they were launched from (EC2 marks
+// each instance with its template's ID), as an earlier launchwarden made
+// them: the first run brings them up to date, and keeps the one of a
+// project that left the config while its orphan lives.
+func (d *demoWorld) seed(ctx context.Context) error {
+	clients := d.run.clients
+	ltID := func(region, project, template string) (string, error) {
+		name := reconcile.Name(project, template)
+		for _, lt := range d.sim.LaunchTemplates(demoAccount, region) {
+			if lt.Name == name {
+				return lt.ID, nil
+			}
+		}
+		for _, c := range clients {
+			if c.Account == demoAccount && c.Region == region {
+				lt, err := c.CreateTemplate(ctx, name, cloud.TemplateData{ImageID: "ami-0123456789abcdef0", InstanceType: "t3.xlarge"},
+					map[string]string{cloud.TagManaged: "true", cloud.TagProject: project, cloud.TagTemplate: template})
+				return lt.ID, err
+			}
+		}
+		return "", fmt.Errorf("no client for %s", region)
+	}
 	for _, s := range demoFleet {
 		tags := maps.Clone(s.tags)
 		if s.project != "" {
-			tags = map[string]string{cloud.TagProject: s.project, cloud.TagTemplate: s.template}
+			id, err := ltID(s.region, s.project, s.template)
+			if err != nil {
+				return err
+			}
+			tags = map[string]string{"aws:ec2launchtemplate:id": id, cloud.TagProject: s.project, cloud.TagTemplate: s.template}
 		}
 		launched := demoStart.Add(s.born)
 		if s.state == ec2sim.StateStopped {
@@ -327,6 +354,8 @@ func (d *demoWorld) seed() {
 		})
 		d.notes[s.id] = s.note
 	}
+	d.sim.ResetCalls() // the story counts the calls of its own runs
+	return nil
 }
 
 func (d *demoWorld) intro(o demoOptions) {
@@ -696,10 +725,19 @@ func newSlackCapture(webhookChannels []string) *slackCapture {
 	return c
 }
 
-// getenv answers the admin file's Slack secret variables: the fake token,
-// and this server's webhook URLs. Nothing else is read from the environment.
-func (c *slackCapture) getenv(s projects.Slack) func(string) string {
+// demoStateKey signs the demo's state tags. DEMO ONLY: it is public, in
+// this source file; a real deployment names its own secret key in
+// launchwarden.toml's [state].
+const demoStateKey = "launchwarden-demo-state-key-NOT-SECRET-do-not-use"
+
+// getenv answers the admin file's secret variables: the fake Slack token,
+// this server's webhook URLs and the demo state key. Nothing else is read
+// from the environment.
+func (c *slackCapture) getenv(s projects.Slack, state projects.State) func(string) string {
 	vars := map[string]string{}
+	if state.Key.Env != "" {
+		vars[state.Key.Env] = demoStateKey
+	}
 	if s.Token.Env != "" {
 		vars[s.Token.Env] = demoSlackToken
 	}

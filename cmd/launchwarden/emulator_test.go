@@ -33,5 +33,7 @@ func startEmulator(t *testing.T, start time.Time) (sim *ec2sim.Sim, endpoint, ke
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv(testStateKeyEnv, testStateKey)
+	t.Setenv(exampleStateKeyEnv, testStateKey)
 	return sim, srv.URL, keys.URL
 }

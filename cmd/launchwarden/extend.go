@@ -23,7 +23,7 @@ const TagExtension = "launchwarden:extension"
 // the instance wins over it, so extend refuses such instances.
 func runExtend(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "extend", "INSTANCE --by DURATION --reason TEXT",
-		"Postpone an instance's expiry, within the admin's max lifetime. Sets launchwarden:expires-at.")
+		"Postpone an instance's expiry, within the admin's max lifetime. Sets a signed launchwarden:expires-at.")
 	config := fs.String("config", ".", "config repo `dir`")
 	endpointURL := fs.String("endpoint-url", "", "EC2 and STS endpoint `url` (e.g. the emulator)")
 	regions := fs.String("region", "", "comma-separated `regions` to look in (default: all configured)")
@@ -74,8 +74,8 @@ func runExtend(ctx context.Context, e env, args []string) error {
 		return &exitError{code: exitAborted, err: err}
 	}
 	in, client := findInstance(snaps, clients, id)
-	if in == nil {
-		return &exitError{code: exitFailed, err: fmt.Errorf("%s: no launchwarden instance with this id in the configured accounts and regions", id)}
+	if in == nil || in.Project == "" {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s: no instance of launchwarden's with this id in the configured accounts and regions (launched from a managed template or adopted)", id)}
 	}
 	if _, frozen := cfg.Frozen[in.Project]; frozen {
 		return &exitError{code: exitFailed, err: fmt.Errorf("%s: project %s is frozen by config problems; fix its file first", id, in.Project)}
@@ -91,19 +91,19 @@ func runExtend(ctx context.Context, e env, args []string) error {
 	}
 
 	policy := reconcile.Policy(cfg.Admin, p)
-	li := lifecycle.Instance{ID: in.ID, BornAt: in.BornAt}
-	if t, err := time.Parse(time.RFC3339, in.Tags[cloud.TagExpiresAt]); err == nil {
-		li.ExpiresAt = t
-	}
+	// The current expiry as launchwarden trusts it: a forged expires-at
+	// counts as absent (cloud verified it).
+	li := lifecycle.Instance{ID: in.ID, BornAt: in.BornAt, ExpiresAt: in.ExpiresAt}
 	before := lifecycle.Expiry(li, policy)
 	until, capped, err := lifecycle.Extend(li, policy, d.Std(), at)
 	if err != nil {
 		return &exitError{code: exitFailed, err: fmt.Errorf("%s: %w", id, err)}
 	}
-	res := client.CreateTags(ctx, []string{id}, map[string]string{
+	// Signed, bound to this instance: copied elsewhere it counts for nothing.
+	res := client.WriteState(ctx, map[string]map[string]string{id: {
 		cloud.TagExpiresAt: until.Format(time.RFC3339),
 		TagExtension:       *reason,
-	})
+	}})
 	if err := res.Failed[id]; err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}

@@ -17,17 +17,18 @@ func TestExtend(t *testing.T) {
 	sim, endpoint, _ := startEmulator(t, start)
 
 	born := start.Add(-24 * time.Hour)
+	lt := templateID(t, sim, "", endpoint, "", "123456789012", "us-east-1", "packit", "fedora")
 	seed := func(id string) {
 		sim.Seed(ec2sim.SeedInstance{ID: id, ImageID: "ami-0a7c3e1f5d2b48a91", InstanceType: "t3.large", State: "running",
 			LaunchTime: born, AttachTime: born, Account: "123456789012", Region: "us-east-1",
-			Tags: map[string]string{cloud.TagProject: "packit", cloud.TagTemplate: "fedora"}})
+			Tags: launchedTags(t, lt, id, "packit", "fedora", nil)})
 	}
 	seed("i-00000000000000001")
 	seed("i-0c1d2e3f4a5b6c7d8") // has an [[extensions]] entry in packit.toml
 
 	extend := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
-		e := env{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+		e := env{stdout: &out, stderr: &errOut, getenv: exampleEnv}
 		base := []string{"--config", "../../examples/config-repo", "--endpoint-url", endpoint, "--now", start.Format(time.RFC3339)}
 		err := runExtend(context.Background(), e, append(args[:1:1], append(base, args[1:]...)...))
 		return out.String(), err
@@ -35,7 +36,11 @@ func TestExtend(t *testing.T) {
 	expiresAt := func(id string) string {
 		for _, in := range sim.Instances("123456789012", "us-east-1") {
 			if in.ID == id {
-				return in.Tags[cloud.TagExpiresAt] + " / " + in.Tags[TagExtension]
+				v, ok := testStateKeys(t).Verify(id, cloud.TagExpiresAt, in.Tags[cloud.TagExpiresAt])
+				if !ok {
+					v = "unsigned " + in.Tags[cloud.TagExpiresAt]
+				}
+				return v + " / " + in.Tags[TagExtension]
 			}
 		}
 		return "instance not found"
@@ -69,7 +74,7 @@ func TestExtend(t *testing.T) {
 		msg  string
 	}{
 		{"entry in the project file wins", []string{"i-0c1d2e3f4a5b6c7d8", "--by", "1d", "--reason", "x"}, exitFailed, "[[extensions]] entry"},
-		{"unknown instance", []string{"i-0000000000000ffff", "--by", "1d", "--reason", "x"}, exitFailed, "no launchwarden instance"},
+		{"unknown instance", []string{"i-0000000000000ffff", "--by", "1d", "--reason", "x"}, exitFailed, "no instance of launchwarden's"},
 		{"no reason", []string{"i-00000000000000001", "--by", "1d"}, exitUsage, "--reason is required"},
 		{"bad duration", []string{"i-00000000000000001", "--by", "soon", "--reason", "x"}, exitUsage, "--by"},
 	} {
@@ -87,14 +92,15 @@ func TestStatus(t *testing.T) {
 	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	sim, endpoint, _ := startEmulator(t, start)
 	born := start.Add(-40 * time.Hour)
+	lt := templateID(t, sim, "", endpoint, "", "123456789012", "eu-central-1", "packit", "fedora")
 	sim.Seed(ec2sim.SeedInstance{ID: "i-00000000000000001", ImageID: "ami-0a7c3e1f5d2b48a91", InstanceType: "t3.large", State: "running",
 		LaunchTime: born, AttachTime: born, Account: "123456789012", Region: "eu-central-1",
-		Tags: map[string]string{cloud.TagProject: "packit", cloud.TagTemplate: "fedora"}})
+		Tags: launchedTags(t, lt, "i-00000000000000001", "packit", "fedora", nil)})
 	sim.Seed(ec2sim.SeedInstance{ID: "i-00000000000000002", ImageID: "ami-0a7c3e1f5d2b48a91", InstanceType: "t3.large", State: "running",
 		LaunchTime: born, AttachTime: born, Account: "123456789012", Region: "us-east-1"}) // not ours
 
 	var out bytes.Buffer
-	e := env{stdout: &out, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }}
+	e := env{stdout: &out, stderr: &bytes.Buffer{}, getenv: exampleEnv}
 	err := runStatus(context.Background(), e, []string{"--config", "../../examples/config-repo", "--endpoint-url", endpoint, "--now", start.Format(time.RFC3339)})
 	if err != nil {
 		t.Fatal(err)

@@ -69,7 +69,7 @@ min_notice = "2h"
 max_destructive_per_run = %d
 orphan_grace = "1d"
 enforce = true
-`, faultTokenEnv, maxDestructive)
+`+stateTOML, faultTokenEnv, maxDestructive)
 }
 
 // faultProject is a project file with one template.
@@ -95,6 +95,7 @@ ssh_from = ["10.0.0.0/8"]
 // world is an emulator, a GitHub keys server, a Slack test server and a
 // config repo; `launchwarden run` reaches them all over loopback.
 type world struct {
+	t        testing.TB
 	sim      *ec2sim.Sim
 	endpoint string
 	keysURL  string
@@ -106,18 +107,27 @@ func newWorld(t *testing.T, files map[string]string) *world {
 	t.Helper()
 	sim, endpoint, keysURL := startEmulator(t, faultT0)
 	t.Setenv(faultTokenEnv, "xoxb-fault-test")
-	return &world{sim: sim, endpoint: endpoint, keysURL: keysURL, slack: newSlackRecorder(t, sim), dir: writeRepo(t, files)}
+	return &world{t: t, sim: sim, endpoint: endpoint, keysURL: keysURL, slack: newSlackRecorder(t, sim), dir: writeRepo(t, files)}
+}
+
+// templateID returns the ID of project's template "fedora" (see templateID).
+func (w *world) templateID(project string) string {
+	return templateID(w.t, w.sim, w.dir, w.endpoint, w.keysURL, serveAccount, serveRegion, project, "fedora")
 }
 
 // seed adds an instance of a project (untagged when project is "") born
-// age before the emulator's now, with extra tags.
+// age before the emulator's now, with extra tags. An instance of a project
+// is launched from the project's template "fedora" (see templateID), and
+// its state tags are signed as launchwarden writes them.
 func (w *world) seed(id, project, state string, age time.Duration, extra map[string]string) {
 	tags := map[string]string{"Name": id}
 	if project != "" {
-		tags[cloud.TagProject], tags[cloud.TagTemplate] = project, "fedora"
-	}
-	for k, v := range extra {
-		tags[k] = v
+		tags = launchedTags(w.t, w.templateID(project), id, project, "fedora", extra)
+		tags["Name"] = id
+	} else {
+		for k, v := range extra {
+			tags[k] = v
+		}
 	}
 	born := w.sim.Now().Add(-age)
 	w.sim.Seed(ec2sim.SeedInstance{ID: id, ImageID: "ami-0123456789abcdef0", InstanceType: "t3.micro", State: state,
@@ -402,7 +412,7 @@ func (w *world) expiredFleet(n int) []string {
 	for i := range n {
 		id := fmt.Sprintf("i-%017x", 0xe000+i)
 		w.seed(id, "packit", ec2sim.StateRunning, 26*time.Hour, map[string]string{
-			cloud.TagNotice: "stop@" + w.sim.Now().Add(-time.Hour).Format(time.RFC3339)})
+			cloud.TagNotice: announced("stop", "packit", w.sim.Now().Add(-time.Hour))})
 		ids = append(ids, id)
 	}
 	return ids
@@ -516,8 +526,8 @@ func (w *world) dueForTermination(n int, protected map[int]bool) []string {
 		id := fmt.Sprintf("i-%017x", 0xd000+i)
 		w.sim.Seed(ec2sim.SeedInstance{ID: id, ImageID: "ami-0123456789abcdef0", InstanceType: "t3.micro", State: ec2sim.StateStopped,
 			LaunchTime: born, AttachTime: born, Account: serveAccount, Region: serveRegion, TerminationProtection: protected[i],
-			Tags: map[string]string{cloud.TagProject: "packit", cloud.TagTemplate: "fedora",
-				cloud.TagNotice: "terminate@" + w.sim.Now().Add(-time.Hour).Format(time.RFC3339)}})
+			Tags: launchedTags(w.t, w.templateID("packit"), id, "packit", "fedora",
+				map[string]string{cloud.TagNotice: announced("terminate", "packit", w.sim.Now().Add(-time.Hour))})})
 		ids = append(ids, id)
 	}
 	return ids
@@ -727,9 +737,11 @@ func TestTruncatedProjectFileFreezesOnlyThatProject(t *testing.T) {
 	if code := w.run(t); code != exitOK { // creates both templates
 		t.Fatalf("first run exited %d", code)
 	}
-	notice := map[string]string{cloud.TagNotice: "stop@" + w.sim.Now().Add(-time.Hour).Format(time.RFC3339)}
-	w.seed("i-0000000000000aaa1", "packit", ec2sim.StateRunning, 26*time.Hour, notice)
-	w.seed("i-0000000000000bbb1", "cockpit", ec2sim.StateRunning, 26*time.Hour, notice)
+	notice := func(project string) map[string]string {
+		return map[string]string{cloud.TagNotice: announced("stop", project, w.sim.Now().Add(-time.Hour))}
+	}
+	w.seed("i-0000000000000aaa1", "packit", ec2sim.StateRunning, 26*time.Hour, notice("packit"))
+	w.seed("i-0000000000000bbb1", "cockpit", ec2sim.StateRunning, 26*time.Hour, notice("cockpit"))
 	templatesBefore := w.sim.LaunchTemplates(serveAccount, serveRegion)
 
 	// A write cut in half, as a crash or a full disk leaves it.

@@ -236,7 +236,7 @@ func checkAnnouncedOnce(t *testing.T, history []delivered, killedRuns map[int]bo
 			continue
 		}
 		tag := after[f.run][d.instance].Tags[cloud.TagNotice]
-		if killedRuns[f.run] && !strings.HasPrefix(tag, d.action+"@"+d.deadline.Format("2006-01-02T15:04")) {
+		if killedRuns[f.run] && !strings.HasPrefix(tag, d.action+"@") {
 			excused++
 			first[key] = d
 			continue

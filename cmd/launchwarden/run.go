@@ -213,9 +213,18 @@ func (w *worker) loadConfig() (*projects.Config, error) {
 }
 
 // connect returns a client per configured account and region (or the
-// injected ones).
+// injected ones), holding the state keys of the admin file's [state]: every
+// command that reads or writes instance state needs them, and without them
+// nothing is done (exitAborted).
 func (w *worker) connect(ctx context.Context, cfg *projects.Config) ([]*cloud.Client, error) {
+	keys, err := stateKeys(cfg.Admin, w.getenv)
+	if err != nil {
+		return nil, &exitError{code: exitAborted, err: err}
+	}
 	if w.clients != nil {
+		for _, c := range w.clients {
+			c.Keys = keys
+		}
 		return w.clients, nil
 	}
 	clients, err := cloud.Connect(ctx, cloud.ConnectOptions{
@@ -227,7 +236,19 @@ func (w *worker) connect(ctx context.Context, cfg *projects.Config) ([]*cloud.Cl
 	if err != nil {
 		return nil, &exitError{code: exitAborted, err: err}
 	}
+	for _, c := range clients {
+		c.Keys = keys
+	}
 	return clients, nil
+}
+
+// stateKeys resolves the keys that sign and verify state tags.
+func stateKeys(admin *projects.Admin, getenv func(string) string) (*cloud.StateKeys, error) {
+	current, previous, err := admin.State.StateKeys(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("launchwarden.toml [state]: %w: nothing done", err)
+	}
+	return cloud.NewStateKeys(current, previous...)
 }
 
 // plan loads the config, observes and plans. A broken admin file or a

@@ -61,7 +61,7 @@ min_notice = "2h"
 [safety]
 max_destructive_per_run = 20
 enforce = true
-`
+` + stateTOML
 
 const servePackitTOML = `owners = ["alice"]
 
@@ -254,17 +254,18 @@ func pick(m map[string]float64, series ...string) map[string]float64 {
 
 func TestServeRunsOnScheduleAndKeepsLastGoodConfig(t *testing.T) {
 	se := newServeEnv(t)
-	var fleet []string
-	for range 2 {
-		fleet = append(fleet, se.sim.Seed(ec2sim.SeedInstance{InstanceType: "t3.micro", Tags: map[string]string{cloud.TagProject: "packit", cloud.TagTemplate: "fedora"}}))
-	}
 	s := startServe(t, se, "--schedule", "@every 1s", "--run-now")
+	waitFor(t, "the template", s.stderr, func() bool { return len(se.templates()) == 1 })
+	var fleet []string
+	for range 2 { // launched from the template the first run made
+		fleet = append(fleet, se.sim.Seed(ec2sim.SeedInstance{InstanceType: "t3.micro", Tags: launchedTags(t, se.templateID(t), "", "packit", "fedora", nil)}))
+	}
 
 	// Runs happen on the schedule and succeed.
 	var m map[string]float64
-	waitFor(t, "two ok runs", s.stderr, func() bool {
+	waitFor(t, "two ok runs that see the fleet", s.stderr, func() bool {
 		m = s.metrics(t)
-		return m[`launchwarden_runs_total{result="ok"}`] >= 2
+		return m[`launchwarden_runs_total{result="ok"}`] >= 2 && m[`launchwarden_instances{project="packit",state="running"}`] == 2
 	})
 	okRuns := m[`launchwarden_runs_total{result="ok"}`]
 	if got := m[`launchwarden_aws_api_calls_total{action="DescribeInstances",code=""}`]; got < okRuns {
@@ -311,7 +312,7 @@ func TestServeRunsOnScheduleAndKeepsLastGoodConfig(t *testing.T) {
 	waitFor(t, "a stale-config run", s.stderr, func() bool {
 		return s.metrics(t)[`launchwarden_runs_total{result="stale_config"}`] >= 1
 	})
-	doomed := seedDue(se)
+	doomed := seedDue(t, se)
 	stale := s.metrics(t)[`launchwarden_runs_total{result="stale_config"}`]
 	waitFor(t, "two more stale-config runs and readiness lost", s.stderr, func() bool {
 		code, _ := s.get(t, "/readyz")
@@ -322,7 +323,10 @@ func TestServeRunsOnScheduleAndKeepsLastGoodConfig(t *testing.T) {
 		`launchwarden_config_stale`: 1,
 		`launchwarden_actions_total{kind="template_create",project="packit"}`: 2,
 		`launchwarden_actions_total{kind="stop",project="packit"}`:            0,
-		`launchwarden_instances{project="packit",state="running"}`:            3,
+		// The fleet's template was deleted by hand, and with it what made
+		// the fleet ours (aws:ec2launchtemplate:id): only the doomed one,
+		// launched from the recreated template, counts.
+		`launchwarden_instances{project="packit",state="running"}`: 1,
 	}
 	if diff := cmp.Diff(want, pick(m, keys(want)...)); diff != "" {
 		t.Errorf("metrics with a broken admin file (-want +got):\n%s", diff)
@@ -437,17 +441,20 @@ func TestServeFollowsTheAdminFileSchedule(t *testing.T) {
 
 // seedDue seeds an instance of packit whose stop is due: it expired two
 // days ago and its stop notice was delivered long enough ago.
-func seedDue(se *serveEnv) string {
+func seedDue(t *testing.T, se *serveEnv) string {
 	now := time.Now().UTC()
 	return se.sim.Seed(ec2sim.SeedInstance{
 		InstanceType: "t3.micro",
 		LaunchTime:   now.Add(-72 * time.Hour),
 		AttachTime:   now.Add(-72 * time.Hour),
-		Tags: map[string]string{
-			cloud.TagProject: "packit", cloud.TagTemplate: "fedora",
-			cloud.TagNotice: "stop@" + now.Add(-time.Hour).Format(time.RFC3339),
-		},
+		Tags: launchedTags(t, se.templateID(t), "", "packit", "fedora",
+			map[string]string{cloud.TagNotice: announced("stop", "packit", now.Add(-time.Hour))}),
 	})
+}
+
+// templateID returns the ID of packit's template "fedora" (see templateID).
+func (se *serveEnv) templateID(t *testing.T) string {
+	return templateID(t, se.sim, se.dir, se.endpoint, se.keysURL, serveAccount, serveRegion, "packit", "fedora")
 }
 
 func TestServeCountsRunsThatDoNotSucceed(t *testing.T) {
@@ -480,8 +487,8 @@ func TestServeCountsRunsThatDoNotSucceed(t *testing.T) {
 			name: "held by the safety cap",
 			setup: func(t *testing.T, se *serveEnv) {
 				se.writeAdmin(t, strings.Replace(serveAdminTOML, "max_destructive_per_run = 20", "max_destructive_per_run = 1", 1))
-				seedDue(se)
-				seedDue(se)
+				seedDue(t, se)
+				seedDue(t, se)
 			},
 			until: `launchwarden_runs_total{result="held"}`,
 			want:  map[string]float64{`launchwarden_actions_total{kind="stop",project="packit"}`: 1},

@@ -1,0 +1,149 @@
+package cloud
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// MinStateKeyLen is the shortest state key accepted, in bytes: 32 bytes,
+// the size of HMAC-SHA256's output, so that the key is not the weak part.
+const MinStateKeyLen = 32
+
+// sigLen is how many bytes of the HMAC-SHA256 a signed value keeps: 16
+// bytes (128 bits, 32 hex digits), as HMAC-SHA-256-128 does (RFC 4868).
+// A forger can check a guess only by tagging an instance and waiting for a
+// run to act on it, so 2^-128 per guess is far beyond reach, while the
+// value stays well inside EC2's 256-character tag values.
+const sigLen = 16
+
+// sigSep separates a state value from its signature. Tag values keep to
+// letters, digits, spaces and + - = . _ : / @, which every AWS service
+// accepts in tags.
+const sigSep = " sig="
+
+// StateKeys sign the state values launchwarden writes on instances and
+// verify them when it reads them back. The current key signs; it and the
+// previous keys (kept while a rotation settles) verify.
+//
+// A value's signature covers the tag key, the value and a scope: the
+// instance ID for values written on one instance at a time (expires-at,
+// keep, protected, adopted), and nothing for notices, whose value is shared
+// by every instance of one project and stage announced in one run and
+// names that project, stage, time and run itself (see lifecycle.Notice).
+type StateKeys struct {
+	keys [][]byte // current first
+}
+
+// NewStateKeys returns keys that sign with current and also verify with
+// previous. Every key must be at least MinStateKeyLen bytes.
+func NewStateKeys(current []byte, previous ...[]byte) (*StateKeys, error) {
+	k := &StateKeys{}
+	for i, key := range append([][]byte{current}, previous...) {
+		if len(key) < MinStateKeyLen {
+			which := "the state key"
+			if i > 0 {
+				which = fmt.Sprintf("previous state key %d", i)
+			}
+			return nil, fmt.Errorf("%s is %d bytes; it must be at least %d (e.g. 'openssl rand -hex 32')", which, len(key), MinStateKeyLen)
+		}
+		k.keys = append(k.keys, key)
+	}
+	return k, nil
+}
+
+// ErrNoStateKey is returned by writes of state values when the client has
+// no StateKeys: unsigned state would be ignored by the next run.
+var ErrNoStateKey = errors.New("no state key: state values cannot be signed")
+
+// mac returns the truncated HMAC of a value under one key.
+func mac(key []byte, scope, tag, value string) []byte {
+	h := hmac.New(sha256.New, key)
+	// Length-prefixed fields, so that no two (scope, tag, value) triples
+	// share an input.
+	fmt.Fprintf(h, "launchwarden-state-v1\x00%d:%s%d:%s%d:%s", len(scope), scope, len(tag), tag, len(value), value)
+	return h.Sum(nil)[:sigLen]
+}
+
+// Sign returns value with its signature appended, for tag key tag in scope
+// (an instance ID, or "" for a shared notice).
+func (k *StateKeys) Sign(scope, tag, value string) string {
+	return value + sigSep + hex.EncodeToString(mac(k.keys[0], scope, tag, value))
+}
+
+// Verify returns the value of a signed tag value and whether its signature
+// is good under any of the keys. A nil *StateKeys verifies nothing.
+func (k *StateKeys) Verify(scope, tag, signed string) (string, bool) {
+	if k == nil {
+		return "", false
+	}
+	i := strings.LastIndex(signed, sigSep)
+	if i < 0 {
+		return "", false
+	}
+	value, sig := signed[:i], signed[i+len(sigSep):]
+	got, err := hex.DecodeString(sig)
+	if err != nil || len(got) != sigLen {
+		return "", false
+	}
+	for _, key := range k.keys {
+		if hmac.Equal(got, mac(key, scope, tag, value)) {
+			return value, true
+		}
+	}
+	return "", false
+}
+
+// stateScope is the scope a state tag's value is signed in: the instance
+// for values written one instance at a time, nothing for notices (which are
+// shared and name what they are about in their value).
+func stateScope(tag, instanceID string) string {
+	if tag == TagNotice {
+		return ""
+	}
+	return instanceID
+}
+
+// stateTags are the instance tags whose values launchwarden signs.
+var stateTags = []string{TagExpiresAt, TagNotice, TagKeep, TagProtected, TagAdopted}
+
+// IsStateTag reports whether key is a tag whose value launchwarden signs.
+func IsStateTag(key string) bool {
+	for _, k := range stateTags {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteState signs and writes state values on instances: ID → state tag →
+// value (unsigned; see StateKeys for what each signature covers). Equal
+// signed values share a CreateTags call, so a notice shared by many
+// instances costs one call per 1000 of them. Without keys nothing is
+// written and every ID fails with ErrNoStateKey.
+func (c *Client) WriteState(ctx context.Context, changes map[string]map[string]string) BatchResult {
+	if c.Keys == nil {
+		var res BatchResult
+		for id := range changes {
+			res.fail([]string{id}, fmt.Errorf("writing state in %s: %w", c, ErrNoStateKey))
+		}
+		return res
+	}
+	signed := make(map[string]map[string]string, len(changes))
+	for id, tags := range changes {
+		m := make(map[string]string, len(tags))
+		for k, v := range tags {
+			if IsStateTag(k) {
+				v = c.Keys.Sign(stateScope(k, id), k, v)
+			}
+			m[k] = v
+		}
+		signed[id] = m
+	}
+	return c.ApplyTags(ctx, signed)
+}

@@ -1,0 +1,110 @@
+package reconcile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/notify"
+)
+
+// TagStrays is kept on one managed launch template per account and region
+// (the one with the lowest ID): the hash of the strays last reported to
+// admins there, so that the same strays are reported once, without a
+// database and without touching the strays themselves.
+const TagStrays = "launchwarden:strays"
+
+// maxListed bounds how many instance IDs one admin notice lists.
+const maxListed = 20
+
+// planUntrusted tells admins about launchwarden tags that launchwarden did
+// not write:
+//
+//   - Strays: instances that carry launchwarden labels or state but that no
+//     managed template launched and no admin adopted. They are not ours and
+//     are never stopped, terminated or tagged. They are reported once per
+//     distinct set per region (see TagStrays); every plan lists them in its
+//     warnings.
+//   - Forged state tags on our own instances (a value whose signature does
+//     not verify, e.g. written by hand, copied from another instance, or
+//     unsigned from an older release): ignored, reported, and removed after
+//     the admin digest was delivered, so that they are reported once.
+func planUntrusted(plan *RunPlan, obs *Observation) {
+	for i, snap := range obs.Snapshots {
+		rp := plan.Regions[i]
+		var strays []string
+		forged := map[string][]string{} // "project tag" → instance IDs
+		for _, in := range snap.Instances {
+			if in.Project == "" {
+				what := in.ID
+				if in.LabelProject != "" {
+					what += " labelled " + in.LabelProject
+				}
+				if len(in.Forged) > 0 {
+					what += " with " + strings.Join(in.Forged, ", ")
+				}
+				strays = append(strays, what)
+				continue
+			}
+			if plan.Frozen != nil && slices.Contains(plan.Frozen, in.Project) {
+				continue // a frozen project's instances are left as they are
+			}
+			for _, k := range in.Forged {
+				key := in.Project + " " + k
+				forged[key] = append(forged[key], in.ID)
+			}
+		}
+		for _, key := range sortedKeys(forged) {
+			project, tag, _ := strings.Cut(key, " ")
+			ids := forged[key]
+			plan.Notices = append(plan.Notices, notify.Notice{
+				Kind: notify.KindUntrusted, Channel: plan.AdminChannel, Project: project, Account: snap.Account, Region: snap.Region,
+				Reason: fmt.Sprintf("%d instance(s) carry a %s value launchwarden did not sign: ignored and removed", len(ids), tag),
+				Detail: listIDs(ids),
+			})
+		}
+		planStrays(plan, rp, snap, strays)
+	}
+}
+
+// planStrays reports a region's strays unless the same set was reported
+// before, and records the set on the region's marker template.
+func planStrays(plan *RunPlan, rp *RegionPlan, snap *cloud.Snapshot, strays []string) {
+	slices.Sort(strays)
+	hash := ""
+	if len(strays) > 0 {
+		sum := sha256.Sum256([]byte(strings.Join(strays, "\n")))
+		hash = hex.EncodeToString(sum[:8])
+		plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s/%s: %d instance(s) carry launchwarden tags but are not ours (no managed template launched them, no admin adopted them): left alone: %s",
+			snap.Account, snap.Region, len(strays), strings.Join(strays[:min(len(strays), maxListed)], "; ")))
+	}
+	var marker *cloud.Template
+	for i := range snap.Templates {
+		if t := &snap.Templates[i]; t.Managed && (marker == nil || t.ID < marker.ID) {
+			marker = t
+		}
+	}
+	if marker == nil || marker.Tags[TagStrays] == hash {
+		return // nowhere to remember (reported in the plan only), or told already
+	}
+	if hash == "" {
+		rp.AfterAdmin = append(rp.AfterAdmin, TagChange{ID: marker.ID, Name: marker.Name, Delete: []string{TagStrays}})
+		return
+	}
+	plan.Notices = append(plan.Notices, notify.Notice{
+		Kind: notify.KindUntrusted, Channel: plan.AdminChannel, Account: snap.Account, Region: snap.Region,
+		Reason: fmt.Sprintf("%d instance(s) carry launchwarden tags but no managed template launched them and no admin adopted them: not ours, left alone", len(strays)),
+		Detail: listIDs(strays) + "\nTo have launchwarden manage one: launchwarden adopt ID --project P --template T",
+	})
+	rp.AfterAdmin = append(rp.AfterAdmin, TagChange{ID: marker.ID, Name: marker.Name, Set: map[string]string{TagStrays: hash}})
+}
+
+func listIDs(ids []string) string {
+	if len(ids) <= maxListed {
+		return strings.Join(ids, "\n")
+	}
+	return strings.Join(ids[:maxListed], "\n") + fmt.Sprintf("\n… and %d more", len(ids)-maxListed)
+}
