@@ -21,9 +21,11 @@ import (
 
 // The tag conditions that scope a write to launchwarden's own resources.
 const (
-	projectTag     = "aws:ResourceTag/launchwarden:project" // instances of a project
-	managedTag     = "aws:ResourceTag/launchwarden:managed" // templates and groups it created
-	managedRequest = "aws:RequestTag/launchwarden:managed"  // what it creates
+	projectTag     = "aws:ResourceTag/launchwarden:project"     // instances of a project
+	templateTag    = "aws:ResourceTag/aws:ec2launchtemplate:id" // instances launched from a template (set by EC2)
+	managedTag     = "aws:ResourceTag/launchwarden:managed"     // templates and groups it created
+	managedRequest = "aws:RequestTag/launchwarden:managed"      // what it creates
+	adoptedRequest = "aws:RequestTag/launchwarden:adopted"      // an admin's adoption
 )
 
 // document is an IAM policy document, as much of it as the tests read.
@@ -230,7 +232,8 @@ func TestPolicyScopesEveryWriteToOwnedResources(t *testing.T) {
 
 	scoped := map[string]bool{}
 	for _, s := range p.Statement {
-		tagged := requiresTag(s, projectTag) || requiresTag(s, managedTag) || requiresTag(s, managedRequest)
+		tagged := requiresTag(s, projectTag) || requiresTag(s, templateTag) || requiresTag(s, managedTag) ||
+			requiresTag(s, managedRequest) || requiresTag(s, adoptedRequest)
 		for _, a := range slices.DeleteFunc(slices.Clone(s.Action), func(a string) bool { return !isWrite(a) }) {
 			switch {
 			case tagged:
@@ -239,8 +242,8 @@ func TestPolicyScopesEveryWriteToOwnedResources(t *testing.T) {
 			default:
 				t.Errorf("statement %s: %s without a condition on a launchwarden tag", s.Sid, a)
 			}
-			if (a == "ec2:StopInstances" || a == "ec2:TerminateInstances") && !requiresTag(s, projectTag) {
-				t.Errorf("statement %s: %s must require the %s tag on the instance", s.Sid, a, projectTag)
+			if (a == "ec2:StopInstances" || a == "ec2:TerminateInstances") && !requiresTag(s, projectTag) && !requiresTag(s, templateTag) {
+				t.Errorf("statement %s: %s must require the %s or %s tag on the instance", s.Sid, a, projectTag, templateTag)
 			}
 		}
 	}
@@ -370,5 +373,74 @@ func TestDeploymentFilesKeepTheirGuarantees(t *testing.T) {
 				t.Errorf("%s lacks lines (-want +missing):\n%s", tt.file, diff)
 			}
 		})
+	}
+}
+
+// TestStateTagDenyPolicy checks the policy for every other principal of an
+// account (the provisioning service's role, people): it must deny writing
+// or removing any launchwarden tag on any resource after launch, deny the
+// state tags (everything but the project and template labels that our
+// templates put on the instances they launch) at launch too, since tags in
+// a create call are authorized as CreateTags with ec2:CreateAction, and
+// deny changing or deleting managed templates (the template is what makes
+// an instance launchwarden's). launchwarden's own role is exempt, so the
+// policy can be attached anywhere, an SCP included.
+func TestStateTagDenyPolicy(t *testing.T) {
+	p := readPolicy(t, "iam/state-tags-deny-policy.json")
+	stateKeys := stringList{"launchwarden:managed"}
+	for _, name := range []string{"TagExpiresAt", "TagNotice", "TagKeep", "TagProtected", "TagAdopted"} {
+		stateKeys = append(stateKeys, stringConst(t, "../cloud/types.go", name))
+	}
+	slices.Sort(stateKeys)
+
+	bySid := map[string]statement{}
+	for _, s := range p.Statement {
+		if s.Effect != "Deny" {
+			t.Errorf("statement %s: Effect %q; this policy only denies", s.Sid, s.Effect)
+		}
+		if diff := cmp.Diff(stringList{"arn:aws:iam::*:role/launchwarden"}, s.Condition["ArnNotLike"]["aws:PrincipalArn"]); diff != "" {
+			t.Errorf("statement %s: launchwarden's own role must be exempt (-want +got):\n%s", s.Sid, diff)
+		}
+		bySid[s.Sid] = s
+	}
+
+	after := bySid["DenyLaunchwardenTagsAfterLaunch"]
+	if diff := cmp.Diff(stringList{"ec2:CreateTags", "ec2:DeleteTags"}, after.Action); diff != "" {
+		t.Errorf("after launch: actions (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(stringList{"launchwarden:*"}, after.Condition["ForAnyValue:StringLike"]["aws:TagKeys"]); diff != "" {
+		t.Errorf("after launch: tag keys (-want +got):\n%s", diff)
+	}
+	// StringNotEquals matches when ec2:CreateAction is absent: every plain
+	// CreateTags and DeleteTags, and create calls other than RunInstances
+	// (a template or group tagged launchwarden:managed by someone else).
+	if diff := cmp.Diff(stringList{"RunInstances"}, after.Condition["StringNotEquals"]["ec2:CreateAction"]); diff != "" {
+		t.Errorf("after launch: ec2:CreateAction (-want +got):\n%s", diff)
+	}
+	if !slices.Contains(after.Resource, "*") {
+		t.Errorf("after launch: resources %q, want every resource", after.Resource)
+	}
+
+	launch := bySid["DenyLaunchwardenStateTagsAtLaunch"]
+	if diff := cmp.Diff(stringList{"ec2:CreateTags"}, launch.Action); diff != "" {
+		t.Errorf("at launch: actions (-want +got):\n%s", diff)
+	}
+	got := slices.Clone(launch.Condition["ForAnyValue:StringLike"]["aws:TagKeys"])
+	slices.Sort(got)
+	if diff := cmp.Diff(stateKeys, got); diff != "" {
+		t.Errorf("at launch: the state tags denied (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(stringList{"RunInstances"}, launch.Condition["StringEquals"]["ec2:CreateAction"]); diff != "" {
+		t.Errorf("at launch: ec2:CreateAction (-want +got):\n%s", diff)
+	}
+
+	templates := bySid["DenyChangingManagedLaunchTemplates"]
+	for _, a := range []string{"ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate", "ec2:DeleteLaunchTemplate"} {
+		if !slices.Contains(templates.Action, a) {
+			t.Errorf("managed templates: %s not denied", a)
+		}
+	}
+	if !requiresTag(templates, managedTag) || !onlyResources(templates, "launch-template") {
+		t.Errorf("managed templates: want a deny on launch-template/* carrying %s", managedTag)
 	}
 }
