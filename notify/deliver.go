@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -33,21 +34,29 @@ func Deliver(ctx context.Context, s Sender, ds []Digest) []Result {
 	return results
 }
 
-// Undelivered turns the permanent failures among results into notices of
-// kind KindUndelivered for the admin channel, so admins learn which teams
-// are not being told (and therefore whose instances are not being acted
-// on). Retryable failures are left out: the next run tries again.
+// Undelivered turns every failed delivery among results, permanent or
+// retryable, into a notice of kind KindUndelivered for the admin channel,
+// so that admins learn which teams are not being told (and therefore whose
+// instances are not being acted on). A Slack outage of days is as worth
+// knowing as a channel Slack refuses for good; the notice says which it is.
+// ErrNotSent (notifications turned off on purpose) and the admin channel's
+// own failures are left out: admins cannot be told through a channel that
+// failed.
 func Undelivered(results []Result, adminChannel string) []Notice {
 	var ns []Notice
 	for _, r := range results {
-		if r.Err == nil || !IsPermanent(r.Err) || r.Digest.Channel == adminChannel {
+		if r.Err == nil || errors.Is(r.Err, ErrNotSent) || r.Digest.Channel == adminChannel {
 			continue
+		}
+		how := "temporary failure, tried again next run"
+		if IsPermanent(r.Err) {
+			how = "permanent failure, retrying cannot fix it"
 		}
 		ns = append(ns, Notice{
 			Kind:    KindUndelivered,
 			Channel: adminChannel,
 			Project: r.Digest.Project,
-			Reason:  fmt.Sprintf("digest for %s not delivered", channelName(r.Digest.Channel)),
+			Reason:  fmt.Sprintf("digest for %s not delivered (%s)", channelName(r.Digest.Channel), how),
 			Detail:  r.Err.Error(),
 		})
 	}

@@ -511,9 +511,15 @@ func TestUndelivered(t *testing.T) {
 		{Digest: Digest{Channel: "gone", Project: "b"}, Err: Permanent(errors.New("channel_not_found"))},
 		{Digest: Digest{Channel: "busy", Project: "c"}, Err: errors.New("503")},
 		{Digest: Digest{Channel: "admin"}, Err: Permanent(errors.New("invalid_auth"))},
+		{Digest: Digest{Channel: "off", Project: "d"}, Err: ErrNotSent},
 	}
-	want := []Notice{{Kind: KindUndelivered, Channel: "admin", Project: "b",
-		Reason: "digest for #gone not delivered", Detail: "channel_not_found"}}
+	// Temporary failures too: an outage of days must not be invisible.
+	want := []Notice{
+		{Kind: KindUndelivered, Channel: "admin", Project: "b",
+			Reason: "digest for #gone not delivered (permanent failure, retrying cannot fix it)", Detail: "channel_not_found"},
+		{Kind: KindUndelivered, Channel: "admin", Project: "c",
+			Reason: "digest for #busy not delivered (temporary failure, tried again next run)", Detail: "503"},
+	}
 	if diff := cmp.Diff(want, Undelivered(results, "admin")); diff != "" {
 		t.Errorf("Undelivered (-want +got):\n%s", diff)
 	}

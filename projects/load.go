@@ -42,7 +42,7 @@ const (
 // LoadFS is Load over a file system, with now as the current time (used to
 // check that extensions stay within caps.max_lifetime).
 func LoadFS(fsys fs.FS, now time.Time) (*Config, Problems) {
-	cfg := &Config{Frozen: map[string]Problems{}}
+	cfg := &Config{Frozen: map[string]Problems{}, FrozenParts: map[string]FrozenProject{}}
 	var probs Problems
 
 	var adminDec *decoder
@@ -65,6 +65,7 @@ func LoadFS(fsys fs.FS, now time.Time) (*Config, Problems) {
 		src, p, ok := readFile(fsys, file)
 		if !ok {
 			cfg.Frozen[name] = Problems{p.Problem}
+			cfg.FrozenParts[name] = frozenParts(cfg.Admin, name, file, nil, nil)
 			probs = append(probs, p.Problem)
 			continue
 		}
@@ -79,6 +80,7 @@ func LoadFS(fsys fs.FS, now time.Time) (*Config, Problems) {
 		if len(pf.d.probs) > 0 {
 			pf.d.probs.sort()
 			cfg.Frozen[pf.name] = pf.d.probs
+			cfg.FrozenParts[pf.name] = frozenParts(cfg.Admin, pf.name, pf.raw.File, proj, pf.d.probs)
 			probs = append(probs, pf.d.probs...)
 			continue
 		}

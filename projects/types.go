@@ -19,6 +19,9 @@ type Config struct {
 	// Frozen maps the name of every project whose file exists but is invalid
 	// to its problems. A frozen project gets no destructive action.
 	Frozen map[string]Problems
+	// FrozenParts holds, for every frozen project, what of its file can
+	// still be read: where its team is warned and by which lifecycle.
+	FrozenParts map[string]FrozenProject
 }
 
 // Project returns the valid project with the given name, or nil.

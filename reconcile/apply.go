@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,12 +37,52 @@ type Report struct {
 	Stopped, Terminated []string
 	// Held counts stops and terminations held back by the per-run cap.
 	Held int
+	// Withheld counts stops and terminations not made because the digest
+	// naming them was not delivered (invariant 2). With notifications
+	// turned off on purpose (notify.ErrNotSent) they are not counted.
+	Withheld int
+	// Frozen names the projects frozen by problems in their file.
+	Frozen []string
 	// Errors are the failures of single operations; the run went on past them.
 	Errors []error
 }
 
 // Err joins the report's errors.
 func (r *Report) Err() error { return errors.Join(r.Errors...) }
+
+// Undelivered returns the digests, team or admin, that were not delivered,
+// leaving out those not sent because notifications are off.
+func (r *Report) Undelivered() []notify.Result {
+	var out []notify.Result
+	for _, res := range r.Deliveries {
+		if res.Err != nil && !errors.Is(res.Err, notify.ErrNotSent) {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// Problems lists, in words, what went wrong in the run: digests not
+// delivered, actions withheld for that reason, frozen projects and failed
+// operations. Empty means the run did all it planned (held actions aside,
+// which Held counts). Each is a reason for `run` to exit non-zero
+// (invariant 7).
+func (r *Report) Problems() []string {
+	var out []string
+	if n := len(r.Undelivered()); n > 0 {
+		out = append(out, fmt.Sprintf("%d digest(s) not delivered", n))
+	}
+	if r.Withheld > 0 {
+		out = append(out, fmt.Sprintf("%d stop/terminate action(s) withheld: their digest was not delivered", r.Withheld))
+	}
+	if len(r.Frozen) > 0 {
+		out = append(out, fmt.Sprintf("project(s) frozen by config problems: %s", strings.Join(r.Frozen, ", ")))
+	}
+	if len(r.Errors) > 0 {
+		out = append(out, fmt.Sprintf("%d operation(s) failed", len(r.Errors)))
+	}
+	return out
+}
 
 type reporter struct {
 	mu  sync.Mutex
@@ -67,7 +108,7 @@ func Apply(ctx context.Context, plan *RunPlan, deps Deps) (*Report, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("run", plan.RunID)
-	rep := &Report{Held: len(plan.Held)}
+	rep := &Report{Held: len(plan.Held), Frozen: slices.Clone(plan.Frozen)}
 	r := &reporter{rep: rep, log: log}
 
 	clients := map[string]*cloud.Client{}
@@ -250,7 +291,9 @@ func reportBatch(r *reporter, what string, res cloud.BatchResult) {
 	}
 }
 
-// deliver sends the digests and returns the channels that got theirs.
+// deliver sends the digests and returns, by channel, whether each got its
+// digest: true delivered, false not, and no entry when notifications are
+// off (notify.ErrNotSent). Either way nothing of that channel is acted on.
 func deliver(ctx context.Context, plan *RunPlan, s notify.Sender, rep *Report, log *slog.Logger) map[string]bool {
 	if s == nil {
 		s = notify.Discard{}
@@ -277,11 +320,14 @@ func deliver(ctx context.Context, plan *RunPlan, s notify.Sender, rep *Report, l
 	}
 	delivered := map[string]bool{}
 	for _, res := range results {
+		if errors.Is(res.Err, notify.ErrNotSent) {
+			continue
+		}
+		delivered[res.Digest.Channel] = res.Err == nil
 		if res.Err != nil {
 			log.Warn("digest not delivered", "channel", res.Digest.Channel, "notices", len(res.Digest.Notices), "permanent", notify.IsPermanent(res.Err), "err", res.Err)
 			continue
 		}
-		delivered[res.Digest.Channel] = true
 		log.Info("digest delivered", "channel", res.Digest.Channel, "notices", len(res.Digest.Notices))
 	}
 	rep.Deliveries = results
@@ -346,8 +392,13 @@ func applyActions(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivere
 		if !ic.Destructive() {
 			continue
 		}
-		if !delivered[ic.Channel] {
+		if ok, sent := delivered[ic.Channel]; !ok {
 			r.log.Info("not acting: digest not delivered", "instance", ic.ID, "project", ic.Project, "action", ic.Action)
+			if sent {
+				r.mu.Lock()
+				r.rep.Withheld++
+				r.mu.Unlock()
+			}
 			continue
 		}
 		if ic.Action == lifecycle.ActionStop {

@@ -136,6 +136,9 @@ func TestPlanGolden(t *testing.T) {
 		"i-0000000000000000b": lifecycle.ActionStop,
 		"i-0000000000000000c": lifecycle.ActionNotify,
 		"i-0000000000000000d": lifecycle.ActionNotify,
+		// The frozen project's: warned (admins, since its channel is
+		// unreadable), never acted on.
+		"i-0000000000000000e": lifecycle.ActionNotify,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("instance actions (-want +got):\n%s", diff)

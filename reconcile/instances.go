@@ -216,10 +216,11 @@ func evaluate(cfg *projects.Config, obs *Observation, now time.Time, usage map[s
 	admin := cfg.Admin
 	adminChannel := admin.Slack.AdminChannel
 	for _, name := range names {
-		if _, frozen := cfg.Frozen[name]; frozen {
-			continue // invariant 5: a broken project file never destroys
-		}
 		insts := byProject[name]
+		if _, frozen := cfg.Frozen[name]; frozen {
+			evaluateFrozen(cfg, name, insts, now, visit)
+			continue
+		}
 		p := cfg.Project(name)
 		if p == nil {
 			for _, in := range insts {
@@ -266,6 +267,30 @@ func evaluate(cfg *projects.Config, obs *Observation, now time.Time, usage map[s
 			}
 			visit(decide(in, policy, demand, kind, channel, expiresAt, now))
 		}
+	}
+}
+
+// evaluateFrozen decides the instances of a frozen project (invariant 5): its
+// team is still warned, by what of its file can be read (or the admins, when
+// its channel cannot be), but in notify-only mode, so that nothing of it is
+// stopped or terminated until the file validates. Quotas and orphans wait
+// for a valid file too.
+func evaluateFrozen(cfg *projects.Config, name string, insts []observed, now time.Time, visit func(evaluation)) {
+	fp := cfg.FrozenParts[name]
+	p := &projects.Project{Name: name, Lifecycle: fp.Lifecycle}
+	if p.Lifecycle.TTL == 0 {
+		p.Lifecycle = cfg.Admin.Defaults.Lifecycle // not loaded by projects.Load (tests)
+	}
+	policy := Policy(cfg.Admin, p)
+	policy.Mode = lifecycle.ModeNotifyOnly
+	channel := cmp.Or(fp.SlackChannel, cfg.Admin.Slack.AdminChannel)
+	file := cmp.Or(fp.File, "projects/"+name+".toml")
+	for _, in := range insts {
+		ev := decide(in, policy, nil, notify.KindExpiring, channel, time.Time{}, now)
+		if ev.decision.Stage != lifecycle.ActionKeep {
+			ev.decision.Reason += fmt.Sprintf("; not before %s validates again (frozen by config problems)", file)
+		}
+		visit(ev)
 	}
 }
 

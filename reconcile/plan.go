@@ -432,9 +432,12 @@ func vpcOf(admin *projects.Admin, account, region string) string {
 	return ""
 }
 
-// planFrozen announces each frozen project once per distinct set of
-// problems: the hash of the problems is recorded on the project's templates
-// (TagFrozen), which is the only change a frozen project gets.
+// planFrozen announces each frozen project to admins, naming every problem
+// with file:line, once per distinct set of problems: the hash of the
+// problems is recorded on the project's templates (TagFrozen), which is the
+// only change a frozen project gets besides its team's notices. A frozen
+// project with no template has nowhere to record it and is announced every
+// run until its file is fixed (nothing fails silently).
 func planFrozen(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 	for _, name := range plan.Frozen {
 		problems := cfg.Frozen[name]
@@ -444,9 +447,12 @@ func planFrozen(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 		}
 		sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
 		hash := hex.EncodeToString(sum[:8])
-		announce := false
+		announce, templates := false, false
 		for i, snap := range obs.Snapshots {
 			for _, t := range snap.Templates {
+				if t.Managed && t.Project == name {
+					templates = true
+				}
 				if t.Managed && t.Project == name && t.Tags[TagFrozen] != hash {
 					announce = true
 					rp := plan.Regions[i]
@@ -454,7 +460,7 @@ func planFrozen(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 				}
 			}
 		}
-		if announce {
+		if announce || !templates {
 			plan.Notices = append(plan.Notices, notify.Notice{
 				Kind: notify.KindFrozen, Channel: plan.AdminChannel, Project: name,
 				Reason: fmt.Sprintf("%d problem(s) in its file: no template change and no stop or terminate until fixed", len(problems)),

@@ -69,18 +69,7 @@ func StatusOf(cfg *projects.Config, obs *Observation, now time.Time) *Status {
 		st.Instances = append(st.Instances, s)
 	})
 	for name := range cfg.Frozen {
-		st.Frozen = append(st.Frozen, name)
-		for _, snap := range obs.Snapshots {
-			for _, in := range snap.Instances {
-				if in.Project == name {
-					st.Instances = append(st.Instances, InstanceStatus{
-						ID: in.ID, Project: in.Project, Template: in.Template, Type: in.Type, State: in.State,
-						Account: in.Account, Region: in.Region, BornAt: in.BornAt,
-						Reason: "project frozen by config problems: nothing happens until fixed",
-					})
-				}
-			}
-		}
+		st.Frozen = append(st.Frozen, name) // its instances: warned, never acted on (evaluateFrozen)
 	}
 	slices.Sort(st.Frozen)
 	slices.SortFunc(st.Instances, func(a, b InstanceStatus) int {

@@ -203,7 +203,10 @@ type slackRecorder struct {
 	run         int
 	down        bool
 	rateLimited int // answer this many posts with 429 first
-	posts       []slackPost
+	// refuse answers posts to a channel with a Slack error code (e.g.
+	// channel_not_found), or with an HTTP status when the code is "503".
+	refuse map[string]string
+	posts  []slackPost
 }
 
 type slackPost struct {
@@ -232,9 +235,18 @@ func (s *slackRecorder) postMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	channel := r.PostForm.Get("channel")
 	switch {
-	case s.down:
+	case s.down || s.refuse[channel] == "503":
 		http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
+		return
+	case s.refuse[channel] == "429":
+		w.Header().Set("Retry-After", "0")
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	case s.refuse[channel] != "":
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"ok":false,"error":%q}`, s.refuse[channel])
 		return
 	case s.rateLimited > 0:
 		s.rateLimited--
@@ -242,7 +254,7 @@ func (s *slackRecorder) postMessage(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
 	}
-	s.posts = append(s.posts, slackPost{at: s.sim.Now(), run: s.run, channel: r.PostForm.Get("channel"), text: r.PostForm.Get("text")})
+	s.posts = append(s.posts, slackPost{at: s.sim.Now(), run: s.run, channel: channel, text: r.PostForm.Get("text")})
 	w.Header().Set("Content-Type", "application/json")
 	io.WriteString(w, `{"ok":true,"channel":"C1","ts":"1.2"}`)
 }
@@ -251,6 +263,31 @@ func (s *slackRecorder) set(down bool, rateLimited int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.down, s.rateLimited = down, rateLimited
+}
+
+// refuseChannel makes posts to channel fail with code ("" to accept them
+// again): a Slack error code, or "503" for HTTP 503, or "429" for a rate
+// limit with Retry-After: 0 (a temporary failure that costs no wait).
+func (s *slackRecorder) refuseChannel(channel, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refuse == nil {
+		s.refuse = map[string]string{}
+	}
+	s.refuse[channel] = code
+}
+
+// texts returns the text of every post to channel so far.
+func (s *slackRecorder) texts(channel string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, p := range s.posts {
+		if p.channel == channel {
+			out = append(out, p.text)
+		}
+	}
+	return out
 }
 
 // startRun numbers the posts that follow.

@@ -22,7 +22,7 @@ import (
 // Exit codes shared by all subcommands.
 const (
 	exitOK      = 0 // success
-	exitFailed  = 1 // the command ran and found a problem (invalid config, failed run)
+	exitFailed  = 1 // the command ran and found a problem (invalid config, undelivered digest, frozen project, failed operation)
 	exitUsage   = 2 // bad flags or arguments
 	exitUnsafe  = 3 // a safety cap held some actions back; admins were told
 	exitAborted = 4 // nothing was done: observation or admin config failed
@@ -134,6 +134,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'launchwarden <command> --help' for a command's flags.")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "exit codes: 0 ok, 1 problem found or run failed, 2 usage,")
+	fmt.Fprintln(w, "exit codes: 0 ok, 1 problem found (undelivered digest, withheld action,")
+	fmt.Fprintln(w, "            frozen project) or operation failed, 2 usage,")
 	fmt.Fprintln(w, "            3 safety cap held actions back, 4 aborted before any action")
 }

@@ -12,13 +12,17 @@ import (
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/lifecycle"
+	"github.com/launchwarden/launchwarden/notify"
 	"github.com/launchwarden/launchwarden/reconcile"
 )
 
 // Results of a serve run, the values of launchwarden_runs_total{result}.
 const (
-	resultOK     = "ok"     // the run did everything it planned
-	resultFailed = "failed" // some operations failed; the next run retries them
+	resultOK = "ok" // the run did everything it planned
+	// resultFailed: a problem was found (an undelivered digest, an action
+	// withheld for it, a frozen project) or some operations failed; the
+	// next run retries. The same runs make `run` exit 1.
+	resultFailed = "failed"
 	// resultAborted: nothing was done (no valid config yet, or a failed
 	// observation).
 	resultAborted = "aborted"
@@ -41,6 +45,8 @@ type metrics struct {
 	actions     *prometheus.CounterVec
 	notices     *prometheus.CounterVec
 	noticeItems *prometheus.CounterVec
+	digestsFail *prometheus.CounterVec
+	withheld    *prometheus.CounterVec
 	instances   *prometheus.GaugeVec
 	quotaUsage  *prometheus.GaugeVec
 	quotaLimit  *prometheus.GaugeVec
@@ -53,7 +59,7 @@ func newMetrics() *metrics {
 		reg: prometheus.NewRegistry(),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "launchwarden_runs_total",
-			Help: "Runs by result: ok, failed (some operations failed), aborted (nothing done), held (safety cap), stale_config (admin file broken: templates only).",
+			Help: "Runs by result: ok, failed (a digest undelivered, an action withheld, a project frozen or an operation failed), aborted (nothing done), held (safety cap), stale_config (admin file broken: templates only).",
 		}, []string{"result"}),
 		runDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "launchwarden_run_duration_seconds",
@@ -80,6 +86,14 @@ func newMetrics() *metrics {
 			Name: "launchwarden_notices_items_total",
 			Help: "Notices in delivered digests, by kind.",
 		}, []string{"kind"}),
+		digestsFail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "launchwarden_digests_failed_total",
+			Help: "Digests not delivered after the sender's retries, by channel kind (team or admin) and reason (permanent: Slack refuses for good, e.g. channel_not_found; temporary: tried again next run).",
+		}, []string{"channel_kind", "reason"}),
+		withheld: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "launchwarden_actions_withheld_total",
+			Help: "Stops and terminations due but not made, by reason: undelivered (the digest naming them did not get through) or safety_cap (over safety.max_destructive_per_run).",
+		}, []string{"reason"}),
 		instances: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "launchwarden_instances",
 			Help: "Instances launchwarden owns, by project and state, as of the last observation.",
@@ -93,21 +107,29 @@ func newMetrics() *metrics {
 			Help: "A project's effective limit, by resource: instances or vcpus.",
 		}, []string{"project", "resource"}),
 		frozen: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "launchwarden_frozen_projects",
-			Help: "Projects whose file fails validation: no destructive action until fixed.",
+			Name: "launchwarden_projects_frozen",
+			Help: "Projects whose file fails validation, as of the last run: their teams are still warned, but nothing is stopped or terminated until the file is fixed.",
 		}),
 		configStale: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "launchwarden_config_stale",
 			Help: "1 if the admin file failed to load on the last run (the last good config is in use), else 0.",
 		}),
 	}
-	m.reg.MustRegister(m.runs, m.runDuration, m.lastSuccess, m.apiCalls, m.actions, m.notices, m.noticeItems,
+	m.reg.MustRegister(m.runs, m.runDuration, m.lastSuccess, m.apiCalls, m.actions, m.notices, m.noticeItems, m.digestsFail, m.withheld,
 		m.instances, m.quotaUsage, m.quotaLimit, m.frozen, m.configStale,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every result is exported from the start, so that rate() and alerts
 	// see the first increase.
 	for _, r := range runResults {
 		m.runs.WithLabelValues(r)
+	}
+	for _, kind := range []string{"team", "admin"} {
+		for _, reason := range []string{"permanent", "temporary"} {
+			m.digestsFail.WithLabelValues(kind, reason)
+		}
+	}
+	for _, reason := range []string{"undelivered", "safety_cap"} {
+		m.withheld.WithLabelValues(reason)
 	}
 	return m
 }
@@ -176,6 +198,18 @@ func (m *metrics) observeApply(plan *reconcile.RunPlan, rep *reconcile.Report) {
 	}
 	for _, id := range rep.Terminated {
 		m.actions.WithLabelValues(string(lifecycle.ActionTerminate), projectOf[id]).Inc()
+	}
+	m.withheld.WithLabelValues("undelivered").Add(float64(rep.Withheld))
+	m.withheld.WithLabelValues("safety_cap").Add(float64(rep.Held))
+	for _, d := range rep.Undelivered() {
+		kind, reason := "team", "temporary"
+		if d.Digest.Channel == plan.AdminChannel {
+			kind = "admin"
+		}
+		if notify.IsPermanent(d.Err) {
+			reason = "permanent"
+		}
+		m.digestsFail.WithLabelValues(kind, reason).Inc()
 	}
 	for _, d := range rep.Deliveries {
 		if d.Err != nil {

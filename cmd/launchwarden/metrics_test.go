@@ -54,10 +54,10 @@ func TestMetricsFleetGaugesDropVanishedSeries(t *testing.T) {
 		`launchwarden_quota_usage{project="packit",resource="vcpus"}`:     2,
 		`launchwarden_quota_limit{project="packit",resource="instances"}`: 5,
 		`launchwarden_quota_limit{project="packit",resource="vcpus"}`:     32,
-		`launchwarden_frozen_projects`:                                    0,
+		`launchwarden_projects_frozen`:                                    0,
 	}
 	gotGauges := map[string]float64{}
-	for _, name := range []string{"launchwarden_instances", "launchwarden_quota_usage", "launchwarden_quota_limit", "launchwarden_frozen_projects"} {
+	for _, name := range []string{"launchwarden_instances", "launchwarden_quota_usage", "launchwarden_quota_limit", "launchwarden_projects_frozen"} {
 		for s, v := range family(got, name) {
 			gotGauges[s] = v
 		}
@@ -91,14 +91,19 @@ func TestMetricsCountApply(t *testing.T) {
 	}}
 	rep := &reconcile.Report{
 		// i-2's stop failed.
+		Held:       2,
+		Withheld:   3,
 		Stopped:    []string{"i-1"},
 		Terminated: []string{"i-3"},
 		Deliveries: []notify.Result{
 			{Digest: notify.Digest{Channel: "#packit", Notices: []notify.Notice{{Kind: notify.KindExpiring}, {Kind: notify.KindStopped}, {Kind: notify.KindExpiring}}}},
-			{Digest: notify.Digest{Channel: "#cockpit", Notices: []notify.Notice{{Kind: notify.KindOverQuota}}}, Err: errors.New("channel_not_found")},
+			{Digest: notify.Digest{Channel: "#cockpit", Notices: []notify.Notice{{Kind: notify.KindOverQuota}}}, Err: notify.Permanent(errors.New("channel_not_found"))},
+			{Digest: notify.Digest{Channel: "#osbuild"}, Err: errors.New("503 Service Unavailable")},
+			{Digest: notify.Digest{Channel: "#off"}, Err: notify.ErrNotSent}, // --notify none: not a failure
 			{Digest: notify.Digest{Channel: "#lw-admins", Notices: []notify.Notice{{Kind: notify.KindTerminated}}}},
 		},
 	}
+	plan.AdminChannel = "#lw-admins"
 	m := newMetrics()
 	m.observeApply(plan, rep)
 
@@ -113,13 +118,20 @@ func TestMetricsCountApply(t *testing.T) {
 		`launchwarden_actions_total{kind="stop",project="packit"}`:                      1,
 		`launchwarden_actions_total{kind="terminate",project="gone"}`:                   1,
 		`launchwarden_notices_total{result="sent"}`:                                     2,
-		`launchwarden_notices_total{result="failed"}`:                                   1,
+		`launchwarden_notices_total{result="failed"}`:                                   3,
+		`launchwarden_digests_failed_total{channel_kind="team",reason="permanent"}`:     1,
+		`launchwarden_digests_failed_total{channel_kind="team",reason="temporary"}`:     1,
+		`launchwarden_digests_failed_total{channel_kind="admin",reason="permanent"}`:    0,
+		`launchwarden_digests_failed_total{channel_kind="admin",reason="temporary"}`:    0,
+		`launchwarden_actions_withheld_total{reason="undelivered"}`:                     3,
+		`launchwarden_actions_withheld_total{reason="safety_cap"}`:                      2,
 		`launchwarden_notices_items_total{kind="expiring"}`:                             2,
 		`launchwarden_notices_items_total{kind="stopped"}`:                              1,
 		`launchwarden_notices_items_total{kind="terminated"}`:                           1,
 	}
 	gotCounts := map[string]float64{}
-	for _, name := range []string{"launchwarden_actions_total", "launchwarden_notices_total", "launchwarden_notices_items_total"} {
+	for _, name := range []string{"launchwarden_actions_total", "launchwarden_notices_total", "launchwarden_notices_items_total",
+		"launchwarden_digests_failed_total", "launchwarden_actions_withheld_total"} {
 		for s, v := range family(got, name) {
 			gotCounts[s] = v
 		}

@@ -165,12 +165,23 @@ func runOnce(ctx context.Context, e env, args []string, apply bool) error {
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
-	log.Info("run finished", "stopped", len(rep.Stopped), "terminated", len(rep.Terminated), "held", rep.Held, "errors", len(rep.Errors))
-	switch {
-	case rep.Held > 0:
-		return &exitError{code: exitUnsafe, err: fmt.Errorf("%d stop/terminate actions held back by safety.max_destructive_per_run", rep.Held)}
-	case rep.Err() != nil:
-		return &exitError{code: exitFailed, err: fmt.Errorf("%d operations failed; the next run retries them", len(rep.Errors))}
+	log.Info("run finished", "stopped", len(rep.Stopped), "terminated", len(rep.Terminated), "held", rep.Held,
+		"withheld", rep.Withheld, "undelivered", len(rep.Undelivered()), "frozen", len(rep.Frozen), "errors", len(rep.Errors))
+	return runExit(rep)
+}
+
+// runExit turns what Apply did into run's exit: 3 when the safety cap held
+// actions back, else 1 when anything of Report.Problems happened (an
+// undelivered digest, an action withheld for it, a frozen project, a failed
+// operation), else success. Nothing fails silently (invariant 7).
+func runExit(rep *reconcile.Report) error {
+	problems := rep.Problems()
+	if rep.Held > 0 {
+		problems = append([]string{fmt.Sprintf("%d stop/terminate actions held back by safety.max_destructive_per_run", rep.Held)}, problems...)
+		return &exitError{code: exitUnsafe, err: errors.New(strings.Join(problems, "; "))}
+	}
+	if len(problems) > 0 {
+		return &exitError{code: exitFailed, err: errors.New(strings.Join(problems, "; ") + "; the next run retries")}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -260,19 +261,22 @@ func (s *server) reconcile(ctx context.Context, log *slog.Logger, now time.Time,
 		return resultFailed
 	}
 	s.metrics.observeApply(plan, rep)
-	log.Info("applied", "stopped", len(rep.Stopped), "terminated", len(rep.Terminated), "held", rep.Held, "errors", len(rep.Errors))
+	log.Info("applied", "stopped", len(rep.Stopped), "terminated", len(rep.Terminated), "held", rep.Held,
+		"withheld", rep.Withheld, "undelivered", len(rep.Undelivered()), "frozen", len(rep.Frozen), "errors", len(rep.Errors))
 	if rep.Held > 0 {
 		log.Error("stop/terminate actions held back by safety.max_destructive_per_run", "held", rep.Held)
 	}
-	if err := rep.Err(); err != nil {
-		log.Error("operations failed; the next run retries them", "errors", len(rep.Errors), "err", err)
+	problems := rep.Problems()
+	if len(problems) > 0 {
+		log.Error("run found problems; the next run retries", "problems", strings.Join(problems, "; "), "err", rep.Err())
 	}
+	// The same order as run's exit codes.
 	switch {
 	case stale:
 		return resultStaleConfig
 	case rep.Held > 0:
 		return resultHeld
-	case rep.Err() != nil:
+	case len(problems) > 0:
 		return resultFailed
 	}
 	return resultOK

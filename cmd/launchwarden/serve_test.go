@@ -284,7 +284,7 @@ func TestServeRunsOnScheduleAndKeepsLastGoodConfig(t *testing.T) {
 		`launchwarden_quota_usage{project="packit",resource="instances"}`:         2,
 		`launchwarden_quota_limit{project="packit",resource="instances"}`:         5,
 		`launchwarden_config_stale`:                                               0,
-		`launchwarden_frozen_projects`:                                            0,
+		`launchwarden_projects_frozen`:                                            0,
 	}
 	if diff := cmp.Diff(want, pick(m, keys(want)...)); diff != "" {
 		t.Errorf("metrics after two ok runs (-want +got):\n%s", diff)
