@@ -66,35 +66,36 @@ var Kinds = []Kind{
 
 // Notice is one thing a team (or the admins) must learn from a run.
 type Notice struct {
-	Kind    Kind
-	Channel string // Slack channel the notice goes to
-	Project string // "" for notices about no project (safety, undelivered)
-	Account string
-	Region  string
+	Kind    Kind   `json:"kind"`
+	Channel string `json:"channel"`           // Slack channel the notice goes to
+	Project string `json:"project,omitempty"` // "" for notices about no project (safety, undelivered)
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
 
-	InstanceID   string
-	Template     string
-	InstanceType string
+	InstanceID   string `json:"instance_id,omitempty"`
+	Template     string `json:"template,omitempty"`
+	InstanceType string `json:"instance_type,omitempty"`
 
 	// Action is "stop" or "terminate": announced for expiring, over-quota
 	// and orphan notices, taken for stopped and terminated ones.
-	Action string
+	Action string `json:"action,omitempty"`
 	// Deadline is when the announced action happens.
-	Deadline time.Time
+	Deadline time.Time `json:"deadline,omitzero"`
 	// Reason is short and human, e.g. "TTL 3d reached", "over vCPU quota".
-	Reason string
+	Reason string `json:"reason,omitempty"`
 	// Detail is free text: config problems with file:line, a template change summary.
-	Detail string
+	Detail string `json:"detail,omitempty"`
 }
 
 // Usage is a project's consumption against its effective limits. A zero
-// maximum means unlimited.
+// maximum means unlimited. Its JSON is snake_case like every object of
+// `plan --format json` and `status --format json`.
 type Usage struct {
-	Project      string
-	Instances    int
-	MaxInstances int
-	VCPUs        int
-	MaxVCPUs     int
+	Project      string `json:"project"`
+	Instances    int    `json:"instances"`
+	MaxInstances int    `json:"max_instances"`
+	VCPUs        int    `json:"vcpus"`
+	MaxVCPUs     int    `json:"max_vcpus"`
 }
 
 // Digest is everything one channel is told by one run: one message.

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -209,4 +211,41 @@ func TestStatusGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "status.json", b.Bytes())
+}
+
+// TestPlanAndStatusJSONAreSnakeCase checks that every key of the JSON that
+// `plan --format json` and `status --format json` print (their goldens,
+// which the golden tests keep current) is snake_case: no Go field name
+// leaks. Keys of maps that hold data (tags, usage and fleet by project)
+// are the data's own.
+func TestPlanAndStatusJSONAreSnakeCase(t *testing.T) {
+	dataMaps := map[string]bool{"tag_specs": true, "set": true, "usage": true, "fleet": true, "tags": true}
+	snake := regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+	var walk func(path string, v any, check bool)
+	walk = func(path string, v any, check bool) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, child := range v {
+				if check && !snake.MatchString(k) {
+					t.Errorf("%s: key %q is not snake_case", path, k)
+				}
+				walk(path+"."+k, child, check && !dataMaps[k])
+			}
+		case []any:
+			for i, child := range v {
+				walk(fmt.Sprintf("%s[%d]", path, i), child, check)
+			}
+		}
+	}
+	for _, name := range []string{"plan.json", "status.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		walk(name, v, true)
+	}
 }

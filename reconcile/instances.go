@@ -48,6 +48,9 @@ type InstanceChange struct {
 	// Forged are state tags whose signature did not verify: ignored,
 	// reported to admins, and removed once the admin digest was delivered.
 	Forged []string `json:"forged,omitempty"`
+	// Held is true when the stop or termination of Stage, due at Deadline,
+	// was held back by the per-run cap (Action is then keep).
+	Held bool `json:"held,omitempty"`
 }
 
 // Destructive reports whether the change stops or terminates the instance.
@@ -371,6 +374,7 @@ func capDestructive(plan *RunPlan) {
 		plan.Held = append(plan.Held, *c)
 		c.Action = lifecycle.ActionKeep
 		c.Kind = ""
+		c.Held = true
 	}
 	plan.Notices = append(plan.Notices, notify.Notice{
 		Kind: notify.KindSafety, Channel: plan.AdminChannel,

@@ -260,6 +260,26 @@ func TestDestructiveCapHoldsTheExcessAndTellsAdmins(t *testing.T) {
 	if len(rep.Stopped) != 3 || rep.Held != 5 || len(plan.Held) != 5 {
 		t.Fatalf("stopped %d, held %d, want 3 and 5", len(rep.Stopped), rep.Held)
 	}
+	// The plan says of each held instance why it is left, not "…: " and
+	// nothing after the colon.
+	var text strings.Builder
+	if err := plan.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, ic := range plan.Held {
+		found := false
+		for line := range strings.Lines(text.String()) {
+			if strings.Contains(line, "instance "+ic.ID+" (packit, t3.large): ") {
+				found = true
+				if !strings.Contains(line, "stop due ") || !strings.Contains(line, "held back by safety.max_destructive_per_run") {
+					t.Errorf("held instance printed without its reason: %q", line)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("held instance %s not in the plan text:\n%s", ic.ID, text.String())
+		}
+	}
 	// The oldest deadlines go first. 0x100 expired last (t0+4h); the others'
 	// deadlines were all floored to t0+3h by min_notice: ties go by ID.
 	wantStopped := []string{"i-00000000000000101", "i-00000000000000102", "i-00000000000000103"}

@@ -110,7 +110,7 @@ func (p *RunPlan) writeBody(b *strings.Builder, heading string, code func(string
 	if len(p.Held) > 0 {
 		fmt.Fprintf(b, "\n%sheld back by safety.max_destructive_per_run = %d\n", heading, p.MaxDestructive)
 		for _, ic := range p.Held {
-			fmt.Fprintf(b, "  - instance %s (%s): %s, due %s\n", code(ic.ID), ic.Project, ic.Stage, ic.Deadline.Format(time.RFC3339))
+			fmt.Fprintf(b, "  - instance %s (%s): %s, due %s (%s)\n", code(ic.ID), ic.Project, ic.Stage, ic.Deadline.Format(time.RFC3339), ic.Reason)
 		}
 	}
 	if len(p.Frozen) > 0 {
@@ -176,6 +176,10 @@ func instanceText(ic InstanceChange) string {
 		parts = append(parts, fmt.Sprintf("notify %s: %s at %s (%s)", ic.Channel, ic.Stage, ic.Deadline.Format(time.RFC3339), ic.Reason))
 	case lifecycle.ActionStop, lifecycle.ActionTerminate:
 		parts = append(parts, fmt.Sprintf("%s now (%s)", ic.Action, ic.Reason))
+	}
+	if ic.Held {
+		parts = append(parts, fmt.Sprintf("%s due %s held back by safety.max_destructive_per_run: a later run does it (%s)",
+			ic.Stage, ic.Deadline.Format(time.RFC3339), ic.Reason))
 	}
 	if ic.ExpiresAt != "" {
 		parts = append(parts, "set expires-at "+ic.ExpiresAt)
