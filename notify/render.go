@@ -69,7 +69,7 @@ var sectionInfo = map[Kind]struct {
 	KindDisallowedType:  {"Disallowed instance types", "1 disallowed type", "%d disallowed types", ""},
 	KindStopped:         {"Stopping now", "1 stopping now", "%d stopping now", "Announced earlier; this run stops them right after this message. One started again gets a fresh warning."},
 	KindTerminated:      {"Terminating now", "1 terminating now", "%d terminating now", "Announced earlier; this run terminates them right after this message."},
-	KindOrphan:          {"Orphans", "1 orphan", "%d orphans", "Their project or template left the config; they are terminated after the grace period unless the config takes them back."},
+	KindOrphan:          {"Orphans", "1 orphan", "%d orphans", "Their template or project was removed from the config. A removed template's instances are terminated after the orphan grace (stopped, in a stop-only project); a removed project's are terminated after it whatever its file said, since the file is gone. Putting the entry back keeps them."},
 	KindTemplateChanged: {"Templates changed", "1 template changed", "%d templates changed", ""},
 	KindKeysKept:        {"SSH keys not refreshed", "1 template kept old keys", "%d templates kept old keys", "The template keeps its previous keys until the key source answers again."},
 }

@@ -226,8 +226,14 @@ func evaluate(cfg *projects.Config, obs *Observation, now time.Time, usage map[s
 		}
 		p := cfg.Project(name)
 		if p == nil {
+			// The admins own the config that removed it, and the team's
+			// channel went with its file: the admins are told. Its mode went
+			// with the file too, so a stop-only project's orphans are
+			// terminated after the grace like any other; the notice says so.
+			reason := fmt.Sprintf("project %s was removed: %s/%s.toml is gone; terminated after the orphan grace whatever its lifecycle said (restore the file to keep them)",
+				name, projects.ProjectsDir, name)
 			for _, in := range insts {
-				d := &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: fmt.Sprintf("project %q left the config", name), Grace: time.Duration(admin.Safety.OrphanGrace)}
+				d := &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: reason, Grace: time.Duration(admin.Safety.OrphanGrace)}
 				visit(decide(in, orphanPolicy(admin, nil), d, notify.KindOrphan, adminChannel, time.Time{}, now))
 			}
 			continue
@@ -258,8 +264,10 @@ func evaluate(cfg *projects.Config, obs *Observation, now time.Time, usage map[s
 				}
 			}
 			if in.Template != "" && p.Template(in.Template) == nil {
-				demand = &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: fmt.Sprintf("template %q left the config of %s", in.Template, name), Grace: time.Duration(admin.Safety.OrphanGrace)}
-				kind, channel = notify.KindOrphan, adminChannel
+				// The project still exists: its team owns the instance and is
+				// told, under its own mode (stop-only stops, never terminates).
+				demand = &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: fmt.Sprintf("template %s was removed from %s", in.Template, p.File), Grace: time.Duration(admin.Safety.OrphanGrace)}
+				kind = notify.KindOrphan
 				policy = orphanPolicy(admin, &policy)
 			}
 			var expiresAt time.Time
@@ -410,6 +418,8 @@ func planNotices(plan *RunPlan, cfg *projects.Config) {
 		}
 	}
 
+	orphanSummary(plan)
+
 	// One notice per template change, naming every region it happens in.
 	type change struct{ project, template, name, op, reason string }
 	var order []change
@@ -432,6 +442,32 @@ func planNotices(plan *RunPlan, cfg *projects.Config) {
 			Kind: notify.KindTemplateChanged, Channel: p.SlackChannel, Project: c.project,
 			Template: c.template, Action: c.op, Reason: c.reason,
 			Detail: c.name + " in " + strings.Join(slices.Compact(regions[c]), ", "),
+		})
+	}
+}
+
+// orphanSummary adds, for admins, one line per removed template whose
+// orphans this run announces to their team: who was told what.
+func orphanSummary(plan *RunPlan) {
+	type key struct{ project, template, channel, stage string }
+	var order []key
+	count := map[key]int{}
+	for _, rp := range plan.Regions {
+		for _, c := range rp.Instances {
+			if c.Kind != notify.KindOrphan || c.Action != lifecycle.ActionNotify || c.Channel == plan.AdminChannel {
+				continue
+			}
+			k := key{c.Project, c.Template, c.Channel, string(c.Stage)}
+			if count[k] == 0 {
+				order = append(order, k)
+			}
+			count[k]++
+		}
+	}
+	for _, k := range order {
+		plan.Notices = append(plan.Notices, notify.Notice{
+			Kind: notify.KindOrphan, Channel: plan.AdminChannel, Project: k.project, Template: k.template,
+			Reason: fmt.Sprintf("template removed from the config: %d instance(s) announced to %s (%s after the orphan grace)", count[k], k.channel, k.stage),
 		})
 	}
 }
