@@ -16,6 +16,10 @@
 //     expiry (a team that stops its instance early to save money keeps it
 //     until the expiry it was promised). With OnExpiry terminate, a stopped
 //     instance is terminated at its expiry.
+//   - An instance started again at or after its expiry (a team restarting
+//     what was stopped) is told "stopping again at now+RestartGrace": one
+//     rule, whatever its notice tag holds, so that a restart buys the short
+//     RestartGrace rather than another full MinNotice, and is announced.
 //
 // Admins' keeps and the states in flux (pending, stopping, shutting-down)
 // hold everything; see Decide for the order of the rules.
@@ -32,10 +36,14 @@
 // serves all the instances of a project and stage announced in one run.
 // Every deadline is at least MinNotice after the notice, so a notice that
 // goes out late (Slack or launchwarden was down) moves the deadline, and the
-// full notice period always holds.
+// full notice period always holds. The one exception is a restart past
+// expiry: the team already had the full notice for that expiry (or started
+// an instance it could see had expired), so the new stop is announced
+// RestartGrace ahead.
 package lifecycle
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"time"
@@ -88,6 +96,10 @@ type Policy struct {
 	TerminateStoppedAfter time.Duration
 	// MinNotice is the least time between a delivered notice and its action.
 	MinNotice time.Duration
+	// RestartGrace is how long an instance started again at or after its
+	// expiry runs before it is stopped again, counted from the notice that
+	// says so. Zero means MinNotice.
+	RestartGrace time.Duration
 	// MaxLifetime caps the expiry at BornAt+MaxLifetime, whatever the TTL or an
 	// extension says. Zero means no cap.
 	MaxLifetime time.Duration
@@ -417,6 +429,15 @@ func ageTarget(in Instance, p Policy) (*target, string) {
 	onExpiry = staged(onExpiry, p.Mode)
 
 	t := target{stage: onExpiry, floor: exp, period: p.MinNotice, byAge: true, reason: why}
+	if restartedAfter(in, exp) && onExpiry == ActionStop {
+		// Counted from the restart: no notice from before it counts,
+		// whatever the tag holds, and the deadline is the notice's time
+		// plus the grace.
+		grace := cmp.Or(p.RestartGrace, p.MinNotice)
+		t.floor, t.since, t.period = in.StartedAt, in.StartedAt, grace
+		t.reason = fmt.Sprintf("started again at %s, after its expiry (%s): stopping again after the restart grace of %s",
+			formatTime(in.StartedAt), why, formatDuration(grace))
+	}
 	if in.State == stateStopped {
 		switch {
 		case p.Mode == ModeStopOnly:
@@ -442,6 +463,12 @@ func ageTarget(in Instance, p Policy) (*target, string) {
 	}
 	t.warnAt = t.floor.Add(-p.WarnBefore)
 	return &t, ""
+}
+
+// restartedAfter reports whether in is running since a start at or after
+// exp, its expiry, that was not its launch.
+func restartedAfter(in Instance, exp time.Time) bool {
+	return in.State == stateRunning && in.StartedAt.After(in.BornAt) && !in.StartedAt.Before(exp)
 }
 
 // staged maps a destructive action onto what mode allows.

@@ -32,9 +32,16 @@ func policy() Policy {
 		WarnBefore:            24 * time.Hour,
 		TerminateStoppedAfter: 7 * 24 * time.Hour,
 		MinNotice:             12 * time.Hour,
+		RestartGrace:          time.Hour,
 		OnExpiry:              ActionStop,
 		Mode:                  ModeEnforce,
 	}
+}
+
+// restartReason is the reason of an instance started again at start, after
+// the reference expiry, with the given restart grace.
+func restartReason(start, grace string) string {
+	return "started again at " + start + ", after its expiry (" + ttlReason + "): stopping again after the restart grace of " + grace
 }
 
 func running() Instance {
@@ -312,12 +319,84 @@ func TestDecide(t *testing.T) {
 			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T22:00:00Z"), Reason: ttlReason,
 				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T22:00:00Z")},
 		},
+
+		// Started again: one rule past expiry, whatever the notice tag holds.
 		{
-			name: "started again after its stop: the spent notice does not count",
-			in:   with(running(), func(in *Instance) { in.StartedAt = ts("2026-11-25T10:30:00Z") }),
-			p:    policy(), last: notice(ActionStop, warnAt), now: "2026-11-25T11:00:00Z",
-			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T23:00:00Z"), Reason: ttlReason,
-				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T23:00:00Z")},
+			name: "started again at its expiry, spent notice still tagged: stopping again after restart_grace",
+			in:   with(running(), func(in *Instance) { in.StartedAt = ts(expiresAt) }),
+			p:    policy(), last: notice(ActionStop, warnAt), now: "2026-11-25T10:30:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T11:30:00Z"), Reason: restartReason(expiresAt, "1h"),
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T11:30:00Z")},
+		},
+		{
+			name: "started again at its expiry, notice tag cleared: the same",
+			in:   with(running(), func(in *Instance) { in.StartedAt = ts(expiresAt) }),
+			p:    policy(), now: "2026-11-25T10:30:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T11:30:00Z"), Reason: restartReason(expiresAt, "1h"),
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T11:30:00Z")},
+		},
+		{
+			name: "started again 1s before its expiry, no notice: the ordinary rule, full min_notice",
+			in:   with(running(), func(in *Instance) { in.StartedAt = ts("2026-11-25T09:59:59Z") }),
+			p:    policy(), now: "2026-11-25T10:30:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T22:30:00Z"), Reason: ttlReason,
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T22:30:00Z")},
+		},
+		{
+			name: "started again 1s after its expiry, seen at once: deadline start+restart_grace",
+			in:   with(running(), func(in *Instance) { in.StartedAt = ts("2026-11-25T10:00:01Z") }),
+			p:    policy(), now: "2026-11-25T10:00:01Z",
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T11:00:01Z"), Reason: restartReason("2026-11-25T10:00:01Z", "1h"),
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T11:00:01Z")},
+		},
+		{
+			name: "restart announced, 1s before its deadline: wait",
+			in:   with(running(), func(in *Instance) { in.StartedAt = ts(expiresAt) }),
+			p:    policy(), last: notice(ActionStop, "2026-11-25T10:30:00Z"), now: "2026-11-25T11:29:59Z",
+			want: Decision{Action: ActionKeep, Stage: ActionStop, Deadline: ts("2026-11-25T11:30:00Z"), Reason: restartReason(expiresAt, "1h"),
+				Next: ts("2026-11-25T11:30:00Z")},
+		},
+		{
+			name: "restart announced, at its deadline: stop",
+			in:   with(running(), func(in *Instance) { in.StartedAt = ts(expiresAt) }),
+			p:    policy(), last: notice(ActionStop, "2026-11-25T10:30:00Z"), now: "2026-11-25T11:30:00Z",
+			want: Decision{Action: ActionStop, Stage: ActionStop, Deadline: ts("2026-11-25T11:30:00Z"), Reason: restartReason(expiresAt, "1h")},
+		},
+		{
+			name: "a notice 1s before the restart does not count: announce again",
+			in:   with(running(), func(in *Instance) { in.StartedAt = ts(expiresAt) }),
+			p:    policy(), last: notice(ActionStop, "2026-11-25T09:59:59Z"), now: "2026-11-25T11:30:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T12:30:00Z"), Reason: restartReason(expiresAt, "1h"),
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T12:30:00Z")},
+		},
+		{
+			name: "started yet again a day later: another restart_grace, not another min_notice",
+			in:   with(running(), func(in *Instance) { in.StartedAt = ts("2026-11-26T08:00:00Z") }),
+			p:    policy(), last: notice(ActionStop, "2026-11-25T10:30:00Z"), now: "2026-11-26T08:10:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-26T09:10:00Z"), Reason: restartReason("2026-11-26T08:00:00Z", "1h"),
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-26T09:10:00Z")},
+		},
+		{
+			name: "restart_grace unset: min_notice",
+			in:   with(running(), func(in *Instance) { in.StartedAt = ts(expiresAt) }),
+			p:    withPolicy(func(p *Policy) { p.RestartGrace = 0 }), now: "2026-11-25T10:30:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-25T22:30:00Z"), Reason: restartReason(expiresAt, "12h"),
+				Notice: noticePtr(ActionStop), Next: ts("2026-11-25T22:30:00Z")},
+		},
+		{
+			name: "extended after the restart: the ordinary rule again",
+			in: with(running(), func(in *Instance) {
+				in.StartedAt, in.ExpiresAt = ts(expiresAt), ts("2026-11-28T10:00:00Z")
+			}),
+			p: policy(), now: "2026-11-25T10:30:00Z",
+			want: Decision{Action: ActionKeep, Stage: ActionKeep, Reason: "expires-at 2026-11-28T10:00:00Z", Next: ts("2026-11-27T10:00:00Z")},
+		},
+		{
+			name: "on_expiry terminate, started again past expiry: terminate with the full min_notice",
+			in:   with(running(), func(in *Instance) { in.StartedAt = ts(expiresAt) }),
+			p:    withPolicy(func(p *Policy) { p.OnExpiry = ActionTerminate }), now: "2026-11-25T10:30:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts("2026-11-25T22:30:00Z"), Reason: ttlReason,
+				Notice: noticePtr(ActionTerminate), Next: ts("2026-11-25T22:30:00Z")},
 		},
 		{
 			name: "started again before the deadline: the notice stands",

@@ -31,7 +31,8 @@ func BuiltinDefaults() Defaults {
 // BuiltinCaps are the caps used where launchwarden.toml's [caps] says
 // nothing: 10 instances, 64 vCPUs, general-purpose and burstable types,
 // 200 GiB volumes, ttl up to 14 days, 30 days of life including
-// extensions, 24 hours of notice, no SSH from the whole internet.
+// extensions, 24 hours of notice, an hour's grace for an instance started
+// again after its expiry, no SSH from the whole internet.
 func BuiltinCaps() Caps {
 	return Caps{
 		MaxInstances:         10,
@@ -41,6 +42,7 @@ func BuiltinCaps() Caps {
 		MaxTTL:               Duration(14 * Day),
 		MaxLifetime:          Duration(30 * Day),
 		MinNotice:            Duration(24 * time.Hour),
+		RestartGrace:         Duration(time.Hour),
 		AllowWorldSSH:        false,
 	}
 }
@@ -66,14 +68,14 @@ var adminHomes = map[string]string{
 	"keys_url": "[github]",
 	"key_env":  "[state]", "key_file": "[state]", "previous_keys": "[state]",
 	"max_instances": "[caps]", "max_vcpus": "[caps]", "allowed_instance_types": "[caps]",
-	"max_volume_gib": "[caps]", "max_ttl": "[caps]", "max_lifetime": "[caps]", "min_notice": "[caps]",
+	"max_volume_gib": "[caps]", "max_ttl": "[caps]", "max_lifetime": "[caps]", "min_notice": "[caps]", "restart_grace": "[caps]",
 	"allow_world_ssh":         "[caps]",
 	"max_destructive_per_run": "[safety]", "orphan_grace": "[safety]", "enforce": "[safety]",
 	"ttl": "[defaults.lifecycle]", "warn_before": "[defaults.lifecycle]", "on_expiry": "[defaults.lifecycle]",
 	"terminate_stopped_after": "[defaults.lifecycle]", "mode": "[defaults.lifecycle]",
 }
 
-var capKeys = []string{"max_instances", "max_vcpus", "allowed_instance_types", "max_volume_gib", "max_ttl", "max_lifetime", "min_notice", "allow_world_ssh"}
+var capKeys = []string{"max_instances", "max_vcpus", "allowed_instance_types", "max_volume_gib", "max_ttl", "max_lifetime", "min_notice", "restart_grace", "allow_world_ssh"}
 
 // parseAdmin decodes and checks launchwarden.toml. It returns nil and the
 // problems if there are any.
@@ -447,6 +449,9 @@ func decodeGrant(t table) Grant {
 	}
 	if v, ok := t.duration("min_notice"); ok {
 		g.MinNotice = &v
+	}
+	if v, ok := t.duration("restart_grace"); ok {
+		g.RestartGrace = &v
 	}
 	if v, ok := t.boolean("allow_world_ssh"); ok {
 		g.AllowWorldSSH = &v

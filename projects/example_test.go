@@ -55,7 +55,7 @@ func TestLoadExample(t *testing.T) {
 		},
 		Caps: Caps{
 			MaxInstances: 10, MaxVCPUs: 64, AllowedInstanceTypes: capsTypes,
-			MaxVolumeGiB: 200, MaxTTL: d14, MaxLifetime: d30, MinNotice: d1,
+			MaxVolumeGiB: 200, MaxTTL: d14, MaxLifetime: d30, MinNotice: d1, RestartGrace: Duration(time.Hour),
 		},
 		Grants: map[string]Grant{"osbuild": {
 			MaxVCPUs: ptr(96), MaxVolumeGiB: ptr(500), AllowedInstanceTypes: []string{"c7i.*"},

@@ -70,6 +70,7 @@ func applyGrant(c Caps, g Grant, replaceTypes bool) Caps {
 	setIf(&c.MaxTTL, g.MaxTTL)
 	setIf(&c.MaxLifetime, g.MaxLifetime)
 	setIf(&c.MinNotice, g.MinNotice)
+	setIf(&c.RestartGrace, g.RestartGrace)
 	setIf(&c.AllowWorldSSH, g.AllowWorldSSH)
 	if replaceTypes && g.AllowedInstanceTypes != nil {
 		c.AllowedInstanceTypes = slices.Clone(g.AllowedInstanceTypes)
@@ -166,6 +167,9 @@ type Caps struct {
 	MaxLifetime Duration
 	// MinNotice is the least time between a notice and the action it names.
 	MinNotice Duration
+	// RestartGrace is how long an instance started again after its expiry
+	// runs before it is stopped again (announced at the restart).
+	RestartGrace Duration
 	// AllowWorldSSH allows SSH from 0.0.0.0/0 or ::/0.
 	AllowWorldSSH bool
 }
@@ -179,6 +183,7 @@ type Grant struct {
 	MaxTTL               *Duration
 	MaxLifetime          *Duration
 	MinNotice            *Duration
+	RestartGrace         *Duration
 	AllowWorldSSH        *bool
 }
 

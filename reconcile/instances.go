@@ -67,6 +67,7 @@ func Policy(admin *projects.Admin, p *projects.Project) lifecycle.Policy {
 		WarnBefore:            time.Duration(p.Lifecycle.WarnBefore),
 		TerminateStoppedAfter: time.Duration(p.Lifecycle.TerminateStoppedAfter),
 		MinNotice:             time.Duration(caps.MinNotice),
+		RestartGrace:          time.Duration(caps.RestartGrace),
 		MaxLifetime:           time.Duration(caps.MaxLifetime),
 		OnExpiry:              lifecycle.Action(p.Lifecycle.OnExpiry),
 		Mode:                  lifecycle.Mode(p.Lifecycle.Mode),

@@ -360,30 +360,52 @@ func TestOverQuotaNewestChosenAndStoppedAfterNotice(t *testing.T) {
 	}
 }
 
-func TestRestartedInstanceIsWarnedAfresh(t *testing.T) {
-	h := newHarness(t, threeProjects())
-	h.seed("i-00000000000000001", "t3.large", 0, ours("packit", "fedora"))
-	h.runHours(24) // warned at +18h, stopped at +24h
-
-	h.sim.Advance(10 * time.Minute)
-	if _, err := rawEC2(t, h).StartInstances(t.Context(), &ec2.StartInstancesInput{InstanceIds: []string{"i-00000000000000001"}}); err != nil {
-		t.Fatal(err)
+func TestRestartedInstanceIsToldItStopsAgainAfterTheGrace(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// cleared lets a run see the instance stopped before the restart,
+		// which removes the spent notice tag.
+		cleared bool
+	}{
+		{"restarted with the spent notice still tagged", false},
+		{"restarted after the spent notice was cleared", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, threeProjects())
+			const id = "i-00000000000000001"
+			h.seed(id, "t3.large", 0, ours("packit", "fedora"))
+			h.runHours(24) // warned at +18h, stopped at +24h
+			if tt.cleared {
+				h.sim.Advance(time.Hour)
+				h.run()
+				if tag := h.instance(id).Tags[cloud.TagNotice]; tag != "" {
+					t.Fatalf("notice tag %q not cleared while stopped", tag)
+				}
+			}
+			start := h.sim.Now().Add(10 * time.Minute)
+			h.sim.Advance(10 * time.Minute)
+			if _, err := rawEC2(t, h).StartInstances(t.Context(), &ec2.StartInstancesInput{InstanceIds: []string{id}}); err != nil {
+				t.Fatal(err)
+			}
+			history := h.runHours(3)
+			var got []string
+			for _, s := range history {
+				got = append(got, s.String())
+			}
+			// Started again past its expiry: not stopped on the strength of
+			// the old notice, nor given another full min_notice (2h), but
+			// told it stops again after the restart grace (1h by default).
+			run, deadline := start.Add(time.Hour).Sub(t0), start.Add(2*time.Hour).Sub(t0)
+			want := []string{
+				fmt.Sprintf("+%s #packit expiring %s stop @%s", run, id, deadline),
+				fmt.Sprintf("+%s #packit stopped %s stop @%s", deadline, id, deadline),
+			}
+			if diff := gocmp.Diff(want, got); diff != "" {
+				t.Errorf("notices after the restart (-want +got):\n%s", diff)
+			}
+			checkNoSurprises(t, history, time.Hour)
+		})
 	}
-	history := h.runHours(3)
-	var got []string
-	for _, s := range history {
-		got = append(got, s.String())
-	}
-	// Not stopped again on the strength of the old notice: a new warning,
-	// then a stop a full notice period later.
-	want := []string{
-		"+25h10m0s #packit expiring i-00000000000000001 stop @27h10m0s",
-		"+27h10m0s #packit stopped i-00000000000000001 stop @27h10m0s",
-	}
-	if diff := gocmp.Diff(want, got); diff != "" {
-		t.Errorf("notices after the restart (-want +got):\n%s", diff)
-	}
-	checkNoSurprises(t, history, 2*time.Hour)
 }
 
 func TestTerminationProtectionIsRespectedAndReportedOnce(t *testing.T) {
