@@ -25,11 +25,13 @@
 //     [[extensions]] (signed), the launchwarden:project and :template labels
 //     of owned instances that lack them or carry wrong ones, removal of
 //     obsolete launchwarden:notice tags.
-//  4. Team digests: one per Slack channel, holding new warnings and the stops
-//     and terminations this run is about to make.
-//  5. The admin digest: orphans, frozen projects, safety holds, digests that
-//     could not be delivered, tags launchwarden did not write (strays and
-//     forged state).
+//  4. Team digests: one per Slack channel, holding new warnings (those of
+//     frozen projects and of removed templates' orphans included) and the
+//     stops and terminations this run is about to make.
+//  5. The admin digest: orphans of removed projects, a line per removed
+//     template, frozen projects with file:line, safety holds, every team
+//     digest that could not be delivered (temporarily or for good), tags
+//     launchwarden did not write (strays and forged state).
 //  6. Notice tags: launchwarden:notice is written (signed; one value per
 //     project and stage of the run) only once the digest naming it was
 //     delivered. This is what later runs act on. Once the admin digest was
