@@ -22,6 +22,8 @@ import (
 //	GET  /_sim/volumes?account=…&region=…
 //	GET  /_sim/launch-templates?account=…&region=…
 //	GET  /_sim/security-groups?account=…&region=…
+//	POST /_sim/policies     {"principal": "arn:aws:iam::…:role/…", "policy": {IAM policy}}
+//	DELETE /_sim/policies?principal=…
 func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch r.Method + " " + r.URL.Path {
@@ -121,6 +123,22 @@ func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, s.LaunchTemplates(q.Get("account"), q.Get("region")))
 	case "GET /_sim/security-groups":
 		writeJSON(w, s.SecurityGroups(q.Get("account"), q.Get("region")))
+	case "POST /_sim/policies":
+		var req struct {
+			Principal string          `json:"principal"`
+			Policy    json.RawMessage `json:"policy"`
+		}
+		if !readJSON(w, r, &req) {
+			return
+		}
+		if err := s.AttachPolicy(req.Principal, req.Policy); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, map[string]bool{"ok": true})
+	case "DELETE /_sim/policies":
+		s.DetachPolicies(q.Get("principal"))
+		writeJSON(w, map[string]bool{"ok": true})
 	default:
 		http.Error(w, "unknown admin endpoint", http.StatusNotFound)
 	}

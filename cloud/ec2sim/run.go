@@ -289,6 +289,9 @@ func runInstances(c *call) (response, error) {
 		l.blockDevices = append(l.blockDevices, bd)
 	}
 
+	if err := c.authorize("ec2:RunInstances", c.runResources(lt, callData, l)); err != nil {
+		return nil, err
+	}
 	resp := &runInstancesResponse{ReservationID: c.sim.newID("r"), OwnerID: c.r.account}
 	run := launched{reservationID: resp.ReservationID}
 	for range maxCount {

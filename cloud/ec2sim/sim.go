@@ -13,12 +13,16 @@
 // Create/Describe/Modify/DeleteLaunchTemplate(s),
 // Create/Describe/DeleteLaunchTemplateVersions, Create/Describe/
 // DeleteSecurityGroup(s), Authorize/RevokeSecurityGroupIngress,
-// DescribeInstanceTypes; STS AssumeRole and GetCallerIdentity.
+// DescribeInstanceTypes; STS AssumeRole, GetCallerIdentity and
+// DecodeAuthorizationMessage.
 //
 // The region of a request comes from the SigV4 credential scope of its
 // Authorization header; signatures are not verified. The account is the
 // default one unless the access key was issued by the emulator's AssumeRole,
-// which encodes the role's account in the key.
+// which encodes the role's account in the key and the role in the session
+// token. IAM policies attached to a role (AttachPolicy) bind its sessions:
+// their Deny statements refuse calls with UnauthorizedOperation, RunInstances
+// being authorized per resource as EC2 does; everything else is allowed.
 //
 // Clients should allow at least two attempts per call. With aws-sdk-go-v2
 // and Go 1.26, a server that answers as fast as this one sometimes makes
@@ -83,6 +87,8 @@ type Sim struct {
 	faults   map[string]*Fault
 
 	throttle throttler
+
+	iam iamState // policies attached to callers
 }
 
 type regionKey struct{ account, region string }
@@ -312,7 +318,8 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := params{v: r.Form}
 	action := p.str("Action")
 	regionName, accessKey := credentialScope(r)
-	account := s.accountFor(accessKey)
+	caller := s.principalFor(r, accessKey)
+	account := caller.account
 	s.countCall(account, regionName, action)
 	s.log.Debug("request", "action", action, "account", account, "region", regionName)
 
@@ -338,8 +345,8 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if action == "AssumeRole" || action == "GetCallerIdentity" {
-		s.serveSTS(w, p, action, account, requestID)
+	if action == "AssumeRole" || action == "GetCallerIdentity" || action == "DecodeAuthorizationMessage" {
+		s.serveSTS(w, p, action, caller, requestID)
 		return
 	}
 	h, ok := handlers[action]
@@ -355,7 +362,13 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusPreconditionFailed, "DryRunOperation", "Request would have succeeded, but DryRun flag is set."), requestID)
 		return
 	}
-	c := &call{sim: s, p: p, now: s.Now(), r: s.region(account, regionName)}
+	c := &call{sim: s, p: p, now: s.Now(), r: s.region(account, regionName), principal: caller}
+	if action != "RunInstances" {
+		if err := c.authorizeAction("ec2:" + action); err != nil {
+			writeError(w, err.(*apiError), requestID)
+			return
+		}
+	}
 	c.r.mu.Lock()
 	c.r.settle(c.now, s.opts.TerminatedLinger)
 	body, err := h(c)
@@ -418,10 +431,11 @@ func credentialScope(r *http.Request) (regionName, accessKey string) {
 
 // call is one EC2 request being served, with its region locked.
 type call struct {
-	sim *Sim
-	p   params
-	now time.Time
-	r   *region
+	sim       *Sim
+	p         params
+	now       time.Time
+	r         *region
+	principal principal // who signed the request
 }
 
 type handler func(c *call) (response, error)

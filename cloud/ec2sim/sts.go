@@ -1,6 +1,7 @@
 package ec2sim
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -48,6 +49,13 @@ type assumeRoleResponse struct {
 	RequestID string `xml:"ResponseMetadata>RequestId"`
 }
 
+type decodeAuthorizationMessageResponse struct {
+	Result struct {
+		DecodedMessage string `xml:"DecodedMessage"`
+	} `xml:"DecodeAuthorizationMessageResult"`
+	RequestID string `xml:"ResponseMetadata>RequestId"`
+}
+
 type callerIdentityResponse struct {
 	Result struct {
 		ARN     string `xml:"Arn"`
@@ -57,9 +65,10 @@ type callerIdentityResponse struct {
 	RequestID string `xml:"ResponseMetadata>RequestId"`
 }
 
-// serveSTS answers the STS actions the emulator knows: AssumeRole and
-// GetCallerIdentity.
-func (s *Sim) serveSTS(w http.ResponseWriter, p params, action, account, requestID string) {
+// serveSTS answers the STS actions the emulator knows: AssumeRole,
+// GetCallerIdentity and DecodeAuthorizationMessage (of the messages the
+// emulator's UnauthorizedOperation errors carry).
+func (s *Sim) serveSTS(w http.ResponseWriter, p params, action string, caller principal, requestID string) {
 	var body any
 	switch action {
 	case "AssumeRole":
@@ -83,24 +92,33 @@ func (s *Sim) serveSTS(w http.ResponseWriter, p params, action, account, request
 			duration = time.Duration(secs) * time.Second
 		}
 		acct := m[1]
-		roleName := p.str("RoleArn")[strings.LastIndex(p.str("RoleArn"), "/")+1:]
 		r := &assumeRoleResponse{RequestID: requestID}
 		r.Result.Credentials = stsCredentials{
 			AccessKeyID:     "ASIA" + acct + issuedKeySuffix,
 			SecretAccessKey: "ec2sim-secret-" + newRequestID(),
-			SessionToken:    "ec2sim-session-" + newRequestID(),
+			SessionToken:    sessionToken(p.str("RoleArn"), session),
 			// Real time on purpose: SDK credential caches compare the
 			// expiry with the wall clock, not the simulated one.
 			Expiration: time.Now().Add(duration).UTC().Format(time.RFC3339),
 		}
 		r.Result.AssumedRoleUser.AssumedRoleID = "AROA" + acct + "SIM:" + session
-		r.Result.AssumedRoleUser.ARN = "arn:aws:sts::" + acct + ":assumed-role/" + roleName + "/" + session
+		r.Result.AssumedRoleUser.ARN = assumedRoleARN(p.str("RoleArn"), session)
 		body = r
 	case "GetCallerIdentity":
 		r := &callerIdentityResponse{RequestID: requestID}
-		r.Result.Account = account
-		r.Result.ARN = "arn:aws:iam::" + account + ":user/ec2sim"
-		r.Result.UserID = "AIDA" + account
+		r.Result.Account = caller.account
+		r.Result.ARN = caller.caller
+		r.Result.UserID = "AIDA" + caller.account
+		body = r
+	case "DecodeAuthorizationMessage":
+		f, err := DecodeAuthorizationFailure(p.str("EncodedMessage"))
+		if err != nil {
+			writeSTSError(w, "InvalidAuthorizationMessageException", "The encoded message is not valid.", requestID)
+			return
+		}
+		decoded, _ := json.Marshal(f)
+		r := &decodeAuthorizationMessageResponse{RequestID: requestID}
+		r.Result.DecodedMessage = string(decoded)
 		body = r
 	}
 	w.Header().Set("Content-Type", "text/xml")
