@@ -71,6 +71,7 @@ var commands = map[string]command{
 	"extend":   {"give one instance more time, within the caps (admins)", runExtend},
 	"status":   {"show instances with age, expiry and next action, and quota usage", runStatus},
 	"serve":    {"run on the admin file's cron schedule and serve health and metrics", runServe},
+	"iam":      {"print the IAM launch guard for the launching role: iam launch-guard", runIAM},
 	"demo":     {"walk a simulated fleet through a week, against an in-process EC2 emulator and Slack server", runDemo},
 }
 
