@@ -67,6 +67,7 @@ var adminHomes = map[string]string{
 	"signing_secret_env": "[slack]", "signing_secret_file": "[slack]", "webhooks": "[slack]",
 	"keys_url": "[github]",
 	"key_env":  "[state]", "key_file": "[state]", "previous_keys": "[state]",
+	"base_url": "[web]", "password_env": "[web]", "password_file": "[web]",
 	"max_instances": "[caps]", "max_vcpus": "[caps]", "allowed_instance_types": "[caps]",
 	"max_volume_gib": "[caps]", "max_ttl": "[caps]", "max_lifetime": "[caps]", "min_notice": "[caps]", "restart_grace": "[caps]",
 	"allow_world_ssh":         "[caps]",
@@ -86,7 +87,7 @@ func parseAdmin(file, src string) (*Admin, *decoder) {
 		return nil, d
 	}
 	root := table{d: d, m: m}
-	root.known("schedule", "aws", "slack", "github", "defaults", "caps", "grants", "safety", "state")
+	root.known("schedule", "aws", "slack", "github", "defaults", "caps", "grants", "safety", "state", "web")
 	a := &Admin{
 		Schedule: DefaultSchedule,
 		GitHub:   GitHub{KeysURL: DefaultKeysURL},
@@ -168,10 +169,31 @@ func parseAdmin(file, src string) (*Admin, *decoder) {
 	if t, ok := root.sub("state"); ok {
 		a.State = decodeState(t)
 	}
+	if t, ok := root.sub("web"); ok {
+		a.Web = decodeWeb(t)
+	}
 	if len(d.probs) > 0 {
 		return nil, d
 	}
 	return a, d
+}
+
+func decodeWeb(t table) Web {
+	t.known("base_url", "password_env", "password_file", "password")
+	var w Web
+	if t.has("password") {
+		t.d.report(t.keyPath("password"), "use password_env or password_file to name where the secret is", "secrets must not be written in the config repo")
+	}
+	if s, ok := t.str("base_url"); ok {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			t.d.report(t.keyPath("base_url"), `use the status pages' address, e.g. "https://launchwarden.example.org"`, "%q is not an http(s) URL", s)
+		} else {
+			w.BaseURL = strings.TrimRight(s, "/")
+		}
+	}
+	w.Password = decodeSecretRef(t, "password_env", "password_file", false)
+	return w
 }
 
 func decodeAWS(t table) AWS {

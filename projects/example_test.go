@@ -75,8 +75,10 @@ func TestLoadExample(t *testing.T) {
 			Name: "cockpit", File: "projects/cockpit.toml", Owners: cockpitOwners, SlackChannel: "C04ABCDE123",
 			// max_vcpus comes from [defaults], the allowlist from [caps],
 			// on_expiry and terminate_stopped_after from [defaults].
-			Limits:    Limits{MaxInstances: 4, MaxVCPUs: 16, AllowedInstanceTypes: capsTypes},
-			Lifecycle: Lifecycle{TTL: d1, WarnBefore: h4, OnExpiry: "stop", TerminateStoppedAfter: d14, Mode: "stop-only"},
+			Limits: Limits{MaxInstances: 4, MaxVCPUs: 16, AllowedInstanceTypes: capsTypes},
+			// RequestedLimits holds only what the file says.
+			RequestedLimits: Limits{MaxInstances: 4},
+			Lifecycle:       Lifecycle{TTL: d1, WarnBefore: h4, OnExpiry: "stop", TerminateStoppedAfter: d14, Mode: "stop-only"},
 			Templates: []Template{{
 				Name: "tasks", Image: "ami-0c9e5a3b7f4d60c13", InstanceType: "m7i.2xlarge", VolumeGiB: 150,
 				SSHFrom:           []string{"198.51.100.0/24", "192.0.2.128/25"},
@@ -89,8 +91,9 @@ func TestLoadExample(t *testing.T) {
 		{
 			Name: "osbuild", File: "projects/osbuild.toml", Owners: osbuildOwners, SlackChannel: "#osbuild-ci",
 			// max_vcpus 96 and c7i.* are allowed by the grant.
-			Limits:    Limits{MaxInstances: 8, MaxVCPUs: 96, AllowedInstanceTypes: []string{"c6i.*", "c7i.*", "t3.*"}},
-			Lifecycle: Lifecycle{TTL: h12, WarnBefore: h2, OnExpiry: "terminate", TerminateStoppedAfter: d14, Mode: "enforce"},
+			Limits:          Limits{MaxInstances: 8, MaxVCPUs: 96, AllowedInstanceTypes: []string{"c6i.*", "c7i.*", "t3.*"}},
+			RequestedLimits: Limits{MaxInstances: 8, MaxVCPUs: 96, AllowedInstanceTypes: []string{"c6i.*", "c7i.*", "t3.*"}},
+			Lifecycle:       Lifecycle{TTL: h12, WarnBefore: h2, OnExpiry: "terminate", TerminateStoppedAfter: d14, Mode: "enforce"},
 			Templates: []Template{
 				{
 					Name: "builder-x86", Image: "ami-0d1f6b4c8a5e71d24", InstanceType: "c7i.8xlarge", VolumeGiB: 500,
@@ -110,8 +113,9 @@ func TestLoadExample(t *testing.T) {
 		},
 		{
 			Name: "packit", File: "projects/packit.toml", Owners: packitOwners, SlackChannel: "#packit-ci",
-			Limits:    Limits{MaxInstances: 6, MaxVCPUs: 24, AllowedInstanceTypes: []string{"t3.*", "m6i.*"}},
-			Lifecycle: Lifecycle{TTL: d2, WarnBefore: h12, OnExpiry: "stop", TerminateStoppedAfter: d7, Mode: "enforce"},
+			Limits:          Limits{MaxInstances: 6, MaxVCPUs: 24, AllowedInstanceTypes: []string{"t3.*", "m6i.*"}},
+			RequestedLimits: Limits{MaxInstances: 6, MaxVCPUs: 24, AllowedInstanceTypes: []string{"t3.*", "m6i.*"}},
+			Lifecycle:       Lifecycle{TTL: d2, WarnBefore: h12, OnExpiry: "stop", TerminateStoppedAfter: d7, Mode: "enforce"},
 			Templates: []Template{
 				{
 					Name: "fedora", Image: "ami-0a7c3e1f5d2b48a91", InstanceType: "t3.large", VolumeGiB: 40,

@@ -335,6 +335,8 @@ func (pf *projectFile) resolve(a *Admin, now time.Time) *Project {
 	p := pf.raw
 	p.Owners = slices.Clone(pf.raw.Owners)
 	p.Limits = r.limits(pf.raw.Limits)
+	p.RequestedLimits = pf.raw.Limits
+	p.RequestedLimits.AllowedInstanceTypes = slices.Clone(pf.raw.Limits.AllowedInstanceTypes)
 	p.Lifecycle = r.lifecycle(pf.raw.Lifecycle)
 	p.Templates = r.templates(pf.raw.Templates, p.Owners, p.Limits)
 	p.Extensions = r.extensions(pf.raw.Extensions, now)

@@ -51,6 +51,8 @@ type Admin struct {
 	Safety Safety
 	// State says where the key that signs state tags lives ([state]).
 	State State
+	// Web configures serve's status pages ([web]).
+	Web Web
 }
 
 // EffectiveCaps returns the caps that hold for project: Caps with the
@@ -142,6 +144,16 @@ type Slack struct {
 	Webhooks map[string]SecretRef
 }
 
+// Web configures serve's status pages.
+type Web struct {
+	// BaseURL is where the status pages are reached, without a trailing
+	// slash (e.g. "https://launchwarden.example.org"); when set, digests
+	// link each instance to its project's page.
+	BaseURL string
+	// Password, when set, is the basic-auth password the pages ask for.
+	Password SecretRef
+}
+
 // GitHub is where SSH public keys of users are fetched from.
 type GitHub struct {
 	// KeysURL is the base URL; a user's keys are at KeysURL/<user>.keys.
@@ -207,9 +219,12 @@ type Project struct {
 	Owners       []string
 	SlackChannel string
 	Limits       Limits
-	Lifecycle    Lifecycle
-	Templates    []Template
-	Extensions   []Extension
+	// RequestedLimits is what the file's [limits] itself says: zero (nil
+	// for the allowlist) where it leaves a value to the defaults.
+	RequestedLimits Limits
+	Lifecycle       Lifecycle
+	Templates       []Template
+	Extensions      []Extension
 }
 
 // Template returns the project's template with the given name, or nil.
