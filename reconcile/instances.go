@@ -121,6 +121,9 @@ type evaluation struct {
 	channel  string
 	// expiresAt is a new launchwarden:expires-at value from [[extensions]].
 	expiresAt string
+	// notice is the last notice delivered for the instance (its
+	// launchwarden:notice tag), zero if none.
+	notice lifecycle.Notice
 	// warning is a problem with the instance's tags, for the plan.
 	warning string
 	// protected is set when termination protection held a termination
@@ -334,6 +337,7 @@ func decide(in observed, policy lifecycle.Policy, demand *lifecycle.Demand, kind
 		ev.warning = fmt.Sprintf("%s: ignoring unreadable %s value %q", in.ID, cloud.TagNotice, in.Notice)
 		last = lifecycle.Notice{}
 	}
+	ev.notice = last
 	ev.decision = lifecycle.Decide(li, policy, last, now)
 	ev.expiry = lifecycle.Expiry(li, policy)
 	ev.kind = kind

@@ -32,6 +32,9 @@ type InstanceStatus struct {
 	Next   string    `json:"next,omitempty"`
 	NextAt time.Time `json:"next_at,omitzero"`
 	Reason string    `json:"reason,omitempty"`
+	// Notice is the last notice the team was given for the instance, as
+	// its launchwarden:notice tag records it ("stop@2026-11-25T10:00:00Z").
+	Notice string `json:"notice,omitempty"`
 }
 
 // Status is the fleet as launchwarden sees it now.
@@ -52,6 +55,7 @@ func StatusOf(cfg *projects.Config, obs *Observation, now time.Time) *Status {
 		s := InstanceStatus{
 			ID: in.ID, Project: in.Project, Template: in.Template, Type: in.Type, State: in.State,
 			Account: in.Account, Region: in.Region, BornAt: in.BornAt, Expiry: ev.expiry, Reason: d.Reason,
+			Notice: ev.notice.String(),
 		}
 		if ev.kind == notify.KindOrphan {
 			s.Expiry = time.Time{} // an orphan's fate is its grace, not its age
