@@ -26,7 +26,7 @@ type Run struct {
 	Observation *reconcile.Observation
 	Plan        *reconcile.RunPlan
 	// Report is what Apply did; nil when nothing was applied
-	// (safety.enforce is false).
+	// (safety.enforce is false, or Apply failed as a whole).
 	Report *reconcile.Report
 	// Result is the run's outcome as /metrics counts it: ok, held,
 	// failed or stale_config.
@@ -113,8 +113,11 @@ func actionsOf(r Run) map[string][]Action {
 			return
 		}
 		text := fmt.Sprintf(format, args...)
-		if r.Report == nil {
+		switch {
+		case r.Report == nil && !plan.Enforce:
 			text = "planned, not applied (safety.enforce is false): " + text
+		case r.Report == nil:
+			text = "planned, but the run failed before applying it: " + text
 		}
 		out[project] = append(out[project], Action{At: plan.Now, RunID: plan.RunID, Text: text})
 	}

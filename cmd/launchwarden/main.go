@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+	"time"
 )
 
 // Exit codes shared by all subcommands.
@@ -55,6 +56,17 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// clock, if set, replaces time.Now as the time serve plans at and its
+	// status pages count from (tests set the emulator's clock).
+	clock func() time.Time
+}
+
+// now is the time as e's clock says.
+func (e env) now() time.Time {
+	if e.clock != nil {
+		return e.clock()
+	}
+	return time.Now()
 }
 
 type command struct {

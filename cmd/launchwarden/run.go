@@ -201,6 +201,9 @@ type worker struct {
 	load func(dir string) (*projects.Config, projects.Problems)
 	// onCall, if set, observes every AWS API call attempt (serve's metrics).
 	onCall func(service, action string, err error)
+	// observed, if set, is given the config and what the run observed
+	// (serve's status pages).
+	observed func(*projects.Config, *reconcile.Observation)
 }
 
 // loadConfig loads the config repo. A broken admin file returns
@@ -280,6 +283,9 @@ func (w *worker) plan(ctx context.Context, now time.Time, runID string) (*reconc
 	obs, err := reconcile.Observe(ctx, cfg, clients, &sshkeys.Fetcher{BaseURL: keysURL, Logger: w.log}, w.log)
 	if err != nil {
 		return nil, nil, nil, &exitError{code: exitAborted, err: fmt.Errorf("%w: nothing done", err)}
+	}
+	if w.observed != nil {
+		w.observed(cfg, obs)
 	}
 	plan := reconcile.Plan(cfg, obs, now, runID)
 	w.log.Info("planned", "summary", plan.Summary())

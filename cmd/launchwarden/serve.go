@@ -18,6 +18,7 @@ import (
 
 	"github.com/launchwarden/launchwarden/projects"
 	"github.com/launchwarden/launchwarden/reconcile"
+	"github.com/launchwarden/launchwarden/statuspage"
 )
 
 // serveFlags are serve's flags: run's, without the one-shot ones (--format,
@@ -34,21 +35,24 @@ type serveFlags struct {
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.reachFlags.register(fs, ", re-read every run")
 	fs.StringVar(&f.notify, "notify", "slack", "where digests go: slack, log (printed) or none (nothing is stopped or terminated)")
-	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`address` of the /healthz, /readyz and /metrics server")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`address` of the status pages and the /healthz, /readyz and /metrics server")
 	fs.DurationVar(&f.runTimeout, "run-timeout", 10*time.Minute, "give up a run after this long")
 	fs.StringVar(&f.schedule, "schedule", "", "cron `spec` that overrides the admin file's schedule (e.g. \"@every 1m\")")
 	fs.BoolVar(&f.runNow, "run-now", false, "also run once at start")
 }
 
 // runServe runs reconcile runs on the admin file's cron schedule (UTC) until
-// ctx is cancelled, and serves /healthz, /readyz and /metrics. Runs never
+// ctx is cancelled, and serves /healthz, /readyz, /metrics and the status
+// pages (at /, from what the last run observed). Runs never
 // overlap: a run still going when the next is due makes that one skip. On
 // cancellation (SIGTERM, SIGINT) it stops scheduling, lets a running run
 // finish (bounded by --run-timeout), shuts the HTTP server down and returns
 // nil.
 func runServe(ctx context.Context, e env, args []string) error {
 	var f serveFlags
-	fs := newFlagSet(e, "serve", "", "Run on the admin file's cron schedule (UTC) and serve /healthz, /readyz and /metrics.\n"+
+	fs := newFlagSet(e, "serve", "", "Run on the admin file's cron schedule (UTC) and serve /healthz, /readyz, /metrics\n"+
+		"and read-only status pages at / (they list instance ids: bind to loopback or put\n"+
+		"them behind an authenticating proxy, or set [web] password_env in the admin file).\n"+
 		"The config repo is re-read every run; if its admin file breaks, the last good config\n"+
 		"keeps templates true and nothing is stopped or terminated until it is fixed.")
 	f.register(fs)
@@ -71,7 +75,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s := &server{flags: f, env: e, log: log, metrics: newMetrics(), runCtx: context.WithoutCancel(ctx)}
+	s := &server{flags: f, env: e, log: log, metrics: newMetrics(), pages: statuspage.NewStore(), runCtx: context.WithoutCancel(ctx)}
 	if err := s.initSchedule(); err != nil {
 		return err
 	}
@@ -84,6 +88,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("/", statuspage.Handler(s.pages, statuspage.Options{Now: e.now, Password: s.pagePassword, Logger: log}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -128,6 +133,9 @@ type server struct {
 	env     env
 	log     *slog.Logger
 	metrics *metrics
+	// pages keeps what the last run observed and planned for the status
+	// pages.
+	pages *statuspage.Store
 	// runCtx is the parent of every run's context. It is not cancelled by
 	// a signal: a run in progress finishes its batch, bounded by its timeout.
 	runCtx context.Context
@@ -144,16 +152,25 @@ type server struct {
 	sched       cron.Schedule
 	lastSuccess time.Time
 	lastResult  string
+	// password is where the status pages' password is, from the last
+	// admin file that loaded.
+	password projects.SecretRef
 }
 
-// initSchedule sets the schedule from --schedule, else from the admin file.
-// An admin file that does not load yet (e.g. git-sync has not cloned the
-// repo) is not fatal: the default schedule is used until it does.
+// initSchedule sets the schedule from --schedule, else from the admin file,
+// and the status pages' password from the admin file. An admin file that
+// does not load yet (e.g. git-sync has not cloned the repo) is not fatal:
+// the default schedule is used until it does, and the pages have no data
+// to show before a run loads it.
 func (s *server) initSchedule() error {
+	cfg, problems := projects.Load(s.flags.config)
+	if cfg.Admin != nil {
+		s.password = cfg.Admin.Web.Password
+	}
 	spec := s.flags.schedule
 	if spec == "" {
 		spec = projects.DefaultSchedule
-		if cfg, problems := projects.Load(s.flags.config); cfg.Admin != nil {
+		if cfg.Admin != nil {
 			spec = cfg.Admin.Schedule
 		} else {
 			s.log.Warn("admin file does not load yet: using the default schedule until it does",
@@ -192,15 +209,16 @@ func (s *server) reschedule(spec string, log *slog.Logger) {
 // logged and counted, and the daemon carries on.
 func (s *server) run() {
 	start := time.Now()
-	id := newRunID(start)
+	at := s.env.now() // the time the run plans at
+	id := newRunID(at)
 	log := s.log.With("run", id)
 	ctx, cancel := context.WithTimeout(s.runCtx, s.flags.runTimeout)
 	defer cancel()
 
 	// A panic leaves result failed; cron.Recover, around run, logs it.
 	result := resultFailed
-	defer func() { s.finish(log, result, start) }()
-	result = s.reconcile(ctx, log, start, id)
+	defer func() { s.finish(log, result, start); s.pages.Attempted(id, at, result) }()
+	result = s.reconcile(ctx, log, at, id)
 }
 
 // finish records a run's outcome for /metrics and /readyz.
@@ -221,9 +239,11 @@ func (s *server) finish(log *slog.Logger, result string, start time.Time) {
 }
 
 // reconcile loads, observes, plans and applies like `launchwarden run`, and
-// returns the run's result.
-func (s *server) reconcile(ctx context.Context, log *slog.Logger, now time.Time, id string) string {
+// returns the run's result. A run that observed the fleet is recorded for
+// the status pages, with what it did.
+func (s *server) reconcile(ctx context.Context, log *slog.Logger, now time.Time, id string) (result string) {
 	stale := false
+	var seen statuspage.Run
 	w := worker{
 		config: s.flags.config, regions: splitList(s.flags.regions), endpointURL: s.flags.endpointURL, githubURL: s.flags.githubURL,
 		log: log, getenv: s.env.getenv, onCall: s.metrics.observeAPICall,
@@ -231,6 +251,7 @@ func (s *server) reconcile(ctx context.Context, log *slog.Logger, now time.Time,
 			cfg, problems, stale = s.load(dir, log)
 			return cfg, problems
 		},
+		observed: func(cfg *projects.Config, obs *reconcile.Observation) { seen.Config, seen.Observation = cfg, obs },
 	}
 	plan, clients, cfg, err := w.plan(ctx, now, id)
 	if err != nil {
@@ -242,6 +263,11 @@ func (s *server) reconcile(ctx context.Context, log *slog.Logger, now time.Time,
 		plan = plan.TemplatesOnly()
 		log.Warn("config stale: applying template and security group changes only", "summary", plan.Summary())
 	}
+	seen.Plan, seen.Stale = plan, stale
+	defer func() {
+		seen.Result = result
+		s.pages.Record(seen)
+	}()
 	if !plan.Enforce {
 		log.Warn("safety.enforce is false: plan only, nothing applied")
 		if stale {
@@ -256,6 +282,7 @@ func (s *server) reconcile(ctx context.Context, log *slog.Logger, now time.Time,
 	}
 	// Apply adds the run id to its lines itself.
 	rep, err := reconcile.Apply(ctx, plan, reconcile.Deps{Clients: clients, Sender: sender, Logger: s.log})
+	seen.Report = rep
 	if err != nil {
 		log.Error("apply failed", "err", err)
 		return resultFailed
@@ -290,6 +317,9 @@ func (s *server) load(dir string, log *slog.Logger) (cfg *projects.Config, probl
 	if cfg.Admin != nil {
 		s.metrics.configStale.Set(0)
 		s.good = cfg
+		s.mu.Lock()
+		s.password = cfg.Admin.Web.Password
+		s.mu.Unlock()
 		s.reschedule(cfg.Admin.Schedule, log)
 		return cfg, problems, false
 	}
@@ -303,6 +333,22 @@ func (s *server) load(dir string, log *slog.Logger) (cfg *projects.Config, probl
 		log.Error("config problem", "problem", p.String())
 	}
 	return s.good, nil, true
+}
+
+// pagePassword returns the status pages' password ("" for none), read
+// from where the last admin file that loaded says it is.
+func (s *server) pagePassword() (string, error) {
+	s.mu.Lock()
+	ref := s.password
+	s.mu.Unlock()
+	if ref.IsZero() {
+		return "", nil
+	}
+	pw, err := ref.Resolve(s.env.getenv)
+	if err != nil {
+		return "", fmt.Errorf("[web] password (%s): %w", ref, err)
+	}
+	return pw, nil
 }
 
 func (s *server) serveReady(w http.ResponseWriter, _ *http.Request) {

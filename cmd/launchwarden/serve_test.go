@@ -86,6 +86,8 @@ type serveEnv struct {
 	endpoint string
 	keysURL  string
 	dir      string
+	// clock, if set, is serve's clock (env.clock), e.g. the emulator's.
+	clock func() time.Time
 }
 
 func newServeEnv(t *testing.T) *serveEnv {
@@ -151,7 +153,7 @@ func startServe(t *testing.T, se *serveEnv, args ...string) *serving {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &serving{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	e := env{stdout: &syncBuffer{}, stderr: s.stderr, getenv: os.Getenv}
+	e := env{stdout: &syncBuffer{}, stderr: s.stderr, getenv: os.Getenv, clock: se.clock}
 	args = append([]string{
 		"--config", se.dir, "--endpoint-url", se.endpoint, "--github-url", se.keysURL,
 		"--notify", "log", "--listen", "127.0.0.1:0",
