@@ -112,6 +112,9 @@ type Digest struct {
 	// ExtendHint tells how to extend an instance in this config repo, e.g.
 	// a link to the projects directory; optional.
 	ExtendHint string
+	// StatusURL is the base URL of serve's status pages ([web] base_url);
+	// when set, each item about an instance links to its project's page.
+	StatusURL string
 }
 
 // Sender delivers one digest. A nil error means it was delivered.

@@ -198,10 +198,15 @@ func TestRenderTextGolden(t *testing.T) {
 		notices []Notice
 		usage   map[string]Usage
 		hint    string
+		// statusURL is [web] base_url: items about instances link to
+		// their project's status page.
+		statusURL string
 	}{
 		{name: "team", notices: teamNotices(), usage: map[string]Usage{"packit": {Project: "packit", Instances: 9, MaxInstances: 10, VCPUs: 72, MaxVCPUs: 64}},
 			hint: "See https://github.com/example/lent-vms/tree/main/projects."},
+		{name: "team-linked", notices: teamNotices(), statusURL: "https://lw.example.org"},
 		{name: "admin", notices: adminNotices()},
+		{name: "admin-linked", notices: adminNotices(), statusURL: "https://lw.example.org"},
 		{name: "overflow", notices: many, usage: map[string]Usage{"bigproj": {Project: "bigproj", Instances: 25, VCPUs: 50}}},
 	}
 	for _, tt := range tests {
@@ -211,6 +216,7 @@ func TestRenderTextGolden(t *testing.T) {
 				t.Fatalf("Group made %d digests, want 1", len(ds))
 			}
 			ds[0].ExtendHint = tt.hint
+			ds[0].StatusURL = tt.statusURL
 			golden(t, filepath.Join("testdata", tt.name+".golden"), RenderText(ds[0]))
 		})
 	}

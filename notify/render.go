@@ -3,6 +3,7 @@ package notify
 import (
 	"cmp"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,8 @@ type Item struct {
 	About   string
 	What    string
 	Detail  string
+	// Link, if set, is the status page of the subject's project.
+	Link string
 }
 
 // String is the item's line without its Detail, e.g.
@@ -158,6 +161,9 @@ func extendHow(d Digest, n Notice) (note, snippet string) {
 // when, and why.
 func itemOf(d Digest, n Notice) Item {
 	it := Item{Subject: cmp.Or(n.InstanceID, n.Template, n.Project), Detail: strings.TrimSpace(n.Detail)}
+	if project := cmp.Or(n.Project, d.Project); d.StatusURL != "" && n.InstanceID != "" && project != "" {
+		it.Link = d.StatusURL + "/projects/" + url.PathEscape(project)
+	}
 
 	var about []string
 	if n.InstanceID != "" && n.Template != "" {
@@ -279,6 +285,9 @@ func RenderText(d Digest) string {
 				break
 			}
 			b.WriteString("  • " + it.String() + "\n")
+			if it.Link != "" {
+				b.WriteString("      " + it.Link + "\n")
+			}
 			for _, l := range lines(it.Detail) {
 				b.WriteString("      " + l + "\n")
 			}

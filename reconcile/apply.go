@@ -299,6 +299,9 @@ func deliver(ctx context.Context, plan *RunPlan, s notify.Sender, rep *Report, l
 		s = notify.Discard{}
 	}
 	digests := notify.Group(plan.RunID, plan.Now, plan.Notices, plan.Usage)
+	for i := range digests {
+		digests[i].StatusURL = plan.StatusURL
+	}
 	var team []notify.Digest
 	var admin *notify.Digest
 	for i := range digests {
@@ -311,7 +314,7 @@ func deliver(ctx context.Context, plan *RunPlan, s notify.Sender, rep *Report, l
 	results := notify.Deliver(ctx, s, team)
 	if undelivered := notify.Undelivered(results, plan.AdminChannel); len(undelivered) > 0 && plan.AdminChannel != "" {
 		if admin == nil {
-			admin = &notify.Digest{Channel: plan.AdminChannel, RunID: plan.RunID, Now: plan.Now}
+			admin = &notify.Digest{Channel: plan.AdminChannel, RunID: plan.RunID, Now: plan.Now, StatusURL: plan.StatusURL}
 		}
 		admin.Notices = append(admin.Notices, undelivered...)
 	}

@@ -48,9 +48,12 @@ type RunPlan struct {
 	// Enforce is the admin's kill switch: false makes the run plan-only.
 	Enforce bool `json:"enforce"`
 	// MaxDestructive is the admin's cap on stops plus terminations per run.
-	MaxDestructive int           `json:"max_destructive"`
-	AdminChannel   string        `json:"admin_channel,omitempty"`
-	Regions        []*RegionPlan `json:"regions"`
+	MaxDestructive int    `json:"max_destructive"`
+	AdminChannel   string `json:"admin_channel,omitempty"`
+	// StatusURL is the status pages' base URL ([web] base_url), which
+	// digests link instances to; "" for no links.
+	StatusURL string        `json:"status_url,omitempty"`
+	Regions   []*RegionPlan `json:"regions"`
 	// Notices are what teams and admins are told before any action.
 	Notices []notify.Notice         `json:"notices,omitempty"`
 	Usage   map[string]notify.Usage `json:"usage,omitempty"`
@@ -269,6 +272,7 @@ func Plan(cfg *projects.Config, obs *Observation, now time.Time, runID string) *
 		Enforce:        admin.Safety.Enforce,
 		MaxDestructive: max(admin.Safety.MaxDestructivePerRun, 0),
 		AdminChannel:   admin.Slack.AdminChannel,
+		StatusURL:      admin.Web.BaseURL,
 		Usage:          map[string]notify.Usage{},
 		Fleet:          map[string]map[string]int{},
 	}

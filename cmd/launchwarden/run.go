@@ -148,6 +148,7 @@ func runOnce(ctx context.Context, e env, args []string, apply bool) error {
 	if !apply {
 		if f.notify == "log" {
 			for _, d := range notify.Group(plan.RunID, plan.Now, plan.Notices, plan.Usage) {
+				d.StatusURL = plan.StatusURL
 				fmt.Fprintln(e.stdout, "\n"+notify.RenderText(d))
 			}
 		}

@@ -108,7 +108,10 @@ func sectionText(s notify.Section) string {
 
 func itemText(it notify.Item) string {
 	line := "•"
-	if it.Subject != "" {
+	switch {
+	case it.Subject != "" && it.Link != "":
+		line += " <" + escape(it.Link) + "|" + escape(it.Subject) + ">"
+	case it.Subject != "":
 		line += " `" + escape(it.Subject) + "`"
 	}
 	if it.About != "" {

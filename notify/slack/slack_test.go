@@ -131,6 +131,7 @@ func TestPostMessageGolden(t *testing.T) {
 		d    notify.Digest
 	}{
 		{"team", teamDigest()},
+		{"team-linked", linked(teamDigest())},
 		{"admin", admin},
 	}
 	for _, tt := range tests {
@@ -164,6 +165,12 @@ func TestPostMessageGolden(t *testing.T) {
 			golden(t, filepath.Join("testdata", tt.name+".blocks.golden"), pretty.String())
 		})
 	}
+}
+
+// linked is d with the status pages' base URL set, as [web] base_url does.
+func linked(d notify.Digest) notify.Digest {
+	d.StatusURL = "https://lw.example.org"
+	return d
 }
 
 func golden(t *testing.T, path, got string) {
