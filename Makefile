@@ -39,6 +39,11 @@ bench: ## Run the benchmarks; the fleet-scale ones (./bench) also write bench/RE
 demo: ## Walk a simulated fleet through expiry against the embedded EC2 emulator and Slack server.
 	$(GO) run ./cmd/launchwarden demo
 
+.PHONY: screenshot
+screenshot: ## Render the status page of the demo's fleet to docs/status-page.png (needs Debian's chromium).
+	@mkdir -p docs
+	$(GO) test ./cmd/launchwarden -run '^TestStatusPageScreenshot$$' -count=1 -v -args -screenshot=$(CURDIR)/docs/status-page.png
+
 .PHONY: validate-example
 validate-example: ## Validate examples/config-repo.
 	$(GO) run ./cmd/launchwarden validate examples/config-repo

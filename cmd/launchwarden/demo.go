@@ -34,6 +34,7 @@ import (
 	"github.com/launchwarden/launchwarden/notify"
 	"github.com/launchwarden/launchwarden/projects"
 	"github.com/launchwarden/launchwarden/reconcile"
+	"github.com/launchwarden/launchwarden/statuspage"
 )
 
 // The demo's story is written for examples/config-repo: its account, its
@@ -107,6 +108,11 @@ type demoOptions struct {
 	days   int
 	step   time.Duration
 	quiet  bool
+	// serve, if set, is the loopback address to serve the status pages on
+	// while the story runs and after it, until interrupted.
+	serve string
+	// pages, if set, receives every run for the status pages.
+	pages *statuspage.Store
 }
 
 // demoResult is the state of the world when the story ends.
@@ -146,6 +152,7 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	fs.IntVar(&o.days, "days", 7, "how many simulated `days` to walk")
 	fs.DurationVar(&o.step, "step", time.Hour, "simulated time between two runs; only runs that did something are printed")
 	fs.BoolVar(&o.quiet, "quiet", false, "print one line per eventful run and the final summary, without messages")
+	fs.StringVar(&o.serve, "serve", "", "also serve the status pages on this loopback `address` (e.g. 127.0.0.1:8080), during the story and after it until interrupted")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, errHelp) {
 			return nil
@@ -178,6 +185,7 @@ type demoWorld struct {
 	run   worker
 	notes map[string]string // instance ID → what the story shows with it
 	res   *demoResult
+	pages *demoPages // nil unless the status pages are kept
 }
 
 // demo tells the story and returns how it ended.
@@ -228,6 +236,24 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoRe
 		return nil, err
 	}
 
+	if o.serve != "" && o.pages == nil {
+		o.pages = statuspage.NewStore()
+	}
+	if o.pages != nil {
+		d.pages = &demoPages{store: o.pages}
+		d.run.observed = d.pages.observed
+	}
+	pagesURL := ""
+	if o.serve != "" {
+		url, stop, err := serveDemoPages(o.serve, o.pages, sim.Now, stderr)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		pagesURL = url
+		fmt.Fprintf(stdout, "Status pages: %s (they show each run as it happens)\n", url)
+	}
+
 	if err := d.seed(ctx); err != nil {
 		return nil, err
 	}
@@ -255,6 +281,10 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoRe
 		}
 	}
 	d.finish(cfg)
+	if pagesURL != "" {
+		fmt.Fprintf(stdout, "\nThe status pages stay at %s until interrupted (Ctrl-C).\n", pagesURL)
+		<-ctx.Done()
+	}
 	return d.res, nil
 }
 
@@ -395,6 +425,7 @@ func (d *demoWorld) step(ctx context.Context, t time.Time, happened []string, se
 			return err
 		}
 	}
+	d.pages.record(plan, rep)
 	msgs := d.slack.take()
 	for _, r := range rep.Deliveries {
 		if r.Err == nil {
