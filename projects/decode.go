@@ -26,14 +26,20 @@ type decoder struct {
 
 // parse parses src. On a syntax error it reports the error and returns nil.
 func (d *decoder) parse(src string) map[string]any {
+	if p := scanBounds(src); p != nil {
+		p.File = d.file
+		p.Hint = "a config file this deep or this big is a mistake; nothing of it was read"
+		d.probs = append(d.probs, *p)
+		return nil
+	}
 	var m map[string]any
 	if _, err := toml.Decode(src, &m); err != nil {
-		p := Problem{File: d.file, Message: "TOML syntax error: " + err.Error()}
+		p := Problem{File: d.file, Message: "TOML syntax error: " + clip(err.Error(), maxQuote)}
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			p.Line, p.Column = pe.Position.Line, pe.Position.Col
-			p.Message = "TOML syntax error: " + pe.Message
-			p.Key = pe.LastKey
+			p.Message = "TOML syntax error: " + clip(pe.Message, maxQuote)
+			p.Key = clip(pe.LastKey, maxQuote)
 			if pe.Usage != "" {
 				p.Hint = firstSentence(pe.Usage)
 			}
@@ -54,11 +60,17 @@ func firstSentence(s string) string {
 	return strings.TrimSuffix(strings.TrimSpace(s), ":")
 }
 
-// report adds a problem at key path.
+// report adds a problem at key path. String arguments are what the file
+// says, so each is cut to a short excerpt.
 func (d *decoder) report(path, hint, format string, args ...any) {
 	pos := d.ix.lookup(path)
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = clip(s, maxQuote)
+		}
+	}
 	d.probs = append(d.probs, Problem{
-		File: d.file, Line: pos.line, Column: pos.col, Key: path,
+		File: d.file, Line: pos.line, Column: pos.col, Key: clip(path, maxQuote),
 		Message: fmt.Sprintf(format, args...), Hint: hint,
 	})
 }
@@ -124,7 +136,11 @@ func (t table) known(keys ...string) {
 		} else {
 			hint = "known keys here: " + strings.Join(keys, ", ")
 		}
-		t.d.report(t.keyPath(k), hint, "unknown key %q", k)
+		what := "key"
+		if _, ok := t.m[k].(map[string]any); ok {
+			what = "table"
+		}
+		t.d.report(t.keyPath(k), hint, "unknown %s %q", what, k)
 	}
 }
 

@@ -10,7 +10,9 @@ import (
 
 // FuzzLoad feeds an admin file and a project file to LoadFS: broken input
 // must yield problems, never a panic, and a project is either valid or
-// frozen.
+// frozen; problems quote short excerpts and are bounded in number. The seeds
+// include every testdata case, so the hostile ones (deep-nesting,
+// long-dotted-key, too-many-items, …) are in the corpus.
 func FuzzLoad(f *testing.F) {
 	shared, err := os.ReadFile("testdata/shared/launchwarden.toml")
 	if err != nil {
@@ -45,9 +47,19 @@ func FuzzLoad(f *testing.F) {
 			"projects/demo.toml": {Data: project},
 		}
 		cfg, probs := LoadFS(fsys, testNow)
+		perFile := map[string]int{}
 		for _, p := range probs {
 			if p.File == "" || p.Message == "" {
 				t.Errorf("incomplete problem %#v", p)
+			}
+			if n := len(p.String()); n > len(p.File)+16+10*maxQuote {
+				t.Errorf("problem of %d bytes quotes more than an excerpt", n)
+			}
+			perFile[p.File]++
+		}
+		for f, n := range perFile {
+			if n > maxProblemsPerFile+1 {
+				t.Errorf("%s: %d problems; want at most %d", f, n, maxProblemsPerFile+1)
 			}
 		}
 		_, frozen := cfg.Frozen["demo"]

@@ -83,6 +83,9 @@ type keyScanner struct {
 	lineStart int
 	ix        keyIndex
 	arrays    map[string]int // array-of-tables path → elements seen
+	colLine   int            // lineStart of the line col was counted on
+	colAt     int            // where col was last counted to
+	col       int
 }
 
 func indexKeys(src string) keyIndex {
@@ -120,9 +123,16 @@ func (s *keyScanner) peek() byte {
 	return 0
 }
 
+// pos counts the column on from the last position asked for on the same
+// line, so that a long line of many elements costs linear time.
 func (s *keyScanner) pos() position {
 	end := min(s.i, len(s.src))
-	return position{line: s.line, col: utf8.RuneCountInString(s.src[s.lineStart:end]) + 1}
+	if s.colLine != s.lineStart || s.colAt > end || s.col == 0 {
+		s.colLine, s.colAt, s.col = s.lineStart, s.lineStart, 1
+	}
+	s.col += utf8.RuneCountInString(s.src[s.colAt:end])
+	s.colAt = end
+	return position{line: s.line, col: s.col}
 }
 
 func (s *keyScanner) advance() {
@@ -180,6 +190,12 @@ func (s *keyScanner) header() string {
 	}
 	segs := s.keySegments()
 	path := s.resolve(segs[:max(len(segs)-1, 0)])
+	// [foo.bar] also places foo, so that a problem with foo has a line.
+	for p := path; p != ""; p = parentPath(p) {
+		if _, ok := s.ix[p]; !ok {
+			s.ix[p] = pos
+		}
+	}
 	if len(segs) > 0 {
 		path = joinKey(path, segs[len(segs)-1])
 	}

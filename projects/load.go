@@ -17,21 +17,44 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
 // Load reads dir/launchwarden.toml and dir/projects/*.toml and validates
-// them. It never panics; every problem found is returned, sorted.
+// them. It never panics, never blocks on a special file and never reads
+// outside dir; every problem found is returned, sorted.
 //
 // Problems in a project file (including requests above the caps) freeze
 // that project. Problems in launchwarden.toml itself leave Config.Admin nil.
 // A grant for a project that has no file is reported but does not make the
 // admin file invalid: the project may just have been removed.
 func Load(dir string) (*Config, Problems) {
-	cfg, probs := LoadFS(os.DirFS(dir), time.Now())
+	var fsys fs.FS = os.DirFS(dir)
+	if root, err := os.OpenRoot(dir); err == nil {
+		defer root.Close()
+		fsys = rootFS{root}
+	}
+	cfg, probs := LoadFS(fsys, time.Now())
 	cfg.Dir = dir
 	return cfg, probs
 }
+
+// rootFS reads the config repo through an os.Root, which refuses any path
+// that leaves the repo, and opens files without blocking, so that a named
+// pipe swapped in after the Lstat check cannot hang a run either.
+type rootFS struct{ root *os.Root }
+
+func (r rootFS) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	return r.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+}
+
+func (r rootFS) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(r.root.FS(), name) }
+func (r rootFS) Lstat(name string) (fs.FileInfo, error)     { return r.root.Lstat(name) }
+func (r rootFS) ReadLink(name string) (string, error)       { return r.root.Readlink(name) }
 
 // AdminFile and ProjectsDir are where the config repo keeps its files.
 const (
@@ -57,8 +80,11 @@ func LoadFS(fsys fs.FS, now time.Time) (*Config, Problems) {
 		probs = append(probs, p.Problem)
 	}
 
-	files, p := projectFiles(fsys)
+	files, missed, p := projectFiles(fsys)
 	probs = append(probs, p...)
+	for name, p := range missed {
+		cfg.Frozen[name] = Problems{p}
+	}
 	var parsed []*projectFile
 	for _, name := range files {
 		file := ProjectsDir + "/" + name + ".toml"
@@ -75,10 +101,12 @@ func LoadFS(fsys fs.FS, now time.Time) (*Config, Problems) {
 	if cfg.Admin != nil {
 		probs = append(probs, checkGrants(adminDec, cfg.Admin, files)...)
 	}
+	checkGlobalNames(parsed)
+	probs = probs.bounded()
 	for _, pf := range parsed {
 		proj := pf.resolve(cfg.Admin, now)
 		if len(pf.d.probs) > 0 {
-			pf.d.probs.sort()
+			pf.d.probs = pf.d.probs.bounded()
 			cfg.Frozen[pf.name] = pf.d.probs
 			cfg.FrozenParts[pf.name] = frozenParts(cfg.Admin, pf.name, pf.raw.File, proj, pf.d.probs)
 			probs = append(probs, pf.d.probs...)
@@ -97,22 +125,59 @@ type fileError struct {
 	err error
 }
 
-// readFile reads a config file, refusing files too large to be config.
+// readFile reads a config file. Anything but a regular file (a symbolic
+// link, a named pipe, a device, a socket, a folder) is refused without
+// being opened or followed, and so are files too large to be config.
 func readFile(fsys fs.FS, file string) (string, fileError, bool) {
+	fail := func(err error, msg, hint string) (string, fileError, bool) {
+		return "", fileError{Problem{File: file, Message: msg, Hint: hint}, err}, false
+	}
+	fi, err := fs.Lstat(fsys, file)
+	if err != nil {
+		return fail(err, "cannot read file: "+errText(err), "")
+	}
+	if p := irregular(fi); p != "" {
+		return fail(fs.ErrInvalid, p, "config files must be regular files in the config repo; nothing was read from it")
+	}
+	if fi.Size() > maxFileSize {
+		return fail(fs.ErrInvalid, fmt.Sprintf("file is larger than %d KiB", maxFileSize>>10), "a config file this big is a mistake")
+	}
 	f, err := fsys.Open(file)
 	if err != nil {
-		return "", fileError{Problem{File: file, Message: "cannot read file: " + errText(err)}, err}, false
+		return fail(err, "cannot read file: "+errText(err), "")
 	}
 	defer f.Close()
+	// The file may have been replaced since Lstat: check what was opened.
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return fail(fs.ErrInvalid, "is not a regular file", "config files must be regular files in the config repo; nothing was read from it")
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
-		return "", fileError{Problem{File: file, Message: "cannot read file: " + errText(err)}, err}, false
+		return fail(err, "cannot read file: "+errText(err), "")
 	}
 	if len(b) > maxFileSize {
-		err := fmt.Errorf("larger than %d KiB", maxFileSize>>10)
-		return "", fileError{Problem{File: file, Message: "file is " + err.Error(), Hint: "a config file this big is a mistake"}, err}, false
+		return fail(fs.ErrInvalid, fmt.Sprintf("file is larger than %d KiB", maxFileSize>>10), "a config file this big is a mistake")
 	}
 	return string(b), fileError{}, true
+}
+
+// irregular says what fi is if it is not a regular file, or "".
+func irregular(fi fs.FileInfo) string {
+	switch m := fi.Mode(); {
+	case m.IsRegular():
+		return ""
+	case m&fs.ModeSymlink != 0:
+		return "is a symbolic link, which is never followed"
+	case m&fs.ModeNamedPipe != 0:
+		return "is a named pipe, not a file"
+	case m&fs.ModeSocket != 0:
+		return "is a socket, not a file"
+	case m&fs.ModeDevice != 0:
+		return "is a device, not a file"
+	case m.IsDir():
+		return "is a folder, not a file"
+	}
+	return "is not a regular file"
 }
 
 // errText drops the path from fs errors: the problem already names the file.
@@ -124,8 +189,17 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// projectFiles lists the project names found as projects/*.toml.
-func projectFiles(fsys fs.FS) ([]string, Problems) {
+// projectFiles lists the project names found as projects/*.toml. Entries
+// that look meant to be project files but are not read as one (packit.TOML,
+// packit.toml~, packit.yml, Packit.toml) are problems, and their project
+// name is returned in missed unless a proper file of that name exists: that
+// project is then frozen, so that its instances are never taken for orphans.
+func projectFiles(fsys fs.FS) (names []string, missed map[string]Problem, probs Problems) {
+	if fi, err := fs.Lstat(fsys, ProjectsDir); err == nil {
+		if p := irregular(fi); p != "" && !fi.IsDir() {
+			return nil, nil, Problems{{File: ProjectsDir + "/", Message: "the projects folder " + p, Hint: "projects/ must be a real folder in the config repo"}}
+		}
+	}
 	entries, err := fs.ReadDir(fsys, ProjectsDir)
 	if err != nil {
 		p := Problem{File: ProjectsDir + "/", Message: "cannot read the projects folder: " + errText(err)}
@@ -133,19 +207,61 @@ func projectFiles(fsys fs.FS) ([]string, Problems) {
 			p.Message = "missing projects folder"
 			p.Hint = "add one file per project, e.g. projects/packit.toml"
 		}
-		return nil, Problems{p}
+		return nil, nil, Problems{p}
 	}
-	var names []string
+	type near struct{ file, project string }
+	var nears []near
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".toml") {
-			continue
+		name := e.Name()
+		stem, proper := strings.CutSuffix(name, ".toml")
+		switch {
+		case proper && e.IsDir():
+			probs = append(probs, Problem{File: ProjectsDir + "/" + name, Message: "is a folder, not a project file", Hint: "move or rename it"})
+		case proper && stem != strings.ToLower(stem) && nameRe.MatchString(strings.ToLower(stem)):
+			nears = append(nears, near{name, strings.ToLower(stem)})
+		case proper:
+			names = append(names, stem)
+		case e.IsDir():
+		default:
+			if stem, ok := nearMissStem(name); ok {
+				nears = append(nears, near{name, stem})
+			}
 		}
-		names = append(names, strings.TrimSuffix(e.Name(), ".toml"))
 	}
-	if len(names) == 0 {
-		return nil, Problems{{File: ProjectsDir + "/", Message: "no project files", Hint: "add one file per project, e.g. projects/packit.toml"}}
+	missed = map[string]Problem{}
+	for _, n := range nears {
+		p := Problem{File: ProjectsDir + "/" + n.file,
+			Message: fmt.Sprintf("is not read as a project file: only projects/<name>.toml are, with a lowercase name; project %q is frozen while this file is here", n.project),
+			Hint:    fmt.Sprintf("rename it to projects/%s.toml, or remove it", n.project)}
+		if slices.Contains(names, n.project) {
+			p.Message = fmt.Sprintf("is not read as a project file: projects/%s.toml is", n.project)
+			p.Hint = "remove it"
+		} else {
+			missed[n.project] = p
+		}
+		probs = append(probs, p)
 	}
-	return names, nil
+	if len(names) == 0 && len(missed) == 0 {
+		probs = append(probs, Problem{File: ProjectsDir + "/", Message: "no project files", Hint: "add one file per project, e.g. projects/packit.toml"})
+	}
+	return names, missed, probs
+}
+
+// nearMissSuffixes are endings of files meant as project files but never
+// read as one.
+var nearMissSuffixes = []string{".toml", ".tml", ".yml", ".yaml", ".json"}
+
+// nearMissStem returns the project name a file name seems meant for:
+// packit.TOML, packit.toml~, packit.toml.bak, packit.yaml → packit.
+func nearMissStem(name string) (string, bool) {
+	lower := strings.ToLower(name)
+	for _, suf := range nearMissSuffixes {
+		if i := strings.Index(lower, suf); i > 0 {
+			stem := strings.TrimPrefix(lower[:i], ".")
+			return stem, nameRe.MatchString(stem)
+		}
+	}
+	return "", false
 }
 
 // checkGrants reports grants for projects that have no file, which are

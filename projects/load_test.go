@@ -103,7 +103,8 @@ func TestCases(t *testing.T) {
 				t.Errorf("case found no problem; every case must fail")
 			}
 			for _, p := range probs {
-				fileLevel := p.File == ProjectsDir+"/" || p.Message == "missing "+AdminFile || strings.HasPrefix(p.Message, "bad project file name")
+				fileLevel := p.File == ProjectsDir+"/" || p.Message == "missing "+AdminFile || strings.HasPrefix(p.Message, "bad project file name") ||
+					strings.HasPrefix(p.Message, "is not read as a project file")
 				if p.Line == 0 && !fileLevel {
 					t.Errorf("problem without a line: %s", p)
 				}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Problem is one mistake in the config repo, located as precisely as known.
@@ -83,4 +84,48 @@ func (ps Problems) sort() {
 			cmp.Compare(a.Message, b.Message),
 		)
 	})
+}
+
+// maxQuote is how much of what a file says a problem quotes.
+const maxQuote = 100
+
+// clip cuts s to at most n bytes (on a character boundary), marking the cut
+// with "…", so that a problem never quotes more than a short excerpt.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// bounded returns ps, sorted, with at most maxProblemsPerFile problems of
+// each file (the last one saying how many more there are) and every text
+// clipped, so that no input can make a report large.
+func (ps Problems) bounded() Problems {
+	ps.sort()
+	total := map[string]int{}
+	for _, p := range ps {
+		total[p.File]++
+	}
+	out := make(Problems, 0, len(ps))
+	seen := map[string]int{}
+	for _, p := range ps {
+		seen[p.File]++
+		switch n := seen[p.File]; {
+		case n <= maxProblemsPerFile:
+			p.Key = clip(p.Key, 2*maxQuote)
+			p.Message = clip(p.Message, 4*maxQuote)
+			p.Hint = clip(p.Hint, 4*maxQuote)
+			out = append(out, p)
+		case n == maxProblemsPerFile+1:
+			out = append(out, Problem{File: p.File, Line: p.Line, Column: p.Column,
+				Message: fmt.Sprintf("%d more problems in this file are not shown", total[p.File]-maxProblemsPerFile),
+				Hint:    "fix the ones above first"})
+		}
+	}
+	return out
 }

@@ -15,7 +15,8 @@ const (
 	keysPerUserGuess = 512 // bytes of authorized_keys lines per GitHub user, a generous guess
 	maxTagKeyLen     = 128
 	maxTagValueLen   = 256
-	maxFileSize      = 1 << 20
+	maxTemplates     = 100
+	maxExtensions    = 1000
 )
 
 // projectHomes says which table a project key belongs in, for hints about
@@ -95,7 +96,9 @@ func parseProject(name, file, src string) *projectFile {
 	if t, ok := root.sub("lifecycle"); ok {
 		p.Lifecycle = decodeLifecycle(t)
 	}
-	if list, ok := root.list("templates"); ok {
+	if list, ok := root.list("templates"); ok && len(list) > maxTemplates {
+		d.report("templates", "split the project, or ask the admins", "%d templates; a project may have at most %d", len(list), maxTemplates)
+	} else if ok {
 		seen := map[string]string{}
 		for _, t := range list {
 			tpl := decodeTemplate(t)
@@ -108,7 +111,9 @@ func parseProject(name, file, src string) *projectFile {
 			p.Templates = append(p.Templates, tpl)
 		}
 	}
-	if list, ok := root.list("extensions"); ok {
+	if list, ok := root.list("extensions"); ok && len(list) > maxExtensions {
+		d.report("extensions", "remove extensions of instances that are gone", "%d extensions; a project may have at most %d", len(list), maxExtensions)
+	} else if ok {
 		seen := map[string]string{}
 		for _, t := range list {
 			e := decodeExtension(t)

@@ -13,9 +13,14 @@ import (
 	"github.com/launchwarden/launchwarden/projects"
 )
 
+// loadRepo loads a config repo; tests replace it to stand for a load that
+// hangs.
+var loadRepo = projects.Load
+
 // runValidate checks a config repo and prints every problem. It exits 0 if
-// the repo is valid, 1 if not.
-func runValidate(_ context.Context, e env, args []string) error {
+// the repo is valid, 1 if not. It ends when ctx does (the first SIGTERM or
+// SIGINT), whatever the load is waiting for.
+func runValidate(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	format := fs.String("format", "text", "output format: text, json or github (workflow annotations)")
@@ -50,7 +55,23 @@ func runValidate(_ context.Context, e env, args []string) error {
 		return usageError("unknown --format %q: use text, json or github", *format)
 	}
 
-	cfg, probs := projects.Load(dir)
+	type loaded struct {
+		cfg   *projects.Config
+		probs projects.Problems
+	}
+	done := make(chan loaded, 1)
+	go func() {
+		cfg, probs := loadRepo(dir)
+		done <- loaded{cfg, probs}
+	}()
+	var cfg *projects.Config
+	var probs projects.Problems
+	select {
+	case l := <-done:
+		cfg, probs = l.cfg, l.probs
+	case <-ctx.Done():
+		return &exitError{code: exitFailed, err: fmt.Errorf("validate interrupted: %w", context.Cause(ctx))}
+	}
 	if err := write(e.stdout, dir, cfg, probs); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
