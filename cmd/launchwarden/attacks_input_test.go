@@ -175,13 +175,14 @@ func TestAttackFIFOInProjects(t *testing.T) {
 
 	// A load that hangs (as reading the FIFO used to): the first signal,
 	// which main turns into ctx's end, ends validate.
-	release := make(chan struct{})
+	release, started := make(chan struct{}), make(chan struct{})
 	defer close(release)
-	loadRepo = func(string) (*projects.Config, projects.Problems) { <-release; return nil, nil }
+	loadRepo = func(string) (*projects.Config, projects.Problems) { close(started); <-release; return nil, nil }
 	defer func() { loadRepo = projects.Load }()
 	sigCtx, stop := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { code, _ := validateOut(sigCtx, dir); done <- code }()
+	<-started
 	stop() // SIGTERM
 	select {
 	case code := <-done:

@@ -60,8 +60,9 @@ func runValidate(ctx context.Context, e env, args []string) error {
 		probs projects.Problems
 	}
 	done := make(chan loaded, 1)
+	load := loadRepo
 	go func() {
-		cfg, probs := loadRepo(dir)
+		cfg, probs := load(dir)
 		done <- loaded{cfg, probs}
 	}()
 	var cfg *projects.Config

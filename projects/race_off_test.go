@@ -1,0 +1,5 @@
+//go:build !race
+
+package projects
+
+const raceEnabled = false
