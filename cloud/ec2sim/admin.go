@@ -24,6 +24,14 @@ import (
 //	GET  /_sim/security-groups?account=…&region=…
 //	POST /_sim/policies     {"principal": "arn:aws:iam::…:role/…", "policy": {IAM policy}}
 //	DELETE /_sim/policies?principal=…
+//	POST /_sim/images       an Image with "region", or a list of them → {"ids": […]}
+//	GET  /_sim/images?region=…
+//	POST /_sim/vpcs         a VPC with "account" and "region", or a list → {"ids": […]}
+//	GET  /_sim/vpcs?account=…&region=…
+//	POST /_sim/subnets      a Subnet with "account" and "region", or a list → {"ids": […]}
+//	GET  /_sim/subnets?account=…&region=…
+//
+// The admin API is unauthenticated: serve it on loopback only.
 func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch r.Method + " " + r.URL.Path {
@@ -56,24 +64,36 @@ func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		s.Advance(d)
 		writeJSON(w, map[string]time.Time{"now": s.Now()})
 	case "POST /_sim/seed":
-		var list []SeedInstance
-		var raw json.RawMessage
-		if !readJSON(w, r, &raw) {
-			return
-		}
-		if err := json.Unmarshal(raw, &list); err != nil {
-			var one SeedInstance
-			if err := json.Unmarshal(raw, &one); err != nil {
-				http.Error(w, fmt.Sprintf("seed: %v", err), http.StatusBadRequest)
-				return
-			}
-			list = []SeedInstance{one}
-		}
-		ids := make([]string, 0, len(list))
-		for _, in := range list {
-			ids = append(ids, s.Seed(in))
-		}
-		writeJSON(w, map[string][]string{"ids": ids})
+		seedAll(w, r, "seed", s.Seed)
+	case "POST /_sim/images":
+		seedAll(w, r, "images", func(img struct {
+			Region string `json:"region"`
+			Image
+		}) string {
+			return s.AddImage(img.Region, img.Image)
+		})
+	case "GET /_sim/images":
+		writeJSON(w, s.Images(q.Get("region")))
+	case "POST /_sim/vpcs":
+		seedAll(w, r, "vpcs", func(v struct {
+			Account string `json:"account"`
+			Region  string `json:"region"`
+			VPC
+		}) string {
+			return s.AddVPC(v.Account, v.Region, v.VPC)
+		})
+	case "GET /_sim/vpcs":
+		writeJSON(w, s.VPCs(q.Get("account"), q.Get("region")))
+	case "POST /_sim/subnets":
+		seedAll(w, r, "subnets", func(sn struct {
+			Account string `json:"account"`
+			Region  string `json:"region"`
+			Subnet
+		}) string {
+			return s.AddSubnet(sn.Account, sn.Region, sn.Subnet)
+		})
+	case "GET /_sim/subnets":
+		writeJSON(w, s.Subnets(q.Get("account"), q.Get("region")))
 	case "POST /_sim/latency":
 		var req struct {
 			Latency string `json:"latency"`
@@ -158,4 +178,27 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// seedAll decodes one T or a list of them, adds each with add and answers
+// {"ids": […]}. Nothing is added unless the whole body decodes.
+func seedAll[T any](w http.ResponseWriter, r *http.Request, what string, add func(T) string) {
+	var raw json.RawMessage
+	if !readJSON(w, r, &raw) {
+		return
+	}
+	var list []T
+	if err := json.Unmarshal(raw, &list); err != nil {
+		var one T
+		if err := json.Unmarshal(raw, &one); err != nil {
+			http.Error(w, fmt.Sprintf("%s: %v", what, err), http.StatusBadRequest)
+			return
+		}
+		list = []T{one}
+	}
+	ids := make([]string, 0, len(list))
+	for _, v := range list {
+		ids = append(ids, add(v))
+	}
+	writeJSON(w, map[string][]string{"ids": ids})
 }

@@ -263,7 +263,8 @@ func DecodeAuthorizationFailure(msg string) (AuthorizationFailure, error) {
 func (c *call) runResources(lt *LaunchTemplate, callData LaunchTemplateData, l launch) []authzResource {
 	region, account := c.r.name, c.r.account
 	arn := func(kind, id string) string { return "arn:aws:ec2:" + region + ":" + account + ":" + kind + "/" + id }
-	az := region + "a"
+	primary := l.nics[0].subnet
+	az := primary.AvailabilityZone
 	common := requestContext{}
 	fromTemplate := func(overridden bool) requestContext {
 		rc := maps.Clone(common)
@@ -292,8 +293,8 @@ func (c *call) runResources(lt *LaunchTemplate, callData LaunchTemplateData, l l
 	out = append(out, authzResource{arn: arn("instance", "*"), keys: inst})
 
 	eni := maps.Clone(common)
-	eni["ec2:Subnet"] = []string{arn("subnet", c.r.subnet)}
-	eni["ec2:Vpc"] = []string{arn("vpc", c.r.vpcID)}
+	eni["ec2:Subnet"] = []string{arn("subnet", primary.ID)}
+	eni["ec2:Vpc"] = []string{arn("vpc", primary.VPCID)}
 	eni["ec2:AvailabilityZone"] = []string{az}
 	addRequestTags(eni, l.tags[ResourceNetworkInterface])
 	out = append(out, authzResource{arn: arn("network-interface", "*"), keys: eni})
@@ -301,17 +302,17 @@ func (c *call) runResources(lt *LaunchTemplate, callData LaunchTemplateData, l l
 	groupsOverridden := len(callData.SecurityGroupIDs) > 0 || len(callData.SecurityGroupNames) > 0
 	for _, id := range l.securityGroups {
 		rc := fromTemplate(groupsOverridden)
-		rc["ec2:Vpc"] = []string{arn("vpc", c.r.vpcID)}
 		if g, ok := c.r.groups[id]; ok {
+			rc["ec2:Vpc"] = []string{arn("vpc", g.VpcID)}
 			addResourceTags(rc, g.Tags)
 		}
 		out = append(out, authzResource{arn: arn("security-group", id), keys: rc})
 	}
 
 	subnet := maps.Clone(common)
-	subnet["ec2:Vpc"] = []string{arn("vpc", c.r.vpcID)}
+	subnet["ec2:Vpc"] = []string{arn("vpc", primary.VPCID)}
 	subnet["ec2:AvailabilityZone"] = []string{az}
-	out = append(out, authzResource{arn: arn("subnet", c.r.subnet), keys: subnet})
+	out = append(out, authzResource{arn: arn("subnet", primary.ID), keys: subnet})
 
 	callDevices := map[string]bool{}
 	for _, bd := range callData.BlockDevices {

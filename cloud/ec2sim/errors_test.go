@@ -152,7 +152,7 @@ func TestErrorCodes(t *testing.T) {
 			return err
 		}, "InvalidInstanceType"},
 		{"unsupported action", func() error {
-			_, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{})
+			_, err := c.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{})
 			return err
 		}, "UnsupportedOperation"},
 	}

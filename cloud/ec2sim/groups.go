@@ -27,7 +27,7 @@ func (r *region) findGroup(id, name string) (*SecurityGroup, error) {
 				return g, nil
 			}
 		}
-		return nil, newError(http.StatusBadRequest, "InvalidGroup.NotFound", "The security group '%s' does not exist in default VPC '%s'", name, r.vpcID)
+		return nil, newError(http.StatusBadRequest, "InvalidGroup.NotFound", "The security group '%s' does not exist in default VPC '%s'", name, r.defaultVPC)
 	}
 	return nil, errMissingParameter("GroupId")
 }
@@ -73,12 +73,15 @@ func createSecurityGroup(c *call) (response, error) {
 	if strings.HasPrefix(name, "sg-") || len(name) > 255 {
 		return nil, errInvalidParameterValue("Invalid security group name: %s", name)
 	}
+	// Without VpcId the group goes into the default VPC; a VpcId the
+	// region does not have is InvalidVpcID.NotFound (API model
+	// CreateSecurityGroupRequest.VpcId; "The vpc ID '…' does not exist").
 	vpc := c.p.str("VpcId")
 	if vpc == "" {
-		vpc = c.r.vpcID
+		vpc = c.r.defaultVPC
 	}
-	if !strings.HasPrefix(vpc, "vpc-") || !idPattern.MatchString(vpc) {
-		return nil, newError(http.StatusBadRequest, "InvalidVpcID.Malformed", "Invalid id: %q", vpc)
+	if _, err := c.r.findVPC(vpc); err != nil {
+		return nil, err
 	}
 	for _, g := range c.r.groups {
 		if g.Name == name && g.VpcID == vpc {
@@ -291,7 +294,7 @@ func revokeSecurityGroupIngress(c *call) (response, error) {
 			missing = append(missing, r)
 		}
 	}
-	if len(missing) > 0 && g.VpcID != c.r.vpcID {
+	if len(missing) > 0 && g.VpcID != c.r.defaultVPC {
 		return nil, newError(http.StatusBadRequest, "InvalidPermission.NotFound",
 			"The specified rule %q does not exist in this security group.", describeRule(missing[0]))
 	}

@@ -1,12 +1,9 @@
 package ec2sim
 
 import (
-	"fmt"
-	"maps"
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -49,8 +46,8 @@ func (r *region) settle(now time.Time, linger time.Duration) {
 	}
 }
 
-// release deletes a terminated instance's network interfaces and the
-// volumes marked delete-on-termination, and detaches the other volumes.
+// release deletes a terminated instance's volumes and network interfaces
+// marked delete-on-termination, and detaches the others.
 func (r *region) release(in *instance) {
 	gone := map[string]bool{}
 	for _, v := range in.volumes {
@@ -62,8 +59,14 @@ func (r *region) release(in *instance) {
 		v.InstanceID, v.DeviceName, v.AttachTime = "", "", time.Time{}
 	}
 	r.volumeIdx.remove(gone)
+	// Interfaces created at launch go with the instance unless their
+	// attachment said otherwise; those stay, detached.
 	for _, n := range in.enis {
-		delete(r.enis, n.ID)
+		if n.DeleteOnTermination {
+			delete(r.enis, n.ID)
+			continue
+		}
+		n.InstanceID, n.AttachmentID, n.AttachTime = "", "", time.Time{}
 	}
 	in.volumes, in.enis = nil, nil
 }
@@ -102,198 +105,6 @@ func (r *region) checkInstanceIDs(ids []string) ([]*instance, error) {
 	default:
 		return nil, newError(http.StatusBadRequest, "InvalidInstanceID.NotFound", "The instance IDs '%s' do not exist", strings.Join(missing, ", "))
 	}
-}
-
-func instanceAttr(name string, in *instance) ([]string, bool) {
-	if in == nil {
-		in = &instance{}
-	}
-	switch name {
-	case "instance-id":
-		return []string{in.ID}, true
-	case "instance-state-name":
-		return []string{in.State}, true
-	case "instance-state-code":
-		return []string{strconv.Itoa(stateCodes[in.State])}, true
-	case "instance-type":
-		return []string{in.InstanceType}, true
-	case "image-id":
-		return []string{in.ImageID}, true
-	case "reservation-id":
-		return []string{in.ReservationID}, true
-	case "availability-zone":
-		return []string{in.AvailabilityZone}, true
-	case "vpc-id":
-		return []string{in.VpcID}, true
-	case "subnet-id":
-		return []string{in.SubnetID}, true
-	case "private-ip-address":
-		return []string{in.PrivateIP}, true
-	case "key-name":
-		return []string{in.KeyName}, true
-	case "launch-template-id":
-		// Not an EC2 filter name, but the template's id tag is, so the
-		// emulator accepts both spellings.
-		return []string{in.templateID}, true
-	case "instance.group-id":
-		return in.SecurityGroupIDs, true
-	}
-	return tagAttr(name, in.Tags)
-}
-
-type describeInstancesResponse struct {
-	meta
-	Reservations []xmlReservation `xml:"reservationSet>item"`
-	NextToken    string           `xml:"nextToken,omitempty"`
-}
-
-func describeInstances(c *call) (response, error) {
-	filters, err := parseFilters(c.p)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkFilters(filters, instanceAttr, nil); err != nil {
-		return nil, err
-	}
-	ids := c.p.list("InstanceId")
-	maxResults, err := c.p.integer("MaxResults", 0)
-	if err != nil {
-		return nil, err
-	}
-	if c.p.has("MaxResults") {
-		if len(ids) > 0 {
-			return nil, newError(http.StatusBadRequest, "InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
-		}
-		if maxResults < 5 || maxResults > 1000 {
-			return nil, errInvalidParameterValue("Value ( %d ) for parameter maxResults is invalid. Expecting a value greater than 5.", maxResults)
-		}
-	}
-	var page []*instance
-	resp := &describeInstancesResponse{}
-	if len(ids) > 0 {
-		found, err := c.r.checkInstanceIDs(ids)
-		if err != nil {
-			return nil, err
-		}
-		seen := map[string]bool{}
-		for _, in := range found {
-			if !seen[in.ID] && matches(filters, instanceAttr, in) {
-				seen[in.ID] = true
-				page = append(page, in)
-			}
-		}
-	} else {
-		pageIDs, next, err := c.r.instanceIdx.page(c.p.str("NextToken"), maxResults, func(id string) bool {
-			return matches(filters, instanceAttr, c.r.instances[id])
-		})
-		if err != nil {
-			return nil, err
-		}
-		resp.NextToken = next
-		for _, id := range pageIDs {
-			page = append(page, c.r.instances[id])
-		}
-	}
-	byReservation := map[string]int{}
-	for _, in := range page {
-		i, ok := byReservation[in.ReservationID]
-		if !ok {
-			i = len(resp.Reservations)
-			byReservation[in.ReservationID] = i
-			resp.Reservations = append(resp.Reservations, xmlReservation{ReservationID: in.ReservationID, OwnerID: c.r.account})
-		}
-		resp.Reservations[i].Instances = append(resp.Reservations[i].Instances, c.r.xmlInstance(in))
-	}
-	return resp, nil
-}
-
-func (r *region) xmlInstance(in *instance) xmlInstance {
-	x := xmlInstance{
-		InstanceID:         in.ID,
-		ImageID:            in.ImageID,
-		State:              stateOf(in.State),
-		Reason:             in.StateTransitionReason,
-		KeyName:            in.KeyName,
-		InstanceType:       in.InstanceType,
-		LaunchTime:         wireTime(in.LaunchTime),
-		Placement:          xmlPlacement{AvailabilityZone: in.AvailabilityZone, Tenancy: "default"},
-		Architecture:       architecture(in.InstanceType),
-		RootDeviceType:     "ebs",
-		RootDeviceName:     rootDevice,
-		VirtualizationType: "hvm",
-		Tags:               xmlTags(in.Tags),
-		Metadata: xmlMetadataOptions{
-			State:                "applied",
-			HTTPTokens:           in.Metadata.HTTPTokens,
-			HopLimit:             in.Metadata.HopLimit,
-			HTTPEndpoint:         in.Metadata.HTTPEndpoint,
-			InstanceMetadataTags: in.Metadata.InstanceMetadataTags,
-		},
-	}
-	if in.State != StateTerminated {
-		x.PrivateDNSName = "ip-" + strings.ReplaceAll(in.PrivateIP, ".", "-") + ".ec2.internal"
-		x.SubnetID, x.VpcID, x.PrivateIPAddress = in.SubnetID, in.VpcID, in.PrivateIP
-	}
-	if in.State == StateStopped || in.State == StateStopping || in.State == StateTerminated || in.State == StateShuttingDown {
-		x.StateReason = &xmlStateReason{Code: "Client.UserInitiatedShutdown", Message: "Client.UserInitiatedShutdown: User initiated shutdown"}
-	}
-	groups := make([]xmlGroup, 0, len(in.SecurityGroupIDs))
-	for _, id := range in.SecurityGroupIDs {
-		g := xmlGroup{GroupID: id}
-		if sg, ok := r.groups[id]; ok {
-			g.GroupName = sg.Name
-		}
-		groups = append(groups, g)
-	}
-	x.Groups = groups
-	for _, v := range in.volumes {
-		x.BlockDevices = append(x.BlockDevices, xmlInstanceBlockDevice{
-			DeviceName: v.DeviceName,
-			EBS: xmlInstanceEBS{
-				VolumeID:            v.ID,
-				Status:              "attached",
-				AttachTime:          wireTime(v.AttachTime),
-				DeleteOnTermination: v.DeleteOnTermination,
-			},
-		})
-	}
-	for i, n := range in.enis {
-		x.NetworkInterfaces = append(x.NetworkInterfaces, xmlInstanceENI{
-			NetworkInterfaceID: n.ID,
-			SubnetID:           n.SubnetID,
-			VpcID:              n.VpcID,
-			OwnerID:            r.account,
-			Status:             "in-use",
-			PrivateIPAddress:   n.PrivateIP,
-			Attachment: xmlENIAttachment{
-				AttachmentID:        n.AttachmentID,
-				DeviceIndex:         i,
-				Status:              "attached",
-				AttachTime:          wireTime(n.AttachTime),
-				DeleteOnTermination: true,
-			},
-			Groups:        groups,
-			InterfaceType: "interface",
-		})
-	}
-	return x
-}
-
-const rootDevice = "/dev/xvda"
-
-// architecture guesses the CPU architecture from the family: Graviton
-// families carry a "g" after the generation digit (t4g, m7g, c7g).
-func architecture(instanceType string) string {
-	family, _, _ := strings.Cut(instanceType, ".")
-	for i, ch := range family {
-		if ch >= '0' && ch <= '9' {
-			if strings.HasPrefix(family[i+1:], "g") {
-				return "arm64"
-			}
-			break
-		}
-	}
-	return "x86_64"
 }
 
 type stateChangeResponse struct {
@@ -438,6 +249,7 @@ func (s *Sim) Seed(in SeedInstance) string {
 		protection:   in.TerminationProtection,
 		tags:         map[TagResource]map[string]string{ResourceInstance: in.Tags},
 		blockDevices: []BlockDevice{{DeviceName: rootDevice}},
+		nics:         []nicPlan{r.defaultNIC(nil)},
 	}, s.newID("r"), in.ID, in.AttachTime)
 	inst.LaunchTime = in.LaunchTime
 	inst.State = in.State
@@ -494,108 +306,4 @@ func (s *Sim) lockedRegion(account, regionName string) *region {
 	r.mu.Lock()
 	r.settle(s.Now(), s.opts.TerminatedLinger)
 	return r
-}
-
-// TagResource is a resource type of a tag specification.
-type TagResource = string
-
-// Resource types of tag specifications the emulator applies.
-const (
-	ResourceInstance         TagResource = "instance"
-	ResourceVolume           TagResource = "volume"
-	ResourceNetworkInterface TagResource = "network-interface"
-)
-
-// launch is everything RunInstances resolved for one instance.
-type launch struct {
-	imageID, instanceType, keyName, userData, shutdown string
-	protection                                         bool
-	securityGroups                                     []string
-	metadata                                           MetadataOptions
-	blockDevices                                       []BlockDevice
-	tags                                               map[TagResource]map[string]string
-	templateID                                         string
-}
-
-// newInstance creates one instance of l, its volumes and primary interface,
-// attached at attachTime, and indexes them.
-func (s *Sim) newInstance(r *region, l launch, reservationID, id string, attachTime time.Time) *instance {
-	if id == "" {
-		id = s.newID("i")
-	}
-	n := s.seq.Load()
-	in := &instance{
-		Instance: Instance{
-			ID:                    id,
-			ReservationID:         reservationID,
-			ImageID:               l.imageID,
-			InstanceType:          l.instanceType,
-			State:                 StatePending,
-			LaunchTime:            attachTime,
-			AvailabilityZone:      r.name + "a",
-			VpcID:                 r.vpcID,
-			SubnetID:              r.subnet,
-			PrivateIP:             fmt.Sprintf("10.%d.%d.%d", (n>>16)&0xff, (n>>8)&0xff, n&0xff),
-			KeyName:               l.keyName,
-			UserData:              l.userData,
-			ShutdownBehavior:      l.shutdown,
-			TerminationProtection: l.protection,
-			Tags:                  maps.Clone(l.tags[ResourceInstance]),
-			SecurityGroupIDs:      slices.Clone(l.securityGroups),
-			Metadata:              l.metadata,
-		},
-		templateID: l.templateID,
-	}
-	if in.Tags == nil {
-		in.Tags = map[string]string{}
-	}
-	for _, bd := range l.blockDevices {
-		v := &Volume{
-			ID:                  s.newID("vol"),
-			InstanceID:          id,
-			DeviceName:          bd.DeviceName,
-			SizeGiB:             bd.VolumeSize,
-			VolumeType:          bd.VolumeType,
-			Encrypted:           bd.Encrypted != nil && *bd.Encrypted,
-			KmsKeyID:            bd.KmsKeyID,
-			Iops:                bd.Iops,
-			Throughput:          bd.Throughput,
-			DeleteOnTermination: bd.DeleteOnTermination == nil || *bd.DeleteOnTermination,
-			CreateTime:          attachTime,
-			AttachTime:          attachTime,
-			AvailabilityZone:    in.AvailabilityZone,
-			Tags:                maps.Clone(l.tags[ResourceVolume]),
-		}
-		if v.SizeGiB == 0 {
-			v.SizeGiB = 8
-		}
-		if v.VolumeType == "" {
-			v.VolumeType = "gp3"
-		}
-		if v.Tags == nil {
-			v.Tags = map[string]string{}
-		}
-		r.volumes[v.ID] = v
-		r.volumeIdx.add(v.ID)
-		in.volumes = append(in.volumes, v)
-	}
-	eni := &NetworkInterface{
-		ID:               s.newID("eni"),
-		InstanceID:       id,
-		AttachmentID:     s.newID("eni-attach"),
-		AttachTime:       attachTime,
-		PrivateIP:        in.PrivateIP,
-		SubnetID:         in.SubnetID,
-		VpcID:            in.VpcID,
-		SecurityGroupIDs: slices.Clone(l.securityGroups),
-		Tags:             maps.Clone(l.tags[ResourceNetworkInterface]),
-	}
-	if eni.Tags == nil {
-		eni.Tags = map[string]string{}
-	}
-	r.enis[eni.ID] = eni
-	in.enis = append(in.enis, eni)
-	r.instances[id] = in
-	r.instanceIdx.add(id)
-	return in
 }

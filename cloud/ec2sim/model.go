@@ -42,6 +42,9 @@ type Instance struct {
 	VpcID                 string
 	SubnetID              string
 	PrivateIP             string
+	PublicIP              string // empty: none
+	Architecture          string // the image's, else the instance type's
+	RootDeviceName        string // the image's, else /dev/xvda
 	KeyName               string
 	UserData              string
 	ShutdownBehavior      string
@@ -73,15 +76,21 @@ type Volume struct {
 
 // NetworkInterface is a copy of an emulated elastic network interface.
 type NetworkInterface struct {
-	ID               string
-	InstanceID       string
-	AttachmentID     string
-	AttachTime       time.Time
-	PrivateIP        string
-	SubnetID         string
-	VpcID            string
-	SecurityGroupIDs []string
-	Tags             map[string]string
+	ID           string
+	InstanceID   string
+	AttachmentID string
+	AttachTime   time.Time
+	DeviceIndex  int
+	// DeleteOnTermination is the attachment's: an interface EC2 created
+	// at launch goes with the instance unless the launch said otherwise.
+	DeleteOnTermination bool
+	Description         string
+	PrivateIP           string
+	PublicIP            string // only the primary interface gets one
+	SubnetID            string
+	VpcID               string
+	SecurityGroupIDs    []string
+	Tags                map[string]string
 }
 
 // MetadataOptions are an instance's (or a template's) IMDS settings. Empty
@@ -137,6 +146,25 @@ type LaunchTemplateData struct {
 	BlockDevices          []BlockDevice
 	Metadata              *MetadataOptions
 	TagSpecifications     []TagSpecification
+	NetworkInterfaces     []NetworkInterfaceSpec
+	AvailabilityZone      string // Placement.AvailabilityZone
+	// SubnetID is RunInstances's top-level SubnetId; launch template data
+	// has none (its subnet is in NetworkInterfaces).
+	SubnetID string
+}
+
+// NetworkInterfaceSpec is one NetworkInterfaces entry of a RunInstances
+// call or of launch template data (API model
+// InstanceNetworkInterfaceSpecification and
+// LaunchTemplateInstanceNetworkInterfaceSpecificationRequest, which
+// serialize alike: NetworkInterface.N.SubnetId, .SecurityGroupId.M, ...).
+type NetworkInterfaceSpec struct {
+	DeviceIndex         *int
+	SubnetID            string
+	SecurityGroupIDs    []string
+	AssociatePublicIP   *bool
+	DeleteOnTermination *bool
+	Description         string
 }
 
 // BlockDevice is a block device mapping of a template or a RunInstances call.
@@ -245,6 +273,13 @@ func (d LaunchTemplateData) clone() LaunchTemplateData {
 	c.TagSpecifications = slices.Clone(d.TagSpecifications)
 	for i, ts := range c.TagSpecifications {
 		c.TagSpecifications[i].Tags = slices.Clone(ts.Tags)
+	}
+	c.NetworkInterfaces = slices.Clone(d.NetworkInterfaces)
+	for i, ni := range c.NetworkInterfaces {
+		c.NetworkInterfaces[i].DeviceIndex = clonePtr(ni.DeviceIndex)
+		c.NetworkInterfaces[i].SecurityGroupIDs = slices.Clone(ni.SecurityGroupIDs)
+		c.NetworkInterfaces[i].AssociatePublicIP = clonePtr(ni.AssociatePublicIP)
+		c.NetworkInterfaces[i].DeleteOnTermination = clonePtr(ni.DeleteOnTermination)
 	}
 	return c
 }

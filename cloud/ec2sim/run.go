@@ -3,6 +3,7 @@ package ec2sim
 import (
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -85,6 +86,25 @@ func parseLaunchData(p params) (LaunchTemplateData, error) {
 		}
 		d.Metadata = m
 	}
+	for _, it := range p.items("NetworkInterface") {
+		ni := NetworkInterfaceSpec{
+			SubnetID:            it.str("SubnetId"),
+			SecurityGroupIDs:    it.list("SecurityGroupId"),
+			AssociatePublicIP:   it.optBool("AssociatePublicIpAddress"),
+			DeleteOnTermination: it.optBool("DeleteOnTermination"),
+			Description:         it.str("Description"),
+		}
+		if it.has("DeviceIndex") {
+			n, err := it.integer("DeviceIndex", 0)
+			if err != nil {
+				return d, err
+			}
+			ni.DeviceIndex = &n
+		}
+		d.NetworkInterfaces = append(d.NetworkInterfaces, ni)
+	}
+	d.AvailabilityZone = p.str("Placement.AvailabilityZone")
+	d.SubnetID = p.str("SubnetId")
 	specs, err := parseTagSpecs(p)
 	if err != nil {
 		return d, err
@@ -137,6 +157,7 @@ func override(tmpl, call LaunchTemplateData) LaunchTemplateData {
 	}{
 		{&d.ImageID, call.ImageID}, {&d.InstanceType, call.InstanceType}, {&d.KeyName, call.KeyName},
 		{&d.UserData, call.UserData}, {&d.ShutdownBehavior, call.ShutdownBehavior},
+		{&d.AvailabilityZone, call.AvailabilityZone}, {&d.SubnetID, call.SubnetID},
 	} {
 		if f.src != "" {
 			*f.dst = f.src
@@ -180,8 +201,51 @@ func override(tmpl, call LaunchTemplateData) LaunchTemplateData {
 		}
 		d.Metadata = &m
 	}
+	d.NetworkInterfaces = mergeNICs(tmpl.NetworkInterfaces, call.NetworkInterfaces)
+	// Tags merge: the template's tags plus the call's, a key in both
+	// taking the call's value (user guide
+	// launch-instances-from-launch-template.md: "the instance is launched
+	// with the tag Owner=TeamA as well as any other tags that are specified
+	// in the launch template. If the launch template has an existing tag
+	// with a key of Owner, the value is replaced"). tagsFor lets later
+	// specifications win.
 	d.TagSpecifications = append(append([]TagSpecification(nil), tmpl.TagSpecifications...), call.TagSpecifications...)
 	return d
+}
+
+// mergeNICs merges a call's network interfaces into a template's by device
+// index, the call's fields replacing the template's: the user guide's rule
+// for nested structures ("the complex structure as specified in the launch
+// template plus any additional nested parameters that you specify").
+func mergeNICs(tmpl, call []NetworkInterfaceSpec) []NetworkInterfaceSpec {
+	out := slices.Clone(tmpl)
+	for _, c := range call {
+		i := slices.IndexFunc(out, func(t NetworkInterfaceSpec) bool {
+			return t.DeviceIndex != nil && c.DeviceIndex != nil && *t.DeviceIndex == *c.DeviceIndex
+		})
+		if i < 0 {
+			out = append(out, c)
+			continue
+		}
+		m := out[i]
+		if c.SubnetID != "" {
+			m.SubnetID = c.SubnetID
+		}
+		if len(c.SecurityGroupIDs) > 0 {
+			m.SecurityGroupIDs = c.SecurityGroupIDs
+		}
+		if c.AssociatePublicIP != nil {
+			m.AssociatePublicIP = c.AssociatePublicIP
+		}
+		if c.DeleteOnTermination != nil {
+			m.DeleteOnTermination = c.DeleteOnTermination
+		}
+		if c.Description != "" {
+			m.Description = c.Description
+		}
+		out[i] = m
+	}
+	return out
 }
 
 func runInstances(c *call) (response, error) {
@@ -237,25 +301,40 @@ func runInstances(c *call) (response, error) {
 	if data.InstanceType == "" {
 		data.InstanceType = "m1.small"
 	}
-	groups, err := c.r.resolveGroups(data.SecurityGroupIDs, data.SecurityGroupNames)
+	img, err := c.launchImage(data)
 	if err != nil {
 		return nil, err
+	}
+	nics, err := c.r.placeNetwork(data)
+	if err != nil {
+		return nil, err
+	}
+	tags := map[TagResource]map[string]string{
+		ResourceInstance:         tagsFor(data.TagSpecifications, ResourceInstance),
+		ResourceVolume:           tagsFor(data.TagSpecifications, ResourceVolume),
+		ResourceNetworkInterface: tagsFor(data.TagSpecifications, ResourceNetworkInterface),
+	}
+	for _, m := range tags {
+		for k := range m {
+			if isReservedTag(k) {
+				return nil, errReservedTag(k)
+			}
+		}
 	}
 
 	l := launch{
 		imageID:        data.ImageID,
 		instanceType:   data.InstanceType,
+		architecture:   img.Architecture,
+		rootDevice:     img.RootDeviceName,
 		keyName:        data.KeyName,
 		userData:       data.UserData,
 		shutdown:       data.ShutdownBehavior,
 		protection:     data.DisableAPITermination != nil && *data.DisableAPITermination,
-		securityGroups: groups,
+		securityGroups: nics[0].groups,
 		metadata:       MetadataOptions{HTTPTokens: "optional", HTTPEndpoint: "enabled", HopLimit: 1},
-		tags: map[TagResource]map[string]string{
-			ResourceInstance:         tagsFor(data.TagSpecifications, ResourceInstance),
-			ResourceVolume:           tagsFor(data.TagSpecifications, ResourceVolume),
-			ResourceNetworkInterface: tagsFor(data.TagSpecifications, ResourceNetworkInterface),
-		},
+		tags:           tags,
+		nics:           nics,
 	}
 	if m := data.Metadata; m != nil {
 		if m.HTTPTokens != "" {
@@ -270,6 +349,9 @@ func runInstances(c *call) (response, error) {
 		l.metadata.InstanceMetadataTags = m.InstanceMetadataTags
 	}
 	if lt != nil {
+		// EC2 itself tags an instance launched from a template with the
+		// template's id and version; nobody can edit or remove them (user
+		// guide launch-instances-from-launch-template.md).
 		l.templateID = lt.ID
 		instTags := maps.Clone(l.tags[ResourceInstance])
 		if instTags == nil {
@@ -279,14 +361,8 @@ func runInstances(c *call) (response, error) {
 		instTags["aws:ec2launchtemplate:version"] = strconv.Itoa(version)
 		l.tags[ResourceInstance] = instTags
 	}
-	root := BlockDevice{DeviceName: rootDevice}
-	l.blockDevices = []BlockDevice{root}
-	for _, bd := range data.BlockDevices {
-		if bd.DeviceName == rootDevice {
-			l.blockDevices[0] = bd
-			continue
-		}
-		l.blockDevices = append(l.blockDevices, bd)
+	if l.blockDevices, err = rootAndOtherVolumes(img, data.BlockDevices); err != nil {
+		return nil, err
 	}
 
 	if err := c.authorize("ec2:RunInstances", c.runResources(lt, callData, l)); err != nil {

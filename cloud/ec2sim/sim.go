@@ -13,8 +13,15 @@
 // Create/Describe/Modify/DeleteLaunchTemplate(s),
 // Create/Describe/DeleteLaunchTemplateVersions, Create/Describe/
 // DeleteSecurityGroup(s), Authorize/RevokeSecurityGroupIngress,
-// DescribeInstanceTypes; STS AssumeRole, GetCallerIdentity and
+// DescribeInstanceTypes, Describe/Register/DeregisterImage(s),
+// DescribeVpcs, DescribeSubnets; STS AssumeRole, GetCallerIdentity and
 // DecodeAuthorizationMessage.
+//
+// Images are per region and visible to every account there when public,
+// else to their owner. Every account and region starts with EC2's default
+// VPC and one default subnet in each of three Availability Zones (us-east-1a,
+// -1b, -1c); other VPCs, subnets and images are seeded through AddVPC,
+// AddSubnet and AddImage or the admin API.
 //
 // The region of a request comes from the SigV4 credential scope of its
 // Authorization header; signatures are not verified. The account is the
@@ -89,6 +96,8 @@ type Sim struct {
 	throttle throttler
 
 	iam iamState // policies attached to callers
+	imagesMu sync.Mutex // taken after a region's mu, never before
+	images   imageStore
 }
 
 type regionKey struct{ account, region string }
@@ -123,6 +132,7 @@ func New(opts Options) *Sim {
 		regions: map[regionKey]*region{},
 		calls:   map[callKey]int{},
 		faults:  map[string]*Fault{},
+		images:  imageStore{byRegion: map[string]map[string]*Image{}, idx: map[string]*index{}},
 	}
 	s.throttle.init()
 	return s
@@ -241,8 +251,12 @@ type region struct {
 	mu      sync.Mutex
 	account string
 	name    string
-	vpcID   string
-	subnet  string
+
+	defaultVPC string // id of the default VPC
+	vpcs       map[string]*VPC
+	vpcIdx     index
+	subnets    map[string]*Subnet
+	subnetIdx  index
 
 	instances    map[string]*instance
 	instanceIdx  index
@@ -275,8 +289,8 @@ func (s *Sim) region(account, name string) *region {
 		r = &region{
 			account:      account,
 			name:         name,
-			vpcID:        s.newID("vpc"),
-			subnet:       s.newID("subnet"),
+			vpcs:         map[string]*VPC{},
+			subnets:      map[string]*Subnet{},
 			instances:    map[string]*instance{},
 			transitional: map[string]*instance{},
 			volumes:      map[string]*Volume{},
@@ -285,6 +299,7 @@ func (s *Sim) region(account, name string) *region {
 			groups:       map[string]*SecurityGroup{},
 			runs:         map[string]launched{},
 		}
+		s.addDefaultVPC(r)
 		s.regions[k] = r
 	}
 	return r
@@ -465,4 +480,9 @@ var handlers = map[string]handler{
 	"AuthorizeSecurityGroupIngress":  authorizeSecurityGroupIngress,
 	"RevokeSecurityGroupIngress":     revokeSecurityGroupIngress,
 	"DescribeInstanceTypes":          describeInstanceTypes,
+	"DescribeImages":                 describeImages,
+	"RegisterImage":                  registerImage,
+	"DeregisterImage":                deregisterImage,
+	"DescribeVpcs":                   describeVpcs,
+	"DescribeSubnets":                describeSubnets,
 }

@@ -35,9 +35,24 @@ func newServer(t *testing.T, opts ec2sim.Options) (*ec2sim.Sim, *httptest.Server
 		opts.Start = start
 	}
 	sim := ec2sim.New(opts)
+	seedFixtures(sim)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	return sim, srv
+}
+
+// Images and the VPC the tests launch with and create groups in: public
+// x86_64 images in every region the tests use, and a non-default VPC in the
+// default account's us-east-1.
+const testVPC = "vpc-0123456789abcdef0"
+
+func seedFixtures(sim *ec2sim.Sim) {
+	for _, region := range []string{"us-east-1", "us-west-2", "eu-west-1", "ap-south-1"} {
+		for _, id := range []string{"ami-0123456789abcdef0", "ami-0abcdef1234567890", "ami-0000000000000000a", "ami-0000000000000000b"} {
+			sim.AddImage(region, ec2sim.Image{ID: id, OwnerID: "210987654321", Name: "fixture-" + id, Public: true})
+		}
+	}
+	sim.AddVPC("", "us-east-1", ec2sim.VPC{ID: testVPC, CIDR: "10.0.0.0/16"})
 }
 
 // awsConfig is a client configuration for the emulator at url: static

@@ -51,6 +51,18 @@ func (r *region) tagsOf(id string) (map[string]string, error) {
 		if !found {
 			return nil, newError(http.StatusBadRequest, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", id)
 		}
+	case "vpc":
+		v, err := r.findVPC(id)
+		if err != nil {
+			return nil, err
+		}
+		tags, found = v.Tags, true
+	case "subnet":
+		sn, err := r.findSubnet(id)
+		if err != nil {
+			return nil, err
+		}
+		tags, found = sn.Tags, true
 	default:
 		return nil, newError(http.StatusBadRequest, "InvalidID", "The ID '%s' is not valid", id)
 	}
@@ -73,8 +85,8 @@ func createTags(c *call) (response, error) {
 		return nil, errMissingParameter("Tag")
 	}
 	for _, t := range tags {
-		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
-			return nil, errInvalidParameterValue("Tag keys starting with 'aws:' are reserved for internal use")
+		if isReservedTag(t.Key) {
+			return nil, errReservedTag(t.Key)
 		}
 		if len(t.Key) > 128 || len(t.Value) > 256 {
 			return nil, errInvalidParameterValue("Tag key or value is too long: %s", t.Key)
@@ -116,7 +128,14 @@ func deleteTags(c *call) (response, error) {
 	}
 	var dels []del
 	for _, it := range c.p.items("Tag") {
-		dels = append(dels, del{key: it.str("Key"), value: it.str("Value"), byValue: it.has("Value")})
+		d := del{key: it.str("Key"), value: it.str("Value"), byValue: it.has("Value")}
+		// Nobody deletes an aws: tag: "You can't edit or delete tag keys
+		// or values that begin with aws:" (user guide Using_Tags.md);
+		// EC2 refuses like CreateTags (kubernetes/kops issue 5269).
+		if isReservedTag(d.key) {
+			return nil, errReservedTag(d.key)
+		}
+		dels = append(dels, d)
 	}
 	maps := make([]map[string]string, 0, len(ids))
 	for _, id := range ids {
@@ -130,7 +149,7 @@ func deleteTags(c *call) (response, error) {
 		if len(dels) == 0 {
 			// Without Tag.N, DeleteTags removes every user tag.
 			for k := range m {
-				if !strings.HasPrefix(k, "aws:") {
+				if !isReservedTag(k) {
 					delete(m, k)
 				}
 			}

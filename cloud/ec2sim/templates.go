@@ -113,6 +113,19 @@ func xmlVersion(lt *LaunchTemplate, v LaunchTemplateVersion) xmlLTVersion {
 			InstanceMetadataTags: m.InstanceMetadataTags,
 		}
 	}
+	for _, ni := range d.NetworkInterfaces {
+		x.Data.NetworkInterfaces = append(x.Data.NetworkInterfaces, xmlLTNIC{
+			AssociatePublicIP:   xmlBool(ni.AssociatePublicIP),
+			DeleteOnTermination: xmlBool(ni.DeleteOnTermination),
+			Description:         ni.Description,
+			DeviceIndex:         ni.DeviceIndex,
+			Groups:              ni.SecurityGroupIDs,
+			SubnetID:            ni.SubnetID,
+		})
+	}
+	if d.AvailabilityZone != "" {
+		x.Data.Placement = &xmlLTPlacement{AvailabilityZone: d.AvailabilityZone}
+	}
 	for _, ts := range d.TagSpecifications {
 		x.Data.TagSpecifications = append(x.Data.TagSpecifications, xmlLTTagSpec{ResourceType: ts.ResourceType, Tags: xmlTagList(ts.Tags)})
 	}

@@ -90,6 +90,26 @@ func sizeVCPUs(size string) int {
 	return 4 * n
 }
 
+// architecture guesses the CPU architecture from the family: Graviton
+// families carry a "g" after the generation digit (t4g, m7g, c7g).
+func architecture(instanceType string) string {
+	family, _, _ := strings.Cut(instanceType, ".")
+	for i, ch := range family {
+		if ch >= '0' && ch <= '9' {
+			if strings.HasPrefix(family[i+1:], "g") {
+				return "arm64"
+			}
+			break
+		}
+	}
+	return "x86_64"
+}
+
+// architectures are the CPU architectures the type supports, as
+// DescribeInstanceTypes reports them in ProcessorInfo.SupportedArchitectures
+// (API model ProcessorInfo; Graviton families arm64, the others x86_64).
+func (t InstanceTypeInfo) architectures() []string { return []string{t.Architecture} }
+
 func lookupInstanceType(name string) (InstanceTypeInfo, bool) {
 	t, ok := instanceTypes[name]
 	return t, ok
@@ -199,7 +219,7 @@ func describeInstanceTypes(c *call) (response, error) {
 		if !t.BareMetal {
 			x.Hypervisor = "nitro"
 		}
-		x.Processor.Architectures = []string{t.Architecture}
+		x.Processor.Architectures = t.architectures()
 		x.VCPU.DefaultVCPUs = t.VCPUs
 		x.Memory.SizeInMiB = t.MemoryMiB
 		resp.Types = append(resp.Types, x)

@@ -69,16 +69,24 @@ type xmlENIAttachment struct {
 	DeleteOnTermination bool   `xml:"deleteOnTermination"`
 }
 
+type xmlENIAssociation struct {
+	PublicIP      string `xml:"publicIp"`
+	PublicDNSName string `xml:"publicDnsName"`
+	IPOwnerID     string `xml:"ipOwnerId"`
+}
+
 type xmlInstanceENI struct {
-	NetworkInterfaceID string           `xml:"networkInterfaceId"`
-	SubnetID           string           `xml:"subnetId"`
-	VpcID              string           `xml:"vpcId"`
-	OwnerID            string           `xml:"ownerId"`
-	Status             string           `xml:"status"`
-	PrivateIPAddress   string           `xml:"privateIpAddress"`
-	Attachment         xmlENIAttachment `xml:"attachment"`
-	Groups             []xmlGroup       `xml:"groupSet>item"`
-	InterfaceType      string           `xml:"interfaceType"`
+	NetworkInterfaceID string             `xml:"networkInterfaceId"`
+	SubnetID           string             `xml:"subnetId"`
+	VpcID              string             `xml:"vpcId"`
+	Description        string             `xml:"description"`
+	OwnerID            string             `xml:"ownerId"`
+	Status             string             `xml:"status"`
+	PrivateIPAddress   string             `xml:"privateIpAddress"`
+	Association        *xmlENIAssociation `xml:"association"`
+	Attachment         xmlENIAttachment   `xml:"attachment"`
+	Groups             []xmlGroup         `xml:"groupSet>item"`
+	InterfaceType      string             `xml:"interfaceType"`
 }
 
 type xmlMetadataOptions struct {
@@ -108,6 +116,8 @@ type xmlInstance struct {
 	SubnetID           string                   `xml:"subnetId,omitempty"`
 	VpcID              string                   `xml:"vpcId,omitempty"`
 	PrivateIPAddress   string                   `xml:"privateIpAddress,omitempty"`
+	PublicDNSName      string                   `xml:"dnsName,omitempty"`
+	PublicIP           string                   `xml:"ipAddress,omitempty"`
 	Architecture       string                   `xml:"architecture"`
 	RootDeviceType     string                   `xml:"rootDeviceType"`
 	RootDeviceName     string                   `xml:"rootDeviceName"`
@@ -200,6 +210,23 @@ type xmlLTData struct {
 	SecurityGroupIDs      []string            `xml:"securityGroupIdSet>item"`
 	SecurityGroupNames    []string            `xml:"securityGroupSet>item"`
 	TagSpecifications     []xmlLTTagSpec      `xml:"tagSpecificationSet>item"`
+	NetworkInterfaces     []xmlLTNIC          `xml:"networkInterfaceSet>item"`
+	Placement             *xmlLTPlacement     `xml:"placement"`
+}
+
+// xmlLTNIC is the API model's
+// LaunchTemplateInstanceNetworkInterfaceSpecification.
+type xmlLTNIC struct {
+	AssociatePublicIP   *string  `xml:"associatePublicIpAddress"`
+	DeleteOnTermination *string  `xml:"deleteOnTermination"`
+	Description         string   `xml:"description,omitempty"`
+	DeviceIndex         *int     `xml:"deviceIndex"`
+	Groups              []string `xml:"groupSet>groupId"`
+	SubnetID            string   `xml:"subnetId,omitempty"`
+}
+
+type xmlLTPlacement struct {
+	AvailabilityZone string `xml:"availabilityZone"`
 }
 
 type xmlLaunchTemplate struct {
