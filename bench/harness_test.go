@@ -166,6 +166,12 @@ func (w *world) templateID(region, project string) string {
 func newWorld(tb testing.TB, projectCount int, regions []string) *world {
 	tb.Helper()
 	sim := ec2sim.New(ec2sim.Options{Start: t0})
+	// What the admin file and templates name exists, as on EC2: each
+	// region's configured VPC and the templates' image.
+	for i, r := range regions {
+		sim.AddVPC(account, r, ec2sim.VPC{ID: fmt.Sprintf("vpc-%017x", i+1)})
+		sim.AddImage(r, ec2sim.Image{ID: "ami-0123456789abcdef0", OwnerID: "125523088429", Name: "Fedora-Cloud-Base-Generic-41", Public: true})
+	}
 	srv := httptest.NewServer(sim)
 	tb.Cleanup(srv.Close)
 	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

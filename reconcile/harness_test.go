@@ -143,6 +143,9 @@ func newStateKeys(t testing.TB) *cloud.StateKeys {
 func newHarness(t testing.TB, files map[string]string) *harness {
 	t.Helper()
 	sim := ec2sim.New(ec2sim.Options{Start: t0})
+	// What adminTOML and the templates name exists, as on EC2.
+	sim.AddVPC(testAccount, testRegion, ec2sim.VPC{ID: "vpc-0123456789abcdef0"})
+	sim.AddImage(testRegion, ec2sim.Image{ID: "ami-0123456789abcdef0", OwnerID: "125523088429", Name: "Fedora-Cloud-Base-Generic-41", Public: true})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	gh := httptest.NewServer(keysHandler(t))

@@ -20,6 +20,9 @@ import (
 func startEmulator(t *testing.T, start time.Time) (sim *ec2sim.Sim, endpoint, keysURL string) {
 	t.Helper()
 	sim = ec2sim.New(ec2sim.Options{Start: start})
+	// The VPC and image the tests' config repos name exist, as on EC2.
+	sim.AddVPC("", serveRegion, ec2sim.VPC{ID: "vpc-0123456789abcdef0"})
+	sim.AddImage(serveRegion, ec2sim.Image{ID: "ami-0123456789abcdef0", OwnerID: "125523088429", Name: "Fedora-Cloud-Base-Generic-41", Public: true})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

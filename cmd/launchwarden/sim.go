@@ -6,12 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/projects"
 )
 
 // runSim serves the EC2 emulator until ctx is done (SIGINT/SIGTERM).
@@ -22,6 +26,7 @@ func runSim(ctx context.Context, e env, args []string) error {
 	startAt := fs.String("start", "", "initial simulated time, RFC 3339 (default 2026-01-01T00:00:00Z)")
 	seed := fs.Int("seed", 0, "create `N` random unmanaged instances in the default account, us-east-1")
 	account := fs.String("account", "123456789012", "default AWS `account` id")
+	configDir := fs.String("config", "", "seed the VPCs, subnets and images the config repo in `DIR` names")
 	verbose := fs.Bool("v", false, "log every request")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: launchwarden sim [flags]")
@@ -58,6 +63,13 @@ func runSim(ctx context.Context, e env, args []string) error {
 
 	sim := ec2sim.New(opts)
 	seedRandom(sim, *seed)
+	if *configDir != "" {
+		cfg, problems := projects.Load(*configDir)
+		if cfg.Admin == nil {
+			return usageError("sim: --config: %s/%s is invalid: %v", *configDir, projects.AdminFile, problems)
+		}
+		seedConfig(sim, cfg)
+	}
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -94,5 +106,41 @@ func seedRandom(sim *ec2sim.Sim, n int) {
 			LaunchTime:   now.Add(-time.Duration(rand.Int64N(int64(30 * 24 * time.Hour)))),
 			Tags:         map[string]string{"Name": fmt.Sprintf("seeded-%d", i)},
 		})
+	}
+}
+
+// seedConfig makes real in sim what the config repo cfg names, as EC2 has
+// it before launchwarden's first run: each account's configured VPC and
+// subnets in each of its regions (subnets spread over the zones a, b, c),
+// and every template's image id, public, in every configured region. Real
+// image ids are regional; the emulator gives one id to every region only so
+// that a config written with ids runs here.
+func seedConfig(sim *ec2sim.Sim, cfg *projects.Config) {
+	if cfg == nil || cfg.Admin == nil {
+		return
+	}
+	regions := map[string]bool{}
+	for _, a := range cfg.Admin.AWS.Accounts {
+		for _, r := range a.Regions {
+			regions[r] = true
+			n := a.Network(r)
+			if n.VPCID == "" {
+				continue
+			}
+			sim.AddVPC(a.ID, r, ec2sim.VPC{ID: n.VPCID})
+			for i, id := range n.SubnetIDs {
+				sim.AddSubnet(a.ID, r, ec2sim.Subnet{ID: id, VPCID: n.VPCID, AvailabilityZone: r + string(rune('a'+i%3))})
+			}
+		}
+	}
+	for _, p := range cfg.Projects {
+		for _, t := range p.Templates {
+			if !strings.HasPrefix(t.Image, "ami-") {
+				continue
+			}
+			for _, r := range slices.Sorted(maps.Keys(regions)) {
+				sim.AddImage(r, ec2sim.Image{ID: t.Image, OwnerID: "125523088429", Name: p.Name + "-" + t.Name + "-image", Public: true})
+			}
+		}
 	}
 }

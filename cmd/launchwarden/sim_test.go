@@ -91,3 +91,67 @@ func TestSimUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestSimSeedsTheConfigRepo: `sim --config` creates the VPCs, subnets and
+// images examples/config-repo names, so `run` against it finds them.
+func TestSimSeedsTheConfigRepo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runSim(ctx, env{stdout: &stdout, stderr: &stderr}, []string{"--listen", "127.0.0.1:0", "--config", "../../examples/config-repo"})
+	}()
+	url := waitForEndpoint(t, &stdout, &stderr)
+	get := func(path string, v any) {
+		t.Helper()
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var subnets []struct {
+		ID               string `json:"id"`
+		VPCID            string `json:"vpc_id"`
+		AvailabilityZone string `json:"availability_zone"`
+	}
+	get("/_sim/subnets?account=123456789012&region=us-east-1", &subnets)
+	var ours []string
+	for _, sn := range subnets {
+		if sn.VPCID == "vpc-0a1b2c3d4e5f60718" {
+			ours = append(ours, sn.ID+" "+sn.AvailabilityZone)
+		}
+	}
+	if want := []string{"subnet-0a1b2c3d4e5f60719 us-east-1a", "subnet-0a1b2c3d4e5f6071a us-east-1b"}; strings.Join(ours, ",") != strings.Join(want, ",") {
+		t.Errorf("configured subnets = %v, want %v", ours, want)
+	}
+	var images []struct{ ID string }
+	get("/_sim/images?region=eu-central-1", &images)
+	if len(images) == 0 {
+		t.Error("no images seeded in eu-central-1")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("runSim = %v", err)
+	}
+}
+
+// waitForEndpoint returns the URL runSim printed.
+func waitForEndpoint(t *testing.T, stdout, stderr *syncBuffer) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, after, ok := strings.Cut(stdout.String(), "listening on "); ok {
+			url, _, _ := strings.Cut(after, "\n")
+			return strings.TrimSpace(url)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no endpoint printed; stderr: %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
