@@ -2,6 +2,7 @@ package ec2sim_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -264,5 +265,60 @@ func TestTerminationProtectionAttribute(t *testing.T) {
 	got = append(got, protected(), terminate())
 	if diff := cmp.Diff([]any{true, "OperationNotPermitted", false, ""}, got); diff != "" {
 		t.Errorf("protected, terminate error; after unprotecting (-want +got):\n%s", diff)
+	}
+}
+
+// fakeWall is a wall clock a test moves.
+type fakeWall struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (w *fakeWall) Now() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.t
+}
+
+func (w *fakeWall) Sleep(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.t = w.t.Add(d)
+}
+
+// TestClockFollowsTheWallClock: with Options.Clock the simulated time runs
+// with the wall clock from Start, so instances leave pending and stopping
+// on their own, as on EC2; Advance still moves it further.
+func TestClockFollowsTheWallClock(t *testing.T) {
+	wall := &fakeWall{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	sim, srv := newServer(t, ec2sim.Options{Clock: wall.Now, PendingDelay: 5 * time.Second, StopDelay: 20 * time.Second})
+	c := newClient(t, srv)
+	ctx := context.Background()
+	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-0123456789abcdef0"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(run.Instances[0].InstanceId)
+	if got := aws.ToTime(run.Instances[0].LaunchTime); !got.Equal(start) {
+		t.Errorf("launch time = %v, want Start %v", got, start)
+	}
+	step := func(d time.Duration, want string) {
+		t.Helper()
+		wall.Sleep(d)
+		if got := states(sim)[id]; got != want {
+			t.Errorf("after %v more of wall time: %s, want %s", d, got, want)
+		}
+	}
+	step(4*time.Second, ec2sim.StatePending)
+	step(time.Second, ec2sim.StateRunning)
+	if _, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
+		t.Fatal(err)
+	}
+	step(19*time.Second, ec2sim.StateStopping)
+	step(time.Second, ec2sim.StateStopped)
+	sim.Advance(time.Hour)
+	wall.Sleep(time.Minute)
+	if got, want := sim.Now(), start.Add(25*time.Second+time.Hour+time.Minute); !got.Equal(want) {
+		t.Errorf("now = %v, want %v", got, want)
 	}
 }

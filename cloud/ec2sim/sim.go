@@ -3,8 +3,8 @@
 // unmodified aws-sdk-go-v2 client and the aws CLI can talk to it.
 //
 // It decides what "AWS" answers in tests, the demo and benchmarks: one state
-// per account and region; a simulated clock that drives instance state
-// transitions (pending → running, stopping → stopped, shutting-down →
+// per account and region; a simulated clock (moved by hand, or following
+// the wall clock) that drives instance state transitions (pending → running, stopping → stopped, shutting-down →
 // terminated → gone after a linger); EC2's error codes and HTTP statuses,
 // paging tokens and request-rate throttling; and injected faults.
 //
@@ -67,6 +67,10 @@ type Options struct {
 	PendingDelay time.Duration
 	// StopDelay is how long stopping and shutting-down last. Default 30s.
 	StopDelay time.Duration
+	// Clock, when set, is a wall clock the simulated time follows: from
+	// Start it runs at Clock's speed, and SetNow and Advance still move it.
+	// Nil: the simulated time moves only by SetNow and Advance.
+	Clock func() time.Time
 	// Logger receives one debug line per request. Default: discard.
 	Logger *slog.Logger
 }
@@ -78,7 +82,8 @@ type Sim struct {
 	log  *slog.Logger
 
 	clockMu sync.RWMutex
-	now     time.Time
+	now     time.Time // the simulated time when the wall clock read base
+	base    time.Time
 
 	regionsMu sync.Mutex
 	regions   map[regionKey]*region
@@ -135,6 +140,9 @@ func New(opts Options) *Sim {
 		images:  imageStore{byRegion: map[string]map[string]*Image{}, idx: map[string]*index{}},
 	}
 	s.throttle.init()
+	if opts.Clock != nil {
+		s.base = opts.Clock()
+	}
 	return s
 }
 
@@ -142,7 +150,14 @@ func New(opts Options) *Sim {
 func (s *Sim) Now() time.Time {
 	s.clockMu.RLock()
 	defer s.clockMu.RUnlock()
-	return s.now
+	return s.nowLocked()
+}
+
+func (s *Sim) nowLocked() time.Time {
+	if s.opts.Clock == nil {
+		return s.now
+	}
+	return s.now.Add(s.opts.Clock().Sub(s.base))
 }
 
 // SetNow sets the simulated time.
@@ -150,13 +165,19 @@ func (s *Sim) SetNow(t time.Time) {
 	s.clockMu.Lock()
 	defer s.clockMu.Unlock()
 	s.now = t.UTC()
+	if s.opts.Clock != nil {
+		s.base = s.opts.Clock()
+	}
 }
 
 // Advance moves the simulated time forward by d.
 func (s *Sim) Advance(d time.Duration) {
 	s.clockMu.Lock()
 	defer s.clockMu.Unlock()
-	s.now = s.now.Add(d)
+	s.now = s.nowLocked().Add(d)
+	if s.opts.Clock != nil {
+		s.base = s.opts.Clock()
+	}
 }
 
 // SetLatency adds d of real time to every later call, for benchmarks.
