@@ -100,7 +100,7 @@ type Sim struct {
 
 	throttle throttler
 
-	iam iamState // policies attached to callers
+	iam      iamState   // policies attached to callers
 	imagesMu sync.Mutex // taken after a region's mu, never before
 	images   imageStore
 }

@@ -48,7 +48,7 @@ const testVPC = "vpc-0123456789abcdef0"
 
 func seedFixtures(sim *ec2sim.Sim) {
 	for _, region := range []string{"us-east-1", "us-west-2", "eu-west-1", "ap-south-1"} {
-		for _, id := range []string{"ami-0123456789abcdef0", "ami-0abcdef1234567890", "ami-0000000000000000a", "ami-0000000000000000b"} {
+		for _, id := range []string{"ami-0123456789abcdef0", "ami-0abcdef1234567890", "ami-0000000000000000a", "ami-0000000000000000b", "ami-0fedcba9876543210"} {
 			sim.AddImage(region, ec2sim.Image{ID: id, OwnerID: "210987654321", Name: "fixture-" + id, Public: true})
 		}
 	}

@@ -92,6 +92,8 @@ func TestShippedGuardRefusesAndAllows(t *testing.T) {
 		t.Fatal(err)
 	}
 	sim := ec2sim.New(ec2sim.Options{})
+	// The image the launches use exists, as on EC2.
+	sim.AddImage("us-east-1", ec2sim.Image{ID: "ami-0fedcba9876543210", Name: "guard-test", Public: true})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	if err := sim.AttachPolicy(launchRole, policy); err != nil {
