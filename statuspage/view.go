@@ -205,6 +205,10 @@ func (s *Store) overview(now time.Time) overviewPage {
 		return page
 	}
 	cfg, obs := r.Config, r.Plan.Now
+	byProject := map[string][]reconcile.InstanceStatus{}
+	for _, in := range st.Instances {
+		byProject[in.Project] = append(byProject[in.Project], in)
+	}
 	for _, name := range projectNames(cfg, st) {
 		row := projectRow{Name: name, URL: projectURL(name)}
 		if u, ok := st.Usage[name]; ok {
@@ -225,10 +229,7 @@ func (s *Store) overview(now time.Time) overviewPage {
 		} else {
 			row.Orphaned = true
 		}
-		for _, in := range st.Instances {
-			if in.Project != name {
-				continue
-			}
+		for _, in := range byProject[name] {
 			switch in.State {
 			case "pending", "running":
 				row.Running++
@@ -280,9 +281,10 @@ func (s *Store) project(name string, now time.Time) (projectPage, bool) {
 	default:
 		page.Orphaned = true
 	}
+	explicit := explicitExpiries(r.Observation, name)
 	for _, in := range st.Instances {
 		if in.Project == name {
-			page.Rows = append(page.Rows, instanceRowOf(in, p, r, now))
+			page.Rows = append(page.Rows, instanceRowOf(in, p, r.Plan.Now, now, explicit[in.ID]))
 		}
 	}
 	page.Templates, page.Gone = templateRows(name, p, r)
@@ -295,7 +297,9 @@ func (s *Store) project(name string, now time.Time) (projectPage, bool) {
 	return page, true
 }
 
-func instanceRowOf(in reconcile.InstanceStatus, p *projects.Project, r *Run, now time.Time) instanceRow {
+// instanceRowOf describes an instance observed at observed; explicit says
+// whether it carries an explicit expiry.
+func instanceRowOf(in reconcile.InstanceStatus, p *projects.Project, observed, now time.Time, explicit bool) instanceRow {
 	row := instanceRow{
 		ID: in.ID, Template: cmp.Or(in.Template, "-"), Type: in.Type, State: in.State,
 		Region: in.Region, Account: in.Account,
@@ -305,7 +309,7 @@ func instanceRowOf(in reconcile.InstanceStatus, p *projects.Project, r *Run, now
 	if !in.Expiry.IsZero() {
 		row.Expiry, row.ExpiryIn = notify.FormatTime(in.Expiry), notify.Relative(now, in.Expiry)
 	}
-	if d := deadlineOf(in, r.Plan.Now, now); d != nil {
+	if d := deadlineOf(in, observed, now); d != nil {
 		row.Next, row.NextAt, row.NextIn, row.Soon = d.Action, d.At, d.In, d.Soon
 	}
 	if p != nil {
@@ -315,23 +319,24 @@ func instanceRowOf(in reconcile.InstanceStatus, p *projects.Project, r *Run, now
 			}
 		}
 	}
-	if row.Extension == "" && hasExplicitExpiry(r.Observation, in.ID) {
+	if row.Extension == "" && explicit {
 		row.Extension = "explicit expiry set outside the config (launchwarden extend)"
 	}
 	return row
 }
 
-// hasExplicitExpiry reports whether the instance carries a verified
+// explicitExpiries returns the project's instances that carry a verified
 // explicit expiry (launchwarden:expires-at).
-func hasExplicitExpiry(obs *reconcile.Observation, id string) bool {
+func explicitExpiries(obs *reconcile.Observation, project string) map[string]bool {
+	out := map[string]bool{}
 	for _, snap := range obs.Snapshots {
 		for _, in := range snap.Instances {
-			if in.ID == id {
-				return !in.ExpiresAt.IsZero()
+			if in.Project == project && !in.ExpiresAt.IsZero() {
+				out[in.ID] = true
 			}
 		}
 	}
-	return false
+	return out
 }
 
 // templateRows describes a project's config templates with where they
