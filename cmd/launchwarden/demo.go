@@ -252,7 +252,7 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoRe
 		}
 		defer stop()
 		pagesURL = url
-		fmt.Fprintf(stdout, "Status pages: %s (they show each run as it happens)\n", url)
+		fmt.Fprintf(stdout, "Status pages: %s (each run of the story updates them)\n", url)
 	}
 
 	if err := d.seed(ctx); err != nil {
