@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
 // MinStateKeyLen is the shortest state key accepted, in bytes: 32 bytes,
@@ -146,4 +149,34 @@ func (c *Client) WriteState(ctx context.Context, changes map[string]map[string]s
 		signed[id] = m
 	}
 	return c.ApplyTags(ctx, signed)
+}
+
+// LookupInstance describes one instance by ID in the client's region, its
+// ownership and state judged as Observe judges them against the templates
+// of snap (observed before). It returns nil, nil when the region has no
+// such instance, or only a terminated one.
+func (c *Client) LookupInstance(ctx context.Context, id string, snap *Snapshot) (*Instance, error) {
+	owners := map[string]owner{}
+	for _, t := range snap.Templates {
+		if t.Managed {
+			owners[t.ID] = owner{t.Project, t.TemplateName}
+		}
+	}
+	out, err := c.api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing %s in %s: %w", id, c, err)
+	}
+	for _, r := range out.Reservations {
+		for _, in := range r.Instances {
+			if in.State != nil && in.State.Name == ec2types.InstanceStateNameTerminated {
+				continue
+			}
+			i := newInstance(in, c.Account, c.Region, owners, c.Keys)
+			return &i, nil
+		}
+	}
+	return nil, nil
 }

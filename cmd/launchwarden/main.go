@@ -81,6 +81,7 @@ var commands = map[string]command{
 	"plan":     {"observe AWS and print what a run would do; changes nothing", runPlan},
 	"run":      {"observe, plan and apply once (for schedulers)", runRun},
 	"extend":   {"give one instance more time, within the caps (admins)", runExtend},
+	"adopt":    {"make an instance no managed template launched a project's (admins)", runAdopt},
 	"status":   {"show instances with age, expiry and next action, and quota usage", runStatus},
 	"serve":    {"run on the admin file's cron schedule and serve health and metrics", runServe},
 	"iam":      {"print the IAM launch guard for the launching role: iam launch-guard", runIAM},
