@@ -171,6 +171,14 @@ type Decision struct {
 	// Next is when the decision will next change, for status; zero if it will
 	// not change by time alone.
 	Next time.Time
+	// Then is set with ActionStop when the stopped instance will later be
+	// terminated: the termination notice that goes out with the stop, dated
+	// now, whose deadline is ThenDeadline (at least MinNotice away). The
+	// caller tells the team in the same digest as the stop and records Then
+	// once the stop is done; the lifecycle then takes three runs: warn,
+	// stop (announcing the termination), terminate.
+	Then         *Notice
+	ThenDeadline time.Time
 }
 
 // Expiry returns when an instance's running life ends: its explicit ExpiresAt
@@ -268,7 +276,17 @@ func (t target) deadline(noticeAt time.Time) time.Time {
 // notice's time: every instance of the project whose stage was in view was
 // in that run's digest, so a notice copied onto another instance, or kept
 // from before an extension, gains nothing.
+//
+// A termination notice that went out with a stop counts instead for the
+// instance's termination once stopped, if the stop happened within
+// withStopWindow after the notice's time: that run's digest named every
+// instance it stopped, with its termination.
 func (t target) counts(in Instance, last Notice, now time.Time) bool {
+	if last.WithStop {
+		return t.byAge && t.stage == ActionTerminate && in.State == stateStopped && !in.StoppedAt.IsZero() &&
+			!in.StoppedAt.Before(last.At.Add(-time.Second)) && !in.StoppedAt.After(last.At.Add(withStopWindow)) &&
+			t.countsBound(in, last, now)
+	}
 	return t.byAge && !last.At.Before(t.warnAt) && !last.At.Before(t.since) &&
 		t.countsBound(in, last, now) && !(in.State == stateRunning && t.deadline(last.At).Before(in.StartedAt))
 }
@@ -373,8 +391,29 @@ func Decide(in Instance, p Policy, last Notice, now time.Time) Decision {
 		dec.Reason += "; notify-only mode: not acting"
 	default:
 		dec.Action = best.stage
+		if dec.Action == ActionStop {
+			dec.Then, dec.ThenDeadline = afterStop(in, p, now)
+		}
 	}
 	return dec
+}
+
+// withStopWindow is how long after a notice's time the stop it came with
+// may have happened: the run stops its instances right after the digest.
+const withStopWindow = time.Hour
+
+// afterStop returns the termination notice that goes out with stopping in
+// now, and its deadline: the age-based stage of in once stopped now, if it
+// is a termination (nil when the policy keeps stopped instances).
+func afterStop(in Instance, p Policy, now time.Time) (*Notice, time.Time) {
+	at := ceilSecond(now).UTC()
+	stopped := in
+	stopped.State, stopped.StoppedAt, stopped.Demand = stateStopped, at, nil
+	targets, _ := stagesOf(stopped, p)
+	if len(targets) == 0 || !targets[0].byAge || targets[0].stage != ActionTerminate {
+		return nil, time.Time{}
+	}
+	return &Notice{Stage: ActionTerminate, At: at, Project: in.Project, WithStop: true}, targets[0].deadline(at)
 }
 
 // wins reports whether stage a, due as da, takes precedence over b, due as db.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // The reference instance: born 2026-11-22T10:00:00Z, TTL 3d, so it expires at
@@ -707,7 +708,8 @@ func TestDecide(t *testing.T) {
 				}
 			}
 			got := Decide(tt.in, tt.p, tt.last, ts(tt.now))
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			// What a stop announces with it is TestStopAnnouncesTermination's.
+			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(Decision{}, "Then", "ThenDeadline")); diff != "" {
 				t.Errorf("Decide() mismatch (-want +got):\n%s", diff)
 			}
 		})
@@ -806,5 +808,82 @@ func BenchmarkDecide(b *testing.B) {
 		for _, it := range fleet {
 			Decide(it.in, p, it.last, now)
 		}
+	}
+}
+
+// TestStopAnnouncesTermination checks the termination notice that goes out
+// with a stop, and when such a notice counts: warn → stop → terminate in
+// three runs.
+func TestStopAnnouncesTermination(t *testing.T) {
+	p := policy() // TTL 3d, warn 1d, terminate 7d after the stop, min_notice 12h
+	stopAt := expiresAt
+	d := Decide(running(), p, notice(ActionStop, warnAt), ts(stopAt))
+	want := &Notice{Stage: ActionTerminate, At: ts(stopAt), Project: "packit", WithStop: true}
+	if d.Action != ActionStop || !cmp.Equal(want, d.Then) || !d.ThenDeadline.Equal(ts("2026-12-02T10:00:00Z")) {
+		t.Fatalf("stop decided %+v; want stop with %v due 2026-12-02T10:00:00Z", d, want)
+	}
+	if d := Decide(running(), withPolicy(func(p *Policy) { p.TerminateStoppedAfter = 0 }), notice(ActionStop, warnAt), ts(stopAt)); d.Then != nil {
+		t.Errorf("stopped instances kept: the stop announced %v", d.Then)
+	}
+	if d := Decide(running(), withPolicy(func(p *Policy) { p.Mode = ModeStopOnly }), notice(ActionStop, warnAt), ts(stopAt)); d.Then != nil {
+		t.Errorf("stop-only: the stop announced %v", d.Then)
+	}
+
+	withStop := *d.Then
+	withStop.Run = "r1"
+	tests := []struct {
+		name string
+		in   Instance
+		last Notice
+		now  string
+		want Decision
+	}{
+		{
+			name: "stopped with it: kept until the deadline it gave",
+			in:   stoppedAt(stopAt), last: withStop, now: "2026-12-01T10:00:00Z",
+			want: Decision{Action: ActionKeep, Stage: ActionTerminate, Deadline: ts("2026-12-02T10:00:00Z"), Reason: "stopped for 7d (since 2026-11-25T10:00:00Z)", Next: ts("2026-12-02T10:00:00Z")},
+		},
+		{
+			name: "stopped with it: terminated at that deadline, no second warning",
+			in:   stoppedAt(stopAt), last: withStop, now: "2026-12-02T10:00:00Z",
+			want: Decision{Action: ActionTerminate, Stage: ActionTerminate, Deadline: ts("2026-12-02T10:00:00Z"), Reason: "stopped for 7d (since 2026-11-25T10:00:00Z)"},
+		},
+		{
+			name: "stop done an hour after the notice: still counts",
+			in:   stoppedAt("2026-11-25T11:00:00Z"), last: withStop, now: "2026-12-02T11:00:00Z",
+			want: Decision{Action: ActionTerminate, Stage: ActionTerminate, Deadline: ts("2026-12-02T11:00:00Z"), Reason: "stopped for 7d (since 2026-11-25T11:00:00Z)"},
+		},
+		{
+			name: "stopped 1s past the window (copied onto an instance stopped later): warned",
+			in:   stoppedAt("2026-11-25T11:00:01Z"), last: withStop, now: "2026-12-01T11:00:01Z",
+			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts("2026-12-02T11:00:01Z"), Reason: "stopped for 7d (since 2026-11-25T11:00:01Z)",
+				Notice: &Notice{Stage: ActionTerminate, At: ts("2026-12-01T11:00:01Z"), Project: "packit"}, Next: ts("2026-12-02T11:00:01Z")},
+		},
+		{
+			name: "stopped before the notice (copied onto an instance its team stopped): warned",
+			in:   stoppedAt("2026-11-25T09:00:00Z"), last: withStop, now: "2026-12-01T09:00:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts("2026-12-02T09:00:00Z"), Reason: "stopped for 7d (since 2026-11-25T09:00:00Z)",
+				Notice: &Notice{Stage: ActionTerminate, At: ts("2026-12-01T09:00:00Z"), Project: "packit"}, Next: ts("2026-12-02T09:00:00Z")},
+		},
+		{
+			name: "stop time unknown: warned",
+			in:   stoppedAt(""), last: withStop, now: "2026-12-01T10:00:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts("2026-12-02T10:00:00Z"), Reason: "stopped for 7d (stop time unknown, counted from 2026-11-25T10:00:00Z)",
+				Notice: &Notice{Stage: ActionTerminate, At: ts("2026-12-01T10:00:00Z"), Project: "packit"}, Next: ts("2026-12-02T10:00:00Z")},
+		},
+		{
+			name: "running again: the notice is spent; the restart rule holds",
+			in:   with(running(), func(in *Instance) { in.StartedAt = ts("2026-11-26T10:00:00Z") }), last: withStop, now: "2026-11-26T11:00:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionStop, Deadline: ts("2026-11-26T12:00:00Z"),
+				Reason: "started again at 2026-11-26T10:00:00Z, after its expiry (" + ttlReason + "): stopping again after the restart grace of 1h",
+				Notice: &Notice{Stage: ActionStop, At: ts("2026-11-26T11:00:00Z"), Project: "packit"}, Next: ts("2026-11-26T12:00:00Z")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, Decide(tt.in, p, tt.last, ts(tt.now))); diff != "" {
+				t.Errorf("Decide() mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -33,6 +33,11 @@ type Notice struct {
 	// deadline could not be recomputed.
 	Instance string
 	Deadline time.Time
+	// WithStop marks the termination notice that went out with a stop: the
+	// digest that said "stopping now" also said when the stopped instance
+	// will be terminated. It counts for an instance stopped right after the
+	// notice's time (see Decide).
+	WithStop bool
 }
 
 // IsZero reports whether n records no notice.
@@ -42,7 +47,8 @@ func (n Notice) IsZero() bool {
 
 // String formats n as a tag value, "stop@2026-11-25T10:00:00Z p=packit
 // r=20261125T100000-3fa2c1", with " i=<instance> d=<deadline>" for a notice
-// about one instance. The zero Notice is "".
+// about one instance and " w=stop" for a termination announced with the
+// stop. The zero Notice is "".
 func (n Notice) String() string {
 	if n.IsZero() {
 		return ""
@@ -50,6 +56,9 @@ func (n Notice) String() string {
 	s := string(n.Stage) + "@" + n.At.UTC().Format(time.RFC3339) + " p=" + n.Project + " r=" + n.Run
 	if n.Instance != "" {
 		s += " i=" + n.Instance + " d=" + n.Deadline.UTC().Format(time.RFC3339)
+	}
+	if n.WithStop {
+		s += " w=stop"
 	}
 	return s
 }
@@ -95,6 +104,11 @@ func ParseNotice(tag string) (Notice, error) {
 			n.Run = v
 		case "i":
 			n.Instance = v
+		case "w":
+			if v != "stop" {
+				return Notice{}, fmt.Errorf("notice %q: bad field %q", tag, f)
+			}
+			n.WithStop = true
 		case "d":
 			if n.Deadline, err = parseNoticeTime(v); err != nil {
 				return Notice{}, fmt.Errorf("notice %q: deadline: %w", tag, err)

@@ -170,6 +170,12 @@ func simulate(t *testing.T, seed uint64) simStats {
 				if d.Action == ActionStop {
 					st.stops++
 					s.in.State, s.in.StoppedAt = "stopping", now
+					if d.Then != nil {
+						// The stop's digest announced the termination too,
+						// recorded once the stop was done.
+						s.deliveries = append(s.deliveries, delivery{notice: *d.Then, at: now, deadline: d.ThenDeadline})
+						s.tag, s.spent = *d.Then, false
+					}
 				} else {
 					st.terminates++
 					s.in.State = "shutting-down"

@@ -81,6 +81,9 @@ type Notice struct {
 	Action string `json:"action,omitempty"`
 	// Deadline is when the announced action happens.
 	Deadline time.Time `json:"deadline,omitzero"`
+	// TerminateAt is set on a stopped notice when the stopped instance will
+	// be terminated then: the stop's message is its termination notice.
+	TerminateAt time.Time `json:"terminate_at,omitzero"`
 	// Reason is short and human, e.g. "TTL 3d reached", "over vCPU quota".
 	Reason string `json:"reason,omitempty"`
 	// Detail is free text: config problems with file:line, a template change summary.

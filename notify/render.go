@@ -134,6 +134,11 @@ func Sections(d Digest) []Section {
 		if n.Kind == KindExpiring && s.Snippet == "" && n.InstanceID != "" {
 			s.Note, s.Snippet = extendHow(d, n)
 		}
+		if n.Kind == KindStopped && s.Snippet == "" && n.InstanceID != "" && !n.TerminateAt.IsZero() {
+			n.Deadline = n.TerminateAt
+			note, snippet := extendHow(d, n)
+			s.Note, s.Snippet = sectionInfo[KindStopped].note+" Those with a termination time are terminated then: this message is their notice. "+note, snippet
+		}
 	}
 	slices.SortStableFunc(out, func(a, b Section) int {
 		return cmp.Or(cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)), cmp.Compare(a.Kind, b.Kind))
@@ -183,6 +188,9 @@ func itemOf(d Digest, n Notice) Item {
 	switch {
 	case n.Kind == KindActionFailed && n.Action != "":
 		what = append(what, n.Action+" failed")
+	case n.Kind == KindStopped && !n.TerminateAt.IsZero():
+		// The section says what happened; this is what follows.
+		what = append(what, fmt.Sprintf("then terminate at %s (%s)", FormatTime(n.TerminateAt), Relative(d.Now, n.TerminateAt)))
 	case n.Kind == KindStopped || n.Kind == KindTerminated:
 		// The section says what happened.
 	case n.Action != "" && !n.Deadline.IsZero():

@@ -439,6 +439,24 @@ func applyActions(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivere
 	}
 	act("stopped", stop, c.StopInstances, &r.rep.Stopped)
 	act("terminated", terminate, c.TerminateInstances, &r.rep.Terminated)
+
+	// The termination the stop's digest announced, recorded on what was
+	// stopped: one value per project of the run, so one call per 1000.
+	stopped := map[string]bool{}
+	r.mu.Lock()
+	for _, id := range r.rep.Stopped {
+		stopped[id] = true
+	}
+	r.mu.Unlock()
+	then := map[string]map[string]string{}
+	for _, ic := range rp.Instances {
+		if ic.Action == lifecycle.ActionStop && ic.Then != "" && stopped[ic.ID] {
+			then[ic.ID] = map[string]string{cloud.TagNotice: ic.Then}
+		}
+	}
+	if len(then) > 0 {
+		reportBatch(r, "recording the termination announced with the stop", c.WriteState(ctx, then))
+	}
 }
 
 func applyDeletions(ctx context.Context, c *cloud.Client, rp *RegionPlan, r *reporter) {

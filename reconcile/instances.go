@@ -41,6 +41,10 @@ type InstanceChange struct {
 	// Protected is a new launchwarden:protected value, written once the
 	// admin digest telling of the termination protection was delivered.
 	Protected string `json:"protected,omitempty"`
+	// Then is the launchwarden:notice value recorded once the stop is done:
+	// the termination the stop's digest announced, due at ThenDeadline.
+	Then         string    `json:"then,omitempty"`
+	ThenDeadline time.Time `json:"then_deadline,omitzero"`
 	// Label is true when the instance's launchwarden:project and
 	// :template labels are missing or wrong: they are set to Project and
 	// Template (for people and cost reports; they decide nothing).
@@ -191,6 +195,11 @@ func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now ti
 			n := *d.Notice
 			n.Run = plan.RunID
 			change.Notice = n.String()
+		}
+		if d.Then != nil {
+			n := *d.Then
+			n.Run = plan.RunID
+			change.Then, change.ThenDeadline = n.String(), d.ThenDeadline
 		}
 		if d.Action != lifecycle.ActionKeep {
 			change.Kind = ev.kind
@@ -414,6 +423,7 @@ func planNotices(plan *RunPlan, cfg *projects.Config) {
 			case lifecycle.ActionNotify:
 			case lifecycle.ActionStop:
 				n.Kind = notify.KindStopped
+				n.TerminateAt = c.ThenDeadline
 			case lifecycle.ActionTerminate:
 				n.Kind = notify.KindTerminated
 			default:

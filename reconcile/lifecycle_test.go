@@ -27,6 +27,9 @@ func (s sent) String() string {
 	if !s.n.Deadline.IsZero() {
 		d = " @" + s.n.Deadline.Sub(t0).String()
 	}
+	if !s.n.TerminateAt.IsZero() {
+		d += " then terminate @" + s.n.TerminateAt.Sub(t0).String()
+	}
 	return fmt.Sprintf("+%s %s %s %s %s%s", s.at.Sub(t0), s.n.Channel, s.n.Kind, s.n.InstanceID, s.n.Action, d)
 }
 
@@ -89,6 +92,11 @@ func checkNoSurprises(t *testing.T, history []sent, minNotice time.Duration) {
 		}
 		announced := false
 		for _, earlier := range history[:i] {
+			// The stop's message announces the termination that follows.
+			if earlier.n.InstanceID == s.n.InstanceID && s.n.Kind == notify.KindTerminated && earlier.n.Kind == notify.KindStopped &&
+				!earlier.n.TerminateAt.IsZero() && !earlier.at.Add(minNotice).After(s.at) && !earlier.n.TerminateAt.After(s.at) {
+				announced = true
+			}
 			if earlier.n.InstanceID == s.n.InstanceID && earlier.n.Action == s.n.Action &&
 				(earlier.n.Kind == notify.KindExpiring || earlier.n.Kind == notify.KindOrphan || earlier.n.Kind == notify.KindOverQuota || earlier.n.Kind == notify.KindDisallowedType) &&
 				!earlier.at.Add(minNotice).After(s.at) && !earlier.n.Deadline.After(s.at) {
@@ -153,11 +161,10 @@ func TestThreeDaysOfThreeProjects(t *testing.T) {
 		"+1h0m0s #lw-admins orphan i-00000000000000005 terminate @49h0m0s",
 		"+18h0m0s #osbuild expiring i-00000000000000004 stop @24h0m0s",
 		"+18h0m0s #packit expiring i-00000000000000001 stop @24h0m0s",
-		"+24h0m0s #packit stopped i-00000000000000001 stop @24h0m0s",
+		"+24h0m0s #packit stopped i-00000000000000001 stop @24h0m0s then terminate @72h0m0s", // the termination notice, with the stop
 		"+42h0m0s #cockpit expiring i-00000000000000003 stop @48h0m0s",
-		"+48h0m0s #cockpit stopped i-00000000000000003 stop @48h0m0s",
+		"+48h0m0s #cockpit stopped i-00000000000000003 stop @48h0m0s", // stop-only: never terminated
 		"+49h0m0s #lw-admins terminated i-00000000000000005 terminate @49h0m0s",
-		"+66h0m0s #packit expiring i-00000000000000001 terminate @72h0m0s",
 		"+72h0m0s #packit terminated i-00000000000000001 terminate @72h0m0s",
 	}
 	if diff := gocmp.Diff(want, got); diff != "" {
@@ -220,7 +227,7 @@ func TestSlackDownDestroysNothingAndTheNoticePeriodHolds(t *testing.T) {
 	}
 	want := []string{
 		"+28h0m0s #packit expiring i-00000000000000001 stop @30h0m0s",
-		"+30h0m0s #packit stopped i-00000000000000001 stop @30h0m0s",
+		"+30h0m0s #packit stopped i-00000000000000001 stop @30h0m0s then terminate @78h0m0s",
 	}
 	if diff := gocmp.Diff(want, got); diff != "" {
 		t.Errorf("notices after Slack came back (-want +got):\n%s", diff)
@@ -350,7 +357,7 @@ func TestOverQuotaNewestChosenAndStoppedAfterNotice(t *testing.T) {
 	}
 	want := []string{
 		"+1h0m0s #packit over-quota i-00000000000000003 stop @3h0m0s",
-		"+3h0m0s #packit stopped i-00000000000000003 stop @3h0m0s",
+		"+3h0m0s #packit stopped i-00000000000000003 stop @3h0m0s then terminate @51h0m0s",
 	}
 	if diff := gocmp.Diff(want, got); diff != "" {
 		t.Errorf("notices (-want +got):\n%s", diff)
@@ -364,11 +371,11 @@ func TestRestartedInstanceIsToldItStopsAgainAfterTheGrace(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		// cleared lets a run see the instance stopped before the restart,
-		// which removes the spent notice tag.
+		// which leaves the termination announced with the stop tagged.
 		cleared bool
 	}{
-		{"restarted with the spent notice still tagged", false},
-		{"restarted after the spent notice was cleared", true},
+		{"restarted with the spent stop notice still tagged", false},
+		{"restarted with the termination announced with the stop tagged", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, threeProjects())
@@ -378,8 +385,8 @@ func TestRestartedInstanceIsToldItStopsAgainAfterTheGrace(t *testing.T) {
 			if tt.cleared {
 				h.sim.Advance(time.Hour)
 				h.run()
-				if tag := h.instance(id).Tags[cloud.TagNotice]; tag != "" {
-					t.Fatalf("notice tag %q not cleared while stopped", tag)
+				if tag := h.stateTag(id, cloud.TagNotice); !strings.HasPrefix(tag, "terminate@") || !strings.Contains(tag, " w=stop") {
+					t.Fatalf("notice tag %q while stopped, want the termination announced with the stop", tag)
 				}
 			}
 			start := h.sim.Now().Add(10 * time.Minute)
@@ -398,7 +405,7 @@ func TestRestartedInstanceIsToldItStopsAgainAfterTheGrace(t *testing.T) {
 			run, deadline := start.Add(time.Hour).Sub(t0), start.Add(2*time.Hour).Sub(t0)
 			want := []string{
 				fmt.Sprintf("+%s #packit expiring %s stop @%s", run, id, deadline),
-				fmt.Sprintf("+%s #packit stopped %s stop @%s", deadline, id, deadline),
+				fmt.Sprintf("+%s #packit stopped %s stop @%s then terminate @%s", deadline, id, deadline, deadline+48*time.Hour),
 			}
 			if diff := gocmp.Diff(want, got); diff != "" {
 				t.Errorf("notices after the restart (-want +got):\n%s", diff)
@@ -450,5 +457,58 @@ func TestTerminationProtectionIsRespectedAndReportedOnce(t *testing.T) {
 	}
 	if diff := gocmp.Diff(want, got); diff != "" {
 		t.Errorf("notices of the second day (-want +got):\n%s", diff)
+	}
+}
+
+// TestWarnStopTerminateInThreeRuns walks the instances of one project born
+// together (as many as its quota allows) through their whole life in three
+// runs: the warning, the stop (whose message announces the termination),
+// the termination. Each run records its notice on all of them with one
+// CreateTags call.
+func TestWarnStopTerminateInThreeRuns(t *testing.T) {
+	h := newHarness(t, threeProjects()) // packit: TTL 1d, warned 6h before, terminated 2d after the stop
+	var ids []string
+	const n = 4 // packit's instance quota
+	for i := range n {
+		id := fmt.Sprintf("i-%017x", 0x300+i)
+		h.seed(id, "t3.large", 0, ours("packit", "fedora"))
+		ids = append(ids, id)
+	}
+	h.run() // templates and labels settle
+	h.slack.take()
+
+	for _, step := range []struct {
+		at        time.Duration
+		wantState string
+		wantKind  notify.Kind
+	}{
+		{18 * time.Hour, "running", notify.KindExpiring},
+		{24 * time.Hour, "stopped", notify.KindStopped},
+		{72 * time.Hour, "terminated", notify.KindTerminated},
+	} {
+		h.sim.SetNow(t0.Add(step.at))
+		h.sim.ResetCalls()
+		h.run()
+		h.sim.Advance(time.Minute) // let stops and terminations settle
+		kinds := map[notify.Kind]int{}
+		for _, s := range instanceNotices(h.slack.take()) {
+			kinds[s.n.Kind]++
+			if s.n.Kind == notify.KindStopped && !s.n.TerminateAt.Equal(t0.Add(72*time.Hour)) {
+				t.Errorf("+%s: stop of %s announces termination at %v, want +72h", step.at, s.n.InstanceID, s.n.TerminateAt)
+			}
+		}
+		if diff := gocmp.Diff(map[notify.Kind]int{step.wantKind: n}, kinds); diff != "" {
+			t.Errorf("+%s: notices by kind (-want +got):\n%s", step.at, diff)
+		}
+		for _, id := range ids {
+			if got := h.instance(id).State; got != step.wantState {
+				t.Errorf("+%s: %s is %s, want %s", step.at, id, got, step.wantState)
+			}
+		}
+		if step.wantKind != notify.KindTerminated {
+			if got := h.sim.Calls("CreateTags"); got != 1 {
+				t.Errorf("+%s: %d CreateTags calls to record the notice on %d instances, want 1", step.at, got, n)
+			}
+		}
 	}
 }

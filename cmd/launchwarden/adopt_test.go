@@ -66,7 +66,7 @@ func TestAdopt(t *testing.T) {
 	if got := w.instances()["i-00000000000000ad1"].State; got != ec2sim.StateStopped {
 		t.Errorf("adopted instance is %s after packit's 1d TTL, want stopped", got)
 	}
-	if got := strings.Join(w.teamLines("i-00000000000000ad1"), ", "); got != "expiring stop, stopped stop" {
+	if got := strings.Join(w.teamLines("i-00000000000000ad1"), ", "); got != "expiring stop, stopped terminate, stopped stop" {
 		t.Errorf("packit was told %q, want a warning then the stop", got)
 	}
 }

@@ -118,7 +118,7 @@ func TestAttackForgedKeepIsIgnored(t *testing.T) {
 	if got := w.instances()["i-00000000000000a01"].State; got != ec2sim.StateStopped {
 		t.Errorf("instance with a forged keep is %s after its TTL, want stopped", got)
 	}
-	if diff := strings.Join(w.teamLines("i-00000000000000a01"), ", "); diff != "expiring stop, stopped stop" {
+	if diff := strings.Join(w.teamLines("i-00000000000000a01"), ", "); diff != "expiring stop, stopped terminate, stopped stop" {
 		t.Errorf("team was told %q, want a warning then the stop", diff)
 	}
 	admin := w.adminText()
@@ -220,7 +220,7 @@ func TestAttackLaunchStyleInstanceWithReplacedTagsIsOurs(t *testing.T) {
 	if got := w.instances()[id].State; got != ec2sim.StateStopped {
 		t.Errorf("Launch-style instance is %s after its 1d TTL, want stopped", got)
 	}
-	if got := strings.Join(w.teamLines(id), ", "); got != "expiring stop, stopped stop" {
+	if got := strings.Join(w.teamLines(id), ", "); got != "expiring stop, stopped terminate, stopped stop" {
 		t.Errorf("packit was told %q about it, want a warning then the stop", got)
 	}
 }
@@ -250,7 +250,7 @@ func TestAttackCopiedNoticeGainsNothing(t *testing.T) {
 		t.Errorf("the instance with the copied notice is %s, want running", got)
 	}
 	w.hours(t, 18) // the younger one: warned at +18h of its life, stopped at +24h
-	if got := strings.Join(w.teamLines("i-00000000000000f02"), ", "); got != "expiring stop, stopped stop" {
+	if got := strings.Join(w.teamLines("i-00000000000000f02"), ", "); got != "expiring stop, stopped terminate, stopped stop" {
 		t.Errorf("team was told %q about the younger one, want its own warning then the stop", got)
 	}
 }

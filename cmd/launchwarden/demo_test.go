@@ -119,6 +119,10 @@ func TestDemoWeek(t *testing.T) {
 				continue
 			}
 			announced := slices.ContainsFunc(notices[:i], func(e notify.Notice) bool {
+				// A stop's message announces the termination that follows.
+				if n.Kind == notify.KindTerminated && e.Kind == notify.KindStopped && e.InstanceID == n.InstanceID {
+					return e.TerminateAt.Equal(n.Deadline)
+				}
 				return e.InstanceID == n.InstanceID && e.Action == n.Action && e.Deadline.Equal(n.Deadline) &&
 					(e.Kind == notify.KindExpiring || e.Kind == notify.KindOverQuota || e.Kind == notify.KindOrphan)
 			})

@@ -325,7 +325,7 @@ func (d delivered) announces() bool { return d.action != "" && !d.deadline.IsZer
 
 var (
 	sectionTitle = regexp.MustCompile(`^(\S.*) \(\d+\)$`)
-	instanceLine = regexp.MustCompile(`^\s+• (i-[0-9a-f]+)\b(?:.*?: (stop|terminate) at (\d{4}-\d\d-\d\d \d\d:\d\d) UTC)?`)
+	instanceLine = regexp.MustCompile(`^\s+• (i-[0-9a-f]+)\b(?:.*?: (?:then )?(stop|terminate) at (\d{4}-\d\d-\d\d \d\d:\d\d) UTC)?`)
 )
 
 // titleKinds maps the section titles of a rendered digest to their kinds.
@@ -362,6 +362,12 @@ func parseDigest(p slackPost) []delivered {
 		}
 		switch notify.Kind(section) {
 		case notify.KindStopped:
+			if d.action == "terminate" {
+				// "then terminate at …": the stop's message announces the
+				// termination that follows.
+				out = append(out, d)
+				d.deadline = time.Time{}
+			}
 			d.action = "stop"
 		case notify.KindTerminated:
 			d.action = "terminate"
@@ -707,7 +713,9 @@ func TestSlackDownThenRateLimitedDestroysNothingUntilDelivered(t *testing.T) {
 	want := []string{
 		"+10h0m0s expiring i-00000000000000001 stop",
 		"+10h0m0s stopped " + announced[0] + " stop",
+		"+10h0m0s stopped " + announced[0] + " terminate", // the termination, announced with the stop
 		"+12h0m0s stopped i-00000000000000001 stop",
+		"+12h0m0s stopped i-00000000000000001 terminate",
 	}
 	if diff := cmp.Diff(want, told); diff != "" {
 		t.Errorf("delivered (-want +got):\n%s", diff)
