@@ -489,12 +489,14 @@ func TestRunCompletesThroughRequestLimitBursts(t *testing.T) {
 }
 
 // pageFault arms a fault on every DescribeInstances call after the first
-// page, so an observation fails halfway through the listing.
+// page, so an observation fails halfway through the listing; disarmed, it
+// passes every call through.
 type pageFault struct {
-	sim   *ec2sim.Sim
-	fault ec2sim.Fault
-	mu    sync.Mutex
-	pages int
+	sim      *ec2sim.Sim
+	fault    ec2sim.Fault
+	mu       sync.Mutex
+	pages    int
+	disarmed bool
 }
 
 func (p *pageFault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -502,7 +504,7 @@ func (p *pageFault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Form.Get("Action") == "DescribeInstances" {
 		p.mu.Lock()
 		p.pages++
-		if p.pages == 2 {
+		if p.pages == 2 && !p.disarmed {
 			p.sim.InjectFault("DescribeInstances", p.fault)
 		}
 		p.mu.Unlock()
@@ -525,7 +527,8 @@ func TestFailedListingPageMeansNoActionAtAll(t *testing.T) {
 			for i := range 1100 { // more than one 1,000-instance page
 				w.seed(fmt.Sprintf("i-%017x", 0x10000+i), "packit", ec2sim.StateRunning, time.Hour, nil)
 			}
-			srv := httptest.NewServer(&pageFault{sim: w.sim, fault: tt.fault})
+			pf := &pageFault{sim: w.sim, fault: tt.fault}
+			srv := httptest.NewServer(pf)
 			defer srv.Close()
 			w.endpoint = srv.URL
 			before := w.instances()
@@ -549,6 +552,11 @@ func TestFailedListingPageMeansNoActionAtAll(t *testing.T) {
 			// The same world without the fault does act: the checks above
 			// are not vacuous. (A fault armed again replaces the old one;
 			// this one is used up by the first call and retried.)
+			// Disarmed first: under load the first run's timeout can end it
+			// before its second page, which must not arm the fault now.
+			pf.mu.Lock()
+			pf.disarmed = true
+			pf.mu.Unlock()
 			w.sim.InjectFault("DescribeInstances", ec2sim.Fault{Code: "RequestLimitExceeded"})
 			if code := w.run(t); code != exitOK {
 				t.Fatalf("run without the fault exited %d", code)
