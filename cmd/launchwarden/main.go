@@ -77,6 +77,7 @@ type command struct {
 // commands lists the subcommands. Each lives in its own file.
 var commands = map[string]command{
 	"validate": {"check a config repo and report every problem with file:line", runValidate},
+	"diff":     {"show what a config change does: templates, limits, lifecycle, frozen projects (offline)", runDiff},
 	"sim":      {"run the EC2 emulator on a loopback port", runSim},
 	"plan":     {"observe AWS and print what a run would do; changes nothing", runPlan},
 	"run":      {"observe, plan and apply once (for schedulers)", runRun},
