@@ -247,7 +247,7 @@ func (c *comparison) whole(pc *ProjectChange, p *projects.Project, op string) {
 	pc.Lifecycle = c.lifecycle(nil, p)
 	for i := range p.Templates {
 		t := &p.Templates[i]
-		pc.Templates = append(pc.Templates, TemplateChange{Name: t.Name, Op: op, Regions: c.regions(), Fields: templateValues(t, c.ownersKeys(p, i))})
+		pc.Templates = append(pc.Templates, TemplateChange{Name: t.Name, Op: op, Regions: c.regions(), Fields: templateValues(t, c.fromOwners(c.head, p, t.Name))})
 	}
 	for _, e := range p.Extensions {
 		pc.Extensions = append(pc.Extensions, c.extension(ExtensionAdded, nil, &e, p))
@@ -272,13 +272,6 @@ func (c *comparison) regions() []string {
 		}
 	}
 	return out
-}
-
-// ownersKeys reports whether template i of p installs the owners' keys
-// because it does not list ssh_keys_from_github itself.
-func (c *comparison) ownersKeys(p *projects.Project, i int) bool {
-	set := c.head.set[p.Name]
-	return set != nil && !set[indexKey("templates", i)+".ssh_keys_from_github"]
 }
 
 func indexKey(key string, i int) string {

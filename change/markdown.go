@@ -65,7 +65,7 @@ func (r *Report) adminMarkdown() string {
 	var b strings.Builder
 	b.WriteString("\n#### `launchwarden.toml`\n\n")
 	if r.AdminFixed {
-		b.WriteString("Valid again: runs act from the next one on.\n\n")
+		fmt.Fprintf(&b, "%s\n\n", text(adminFixedNote))
 	}
 	if len(r.Admin) > 0 {
 		b.WriteString("| key | before | after | what it does |\n| --- | --- | --- | --- |\n")

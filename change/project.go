@@ -256,6 +256,31 @@ func templateValues(t *projects.Template, ownersKeys bool) []FieldChange {
 	return out
 }
 
+// markOwnersKeys marks the users of a changed ssh_keys_from_github that
+// are the owners because the template lists no users itself.
+func (c *comparison) markOwnersKeys(fields []FieldChange, bp, hp *projects.Project, name string) {
+	for i := range fields {
+		f := &fields[i]
+		if f.Key != "ssh_keys_from_github" {
+			continue
+		}
+		if c.fromOwners(c.base, bp, name) {
+			f.Before += " (the owners)"
+		}
+		if c.fromOwners(c.head, hp, name) {
+			f.After += " (the owners)"
+		}
+	}
+}
+
+// fromOwners reports whether template name of p installs the owners' keys
+// because it does not list ssh_keys_from_github itself.
+func (c *comparison) fromOwners(repo *Repo, p *projects.Project, name string) bool {
+	i := slices.IndexFunc(p.Templates, func(t projects.Template) bool { return t.Name == name })
+	set := repo.set[p.Name]
+	return i >= 0 && set != nil && !set[indexKey("templates", i)+".ssh_keys_from_github"]
+}
+
 // templates compares the templates of a project valid in both configs.
 func (c *comparison) templates(bp, hp *projects.Project) []TemplateChange {
 	var out []TemplateChange
@@ -265,10 +290,11 @@ func (c *comparison) templates(bp, hp *projects.Project) []TemplateChange {
 		bt := bp.Template(ht.Name)
 		if bt == nil {
 			created = append(created, len(out))
-			out = append(out, TemplateChange{Name: ht.Name, Op: OpCreate, Regions: c.regions(), Fields: templateValues(ht, c.ownersKeys(hp, i))})
+			out = append(out, TemplateChange{Name: ht.Name, Op: OpCreate, Regions: c.regions(), Fields: templateValues(ht, c.fromOwners(c.head, hp, ht.Name))})
 			continue
 		}
 		if fields := compare(*bt, *ht, templateRules); len(fields) > 0 {
+			c.markOwnersKeys(fields, bp, hp, ht.Name)
 			out = append(out, TemplateChange{Name: ht.Name, Op: OpChange, Fields: fields,
 				Note: "a new version of the launch template becomes its default in every region"})
 		}

@@ -86,8 +86,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, p := range r.AdminBroken {
 		fmt.Fprintf(&b, "   %s\n", p)
 	}
-	if len(r.Admin)+len(r.AdminWarnings) > 0 {
+	if len(r.Admin)+len(r.AdminWarnings) > 0 || r.AdminFixed {
 		b.WriteString("\nlaunchwarden.toml\n")
+		if r.AdminFixed {
+			fmt.Fprintf(&b, "  %s\n", adminFixedNote)
+		}
 		for _, f := range r.Admin {
 			writeFieldText(&b, "  ", f)
 		}
@@ -149,7 +152,7 @@ func (r *Report) WriteText(w io.Writer) error {
 func (r *Report) alarms() []string {
 	var out []string
 	if len(r.AdminBroken) > 0 {
-		out = append(out, "launchwarden.toml is invalid in head: every run aborts before any action until it is fixed.")
+		out = append(out, "launchwarden.toml is invalid in head: every run aborts before any action until it is fixed. What follows for projects assumes the built-in defaults and caps.")
 	}
 	if f := r.Freezes(); len(f) > 0 {
 		out = append(out, fmt.Sprintf("This change FREEZES %s (%s): its file fails validation, so launchwarden changes none of its templates and stops or terminates none of its instances until it is fixed.",
@@ -157,6 +160,8 @@ func (r *Report) alarms() []string {
 	}
 	return out
 }
+
+const adminFixedNote = "valid again: runs, which aborted before any action, act from the next one on (\"before\" values of projects assume the built-in defaults and caps)"
 
 var (
 	opSign  = map[string]string{OpCreate: "+", OpChange: "~", OpDelete: "-", OpEnsure: "="}
