@@ -16,6 +16,7 @@ var capNotes = map[string]string{
 	"max_ttl":                "the longest ttl a project may set",
 	"max_lifetime":           "the longest an instance may live, extensions included",
 	"min_notice":             "the least time between a notice and the stop or termination it announces",
+	"restart_grace":          "how long an instance started again after its expiry runs before it is stopped again",
 	"allow_world_ssh":        "whether a template may allow SSH from the whole internet",
 }
 

@@ -225,7 +225,7 @@ func (c *comparison) project(name string) (ProjectChange, bool) {
 		}
 	case bp != nil:
 		pc.Status = StatusFreezes
-		pc.Note = "frozen until the file is fixed: its templates stay as they are and none of its instances is stopped or terminated, whatever their age or quota"
+		pc.Note = "frozen until the file is fixed: its templates stay as they are; its team is still warned of expiries, but none of its instances is stopped or terminated, and quotas and orphans wait"
 	case hp != nil:
 		pc.Status = StatusUnfreezes
 		pc.Note = "valid again: its templates are brought in line with the file, and its instances' lifecycle and quotas apply again (nothing is stopped or terminated without a notice first)"
@@ -235,7 +235,7 @@ func (c *comparison) project(name string) (ProjectChange, bool) {
 			return pc, false
 		}
 		pc.Status = StatusStaysFrozen
-		pc.Note = "still invalid: its templates stay as they are and none of its instances is stopped or terminated"
+		pc.Note = "still invalid: its templates stay as they are; its team is still warned of expiries, but none of its instances is stopped or terminated"
 	}
 	return pc, true
 }

@@ -147,7 +147,7 @@ func (c *comparison) lifecycle(bp, hp *projects.Project) []FieldChange {
 			out[i].Note = note(b, h, hcaps)
 		}
 	}
-	for _, k := range []string{"min_notice", "max_lifetime"} {
+	for _, k := range []string{"min_notice", "max_lifetime", "restart_grace"} {
 		if x, y := capValue(bcaps, k), capValue(hcaps, k); x != y {
 			out = append(out, FieldChange{Key: k, Before: x, After: y, Note: "from " + capSource(c.headAdmin, hp.Name, k)})
 		}
@@ -333,7 +333,7 @@ func (c *comparison) templateOrphans(p *projects.Project) string {
 	case projects.ModeNotifyOnly:
 		fate = "never stopped or terminated (notify-only)"
 	}
-	return "its launch template and security group are deleted; instances launched from it become orphans: admins are told, and they are " + fate
+	return "its launch template and security group are deleted; instances launched from it become orphans: the team is told, and they are " + fate
 }
 
 // projectOrphans says what becomes of the instances of a removed project
