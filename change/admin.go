@@ -56,6 +56,8 @@ var adminNotes = map[string]func(FieldChange) string{
 	"slack.webhooks.*":                      fixed("this channel's notices go through an incoming webhook, read from here"),
 	"state.key":                             fixed("the key that signs state tags from now on: tags signed with the old key count as absent (instances are warned afresh) unless it is in previous_keys"),
 	"state.previous_keys":                   fixed("keys that still verify state tags but sign nothing: remove an old one only once no tag needs it"),
+	"web.base_url":                          fixed("where the status pages are reached; digests link each instance to its project's page there"),
+	"web.password":                          fixed("the basic-auth password of the status pages is read from here"),
 	"github.keys_url":                       fixed("SSH keys are fetched from here: every template may get new keys"),
 	"defaults.limits.*":                     fixed("the default for every project that does not set it"),
 	"defaults.lifecycle.*":                  fixed("the default for every project that does not set it"),

@@ -241,7 +241,7 @@ func TestLimitsMatchReconcile(t *testing.T) {
 		c := comparison{base: repo, head: repo, baseAdmin: repo.Config.Admin, headAdmin: repo.Config.Admin}
 		for _, p := range repo.Config.Projects {
 			want := reconcile.Limits(repo.Config.Admin, p)
-			got := c.limits(repo, repo.Config.Admin, p)
+			got := c.limits(repo.Config.Admin, p)
 			types := strings.Join(want.AllowedTypes, ", ")
 			if types == "" {
 				types = "any"

@@ -13,15 +13,15 @@ import (
 )
 
 // Repo is one side of a change: a config repo as a run would load it, and
-// which keys each valid project file sets itself (to tell a request from a
-// default).
+// which keys each valid project file sets itself (to tell the owners' keys
+// from users a template names).
 type Repo struct {
 	// Dir is the directory as given.
 	Dir      string
 	Config   *projects.Config
 	Problems projects.Problems
 	// set maps a project to the key paths its file sets, such as
-	// "limits.max_vcpus" or "templates[0].ssh_keys_from_github".
+	// "templates[0].ssh_keys_from_github".
 	set map[string]map[string]bool
 }
 
@@ -76,8 +76,8 @@ func LoadFS(fsys fs.FS, now time.Time) (*Repo, error) {
 const maxFile = 1 << 20
 
 // setKeys returns the key paths a project file sets. The file has passed
-// validation, so a failure here only loses the distinction between a
-// request and a default.
+// validation, so a failure here only loses the mark on keys that come from
+// the owners.
 func setKeys(fsys fs.FS, file string) map[string]bool {
 	keys := map[string]bool{}
 	f, err := fsys.Open(file)

@@ -19,9 +19,12 @@ var projectRules = map[string]rule{
 	"Owners":       {note: "owners answer for the project; templates without ssh_keys_from_github install their GitHub keys on new launches"},
 	"SlackChannel": {key: "slack.channel", note: "the team's notices go to this channel from the next run"},
 	"Limits":       {skip: true},
-	"Lifecycle":    {skip: true},
-	"Templates":    {skip: true},
-	"Extensions":   {skip: true},
+	// The limits section shows the effective limits and where each comes
+	// from, the request included.
+	"RequestedLimits": {skip: true},
+	"Lifecycle":       {skip: true},
+	"Templates":       {skip: true},
+	"Extensions":      {skip: true},
 }
 
 // templateRules cover the fields of projects.Template.
@@ -68,13 +71,13 @@ var limitKeys = []string{"max_instances", "max_vcpus", "allowed_instance_types"}
 
 // limits returns a project's effective limits as a run computes them (its
 // request within its caps, grant included) and the key that binds each.
-func (c *comparison) limits(repo *Repo, a *projects.Admin, p *projects.Project) []Limit {
+func (c *comparison) limits(a *projects.Admin, p *projects.Project) []Limit {
 	caps := a.EffectiveCaps(p.Name)
 	eff := limits.Effective(
 		limits.Limits{MaxInstances: p.Limits.MaxInstances, MaxVCPUs: p.Limits.MaxVCPUs, AllowedTypes: p.Limits.AllowedInstanceTypes},
 		limits.Limits{MaxInstances: caps.MaxInstances, MaxVCPUs: caps.MaxVCPUs, AllowedTypes: caps.AllowedInstanceTypes},
 	)
-	set := repo.set[p.Name]
+	req := p.RequestedLimits
 	grant := a.Grants[p.Name]
 	capKey := func(key string, granted bool) string {
 		if granted {
@@ -82,10 +85,10 @@ func (c *comparison) limits(repo *Repo, a *projects.Admin, p *projects.Project) 
 		}
 		return "caps." + key
 	}
-	count := func(key string, value, def int, granted bool) Limit {
+	count := func(key string, value, requested, def int, granted bool) Limit {
 		l := Limit{Value: fmt.Sprint(value), From: capKey(key, granted)}
 		switch {
-		case set["limits."+key]:
+		case requested != 0:
 			l.From = "limits." + key
 		case value == def:
 			l.From = "defaults.limits." + key
@@ -97,7 +100,7 @@ func (c *comparison) limits(repo *Repo, a *projects.Admin, p *projects.Project) 
 	}
 	types := Limit{Value: strings.Join(eff.AllowedTypes, ", "), From: capKey("allowed_instance_types", false)}
 	switch {
-	case set["limits.allowed_instance_types"]:
+	case req.AllowedInstanceTypes != nil:
 		types.From = "limits.allowed_instance_types"
 	case a.Defaults.Limits.AllowedInstanceTypes != nil:
 		types.From = "defaults.limits.allowed_instance_types"
@@ -108,8 +111,8 @@ func (c *comparison) limits(repo *Repo, a *projects.Admin, p *projects.Project) 
 		types.Value = "any"
 	}
 	return []Limit{
-		count("max_instances", eff.MaxInstances, a.Defaults.Limits.MaxInstances, grant.MaxInstances != nil),
-		count("max_vcpus", eff.MaxVCPUs, a.Defaults.Limits.MaxVCPUs, grant.MaxVCPUs != nil),
+		count("max_instances", eff.MaxInstances, req.MaxInstances, a.Defaults.Limits.MaxInstances, grant.MaxInstances != nil),
+		count("max_vcpus", eff.MaxVCPUs, req.MaxVCPUs, a.Defaults.Limits.MaxVCPUs, grant.MaxVCPUs != nil),
 		types,
 	}
 }
