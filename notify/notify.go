@@ -50,6 +50,11 @@ const (
 	KindTerminated Kind = "terminated"
 	// KindOrphan: the instance's project or template left the config; Action at Deadline.
 	KindOrphan Kind = "orphan"
+	// KindLaunchesClosed: a template was closed: the launch guard refuses
+	// launches from it until usage allows (or the project file is fixed).
+	KindLaunchesClosed Kind = "launches-closed"
+	// KindLaunchesOpened: a closed template was opened again.
+	KindLaunchesOpened Kind = "launches-opened"
 	// KindTemplateChanged: a launch template got a new version.
 	KindTemplateChanged Kind = "template-changed"
 	// KindKeysKept: SSH keys could not be refreshed, so the template keeps the previous keys.
@@ -59,9 +64,9 @@ const (
 // Kinds lists every kind in presentation order: what needs attention first.
 var Kinds = []Kind{
 	KindFrozen, KindSafety, KindUndelivered, KindActionFailed, KindUntrusted,
-	KindExpiring, KindOverQuota, KindDisallowedType,
+	KindExpiring, KindOverQuota, KindDisallowedType, KindLaunchesClosed,
 	KindStopped, KindTerminated, KindOrphan,
-	KindTemplateChanged, KindKeysKept,
+	KindLaunchesOpened, KindTemplateChanged, KindKeysKept,
 }
 
 // Notice is one thing a team (or the admins) must learn from a run.

@@ -73,6 +73,8 @@ var sectionInfo = map[Kind]struct {
 	KindStopped:         {"Stopping now", "1 stopping now", "%d stopping now", "Announced earlier; this run stops them right after this message. One started again gets a fresh warning."},
 	KindTerminated:      {"Terminating now", "1 terminating now", "%d terminating now", "Announced earlier; this run terminates them right after this message."},
 	KindOrphan:          {"Orphans", "1 orphan", "%d orphans", "Their template or project was removed from the config. A removed template's instances are terminated after the orphan grace (stopped, in a stop-only project); a removed project's are terminated after it whatever its file said, since the file is gone. Putting the entry back keeps them."},
+	KindLaunchesClosed:  {"Launches closed", "launches closed", "launches closed for %d templates", "Launches from these templates are refused until usage allows; the first run after that opens them again."},
+	KindLaunchesOpened:  {"Launches open again", "launches open again", "launches open again for %d templates", ""},
 	KindTemplateChanged: {"Templates changed", "1 template changed", "%d templates changed", ""},
 	KindKeysKept:        {"SSH keys not refreshed", "1 template kept old keys", "%d templates kept old keys", "The template keeps its previous keys until the key source answers again."},
 }

@@ -20,7 +20,8 @@
 //  2. Launch templates: create missing ones; for a changed spec, create a new
 //     version and make it the default; restore a default version changed by
 //     hand; then record the spec hash and version in tags (and the frozen
-//     mark of frozen projects).
+//     mark of frozen projects, and launchwarden:launch, which closes a
+//     template while its project is at quota: see admission.go).
 //  3. Instance tags that need no notice: launchwarden:expires-at from
 //     [[extensions]] (signed), the launchwarden:project and :template labels
 //     of owned instances that lack them or carry wrong ones, removal of

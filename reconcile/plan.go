@@ -298,6 +298,7 @@ func Plan(cfg *projects.Config, obs *Observation, now time.Time, runID string) *
 	planFrozen(plan, cfg, obs)
 	planUntrusted(plan, obs)
 	planInstances(plan, cfg, obs, now)
+	planAdmission(plan, cfg, obs)
 	capDestructive(plan)
 	planNotices(plan, cfg)
 	return plan

@@ -43,6 +43,9 @@ type Status struct {
 	Instances []InstanceStatus        `json:"instances"`
 	Usage     map[string]notify.Usage `json:"usage"`
 	Frozen    []string                `json:"frozen,omitempty"`
+	// LaunchesClosed lists, by project, its closed templates and why, as
+	// the last run tagged them ("fedora: max_vcpus 4 reached for t3.micro").
+	LaunchesClosed map[string][]string `json:"launches_closed,omitempty"`
 }
 
 // StatusOf computes the status of every observed instance. Like Plan it is
@@ -76,6 +79,9 @@ func StatusOf(cfg *projects.Config, obs *Observation, now time.Time) *Status {
 		st.Frozen = append(st.Frozen, name) // its instances: warned, never acted on (evaluateFrozen)
 	}
 	slices.Sort(st.Frozen)
+	if closed := ClosedTemplates(obs); len(closed) > 0 {
+		st.LaunchesClosed = closed
+	}
 	slices.SortFunc(st.Instances, func(a, b InstanceStatus) int {
 		if c := strings.Compare(a.Project, b.Project); c != 0 {
 			return c
@@ -108,6 +114,9 @@ func (s *Status) WriteText(w io.Writer) error {
 	}
 	for _, name := range s.Frozen {
 		fmt.Fprintf(tw, "%s\tfrozen: invalid config\n", name)
+	}
+	for _, name := range sortedKeys(s.LaunchesClosed) {
+		fmt.Fprintf(tw, "%s\tlaunches closed: %s\n", name, strings.Join(s.LaunchesClosed[name], "; "))
 	}
 	return tw.Flush()
 }

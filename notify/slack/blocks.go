@@ -38,6 +38,8 @@ var emoji = map[notify.Kind]string{
 	notify.KindStopped:         ":double_vertical_bar:",
 	notify.KindTerminated:      ":wastebasket:",
 	notify.KindOrphan:          ":ghost:",
+	notify.KindLaunchesClosed:  ":no_entry_sign:",
+	notify.KindLaunchesOpened:  ":white_check_mark:",
 	notify.KindTemplateChanged: ":gear:",
 	notify.KindKeysKept:        ":key:",
 }

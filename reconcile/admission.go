@@ -1,0 +1,156 @@
+package reconcile
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/launchwarden/launchwarden/cloud/iamguard"
+	"github.com/launchwarden/launchwarden/notify"
+	"github.com/launchwarden/launchwarden/projects"
+)
+
+// Admission: launch templates close at quota.
+//
+// A launch template is closed (tag launchwarden:launch = closed, with a
+// reason in launchwarden:launch-reason) while one more instance of its
+// instance type would take its project past max_instances or max_vcpus,
+// counted over every account and region, while the project's file is
+// frozen, or when the template left the config. The launch guard (package
+// iamguard), attached to the role the provisioning service launches with,
+// makes EC2 refuse launches from a closed template. A template is reopened
+// (both tags removed) on the first run where usage allows again.
+//
+// The tags are planned as TemplateTags: a template whose state is right
+// gets no call, one that opens or closes gets one CreateTags or one
+// DeleteTags call in each region. The reason tag names the limit, not the
+// counts, so a closed template is not re-tagged as its usage moves.
+// Closing and reopening are announced in the team's digest.
+//
+// Between two runs IAM cannot count: launches made meanwhile may take a
+// project past its quota (two launches racing into the last slot both
+// succeed); the next run sees that usage and handles it as any over-quota
+// project.
+const (
+	TagLaunch       = iamguard.TagLaunch
+	TagLaunchReason = "launchwarden:launch-reason"
+	LaunchClosed    = iamguard.LaunchClosed
+)
+
+// closure says why a template is closed; the zero value means open.
+type closure struct {
+	tag    string // the launchwarden:launch-reason value: stable while the cause lasts
+	notice string // for the team: counts and what to do
+}
+
+// planAdmission plans the launch tags of every managed template and the
+// notices for those that open or close. It runs after planInstances, which
+// fills plan.Usage.
+func planAdmission(plan *RunPlan, cfg *projects.Config, obs *Observation) {
+	vcpus := map[string]int{}
+	for _, snap := range obs.Snapshots {
+		for name, it := range snap.InstanceTypes {
+			vcpus[name] = int(it.VCPUs)
+		}
+	}
+	type key struct{ project, template string }
+	announced := map[key]bool{}
+	for i, snap := range obs.Snapshots {
+		deleted := map[string]bool{}
+		for _, tc := range plan.Regions[i].Templates {
+			if tc.Op == OpDelete {
+				deleted[tc.ID] = true
+			}
+		}
+		for _, t := range snap.Templates {
+			if !t.Managed || deleted[t.ID] {
+				continue
+			}
+			c := templateClosure(plan, cfg, vcpus, t.Project, t.TemplateName)
+			open := t.Tags[TagLaunch] == ""
+			switch {
+			case c.tag == "" && open:
+				continue
+			case c.tag == "":
+				plan.Regions[i].TemplateTags = append(plan.Regions[i].TemplateTags, TagChange{ID: t.ID, Name: t.Name, Delete: []string{TagLaunch, TagLaunchReason}})
+			case t.Tags[TagLaunch] == LaunchClosed && t.Tags[TagLaunchReason] == c.tag:
+				continue
+			default:
+				plan.Regions[i].TemplateTags = append(plan.Regions[i].TemplateTags, TagChange{ID: t.ID, Name: t.Name, Set: map[string]string{TagLaunch: LaunchClosed, TagLaunchReason: c.tag}})
+				if !open {
+					continue // closed already, for another reason: no news for the team
+				}
+			}
+			k := key{t.Project, t.TemplateName}
+			p := cfg.Project(t.Project)
+			if announced[k] || p == nil {
+				continue
+			}
+			announced[k] = true
+			n := notify.Notice{Kind: notify.KindLaunchesClosed, Channel: p.SlackChannel, Project: p.Name, Template: t.TemplateName, Reason: c.notice}
+			if c.tag == "" {
+				n.Kind, n.Reason = notify.KindLaunchesOpened, openNotice(plan.Usage[p.Name])
+			}
+			plan.Notices = append(plan.Notices, n)
+		}
+	}
+}
+
+// templateClosure decides whether a project's template is closed, and why.
+func templateClosure(plan *RunPlan, cfg *projects.Config, vcpus map[string]int, project, template string) closure {
+	if _, frozen := cfg.Frozen[project]; frozen {
+		return closure{tag: "project file has problems", notice: "the project file has problems — fix it to launch again"}
+	}
+	p := cfg.Project(project)
+	if p == nil {
+		return closure{tag: "project left the config", notice: "the project left the config"}
+	}
+	t := p.Template(template)
+	if t == nil {
+		return closure{tag: "template left the config", notice: "the template left the config"}
+	}
+	lim := Limits(cfg.Admin, p)
+	use := plan.Usage[project]
+	if lim.MaxInstances > 0 && use.Instances+1 > lim.MaxInstances {
+		return closure{
+			tag:    fmt.Sprintf("max_instances %d reached", lim.MaxInstances),
+			notice: fmt.Sprintf("%d/%d instances — stop or terminate one to launch again", use.Instances, lim.MaxInstances),
+		}
+	}
+	// A type whose size no observation told (no instance of it runs
+	// anywhere) counts as 1 vCPU: the template then closes once the vCPUs
+	// are used up, and a launch that overshoots is handled by the next run.
+	need := max(vcpus[t.InstanceType], 1)
+	if lim.MaxVCPUs > 0 && use.VCPUs+need > lim.MaxVCPUs {
+		return closure{
+			tag:    fmt.Sprintf("max_vcpus %d reached for %s", lim.MaxVCPUs, t.InstanceType),
+			notice: fmt.Sprintf("%d/%d vCPUs, and a %s needs %d — stop or terminate instances to launch again", use.VCPUs, lim.MaxVCPUs, t.InstanceType, need),
+		}
+	}
+	return closure{}
+}
+
+func openNotice(u notify.Usage) string {
+	return "usage allows launches again: " + notify.UsageLine(u)
+}
+
+// ClosedTemplates returns, by project, the reasons its templates are closed
+// as the observation shows them (the launchwarden:launch-reason tags), for
+// status.
+func ClosedTemplates(obs *Observation) map[string][]string {
+	out := map[string][]string{}
+	for _, snap := range obs.Snapshots {
+		for _, t := range snap.Templates {
+			if t.Managed && t.Tags[TagLaunch] == LaunchClosed {
+				r := t.TemplateName + ": " + t.Tags[TagLaunchReason]
+				if !slices.Contains(out[t.Project], r) {
+					out[t.Project] = append(out[t.Project], r)
+				}
+			}
+		}
+	}
+	for _, k := range slices.Collect(maps.Keys(out)) {
+		slices.Sort(out[k])
+	}
+	return out
+}
