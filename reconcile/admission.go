@@ -120,12 +120,17 @@ func templateClosure(plan *RunPlan, cfg *projects.Config, vcpus map[string]int, 
 	// A type whose size no observation told (no instance of it runs
 	// anywhere) counts as 1 vCPU: the template then closes once the vCPUs
 	// are used up, and a launch that overshoots is handled by the next run.
-	need := max(vcpus[t.InstanceType], 1)
+	size, known := vcpus[t.InstanceType]
+	need := max(size, 1)
 	if lim.MaxVCPUs > 0 && use.VCPUs+need > lim.MaxVCPUs {
-		return closure{
+		c := closure{
 			tag:    fmt.Sprintf("max_vcpus %d reached for %s", lim.MaxVCPUs, t.InstanceType),
-			notice: fmt.Sprintf("%d/%d vCPUs, and a %s needs %d — stop or terminate instances to launch again", use.VCPUs, lim.MaxVCPUs, t.InstanceType, need),
+			notice: fmt.Sprintf("%d/%d vCPUs — stop or terminate instances to launch again", use.VCPUs, lim.MaxVCPUs),
 		}
+		if known {
+			c.notice = fmt.Sprintf("%d/%d vCPUs, and a %s needs %d — stop or terminate instances to launch again", use.VCPUs, lim.MaxVCPUs, t.InstanceType, need)
+		}
+		return c
 	}
 	return closure{}
 }
