@@ -65,7 +65,7 @@ func (l launcher) launch(t *testing.T, template, typ string) string {
 		MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
 		LaunchTemplate: &ec2types.LaunchTemplateSpecification{LaunchTemplateId: aws.String(template)},
 		InstanceType:   ec2types.InstanceType(typ),
-		ImageId:        aws.String("ami-0fedcba9876543210"),
+		ImageId:        aws.String("ami-0123456789abcdef0"),
 	})
 	if err == nil {
 		return ""
