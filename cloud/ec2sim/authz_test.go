@@ -155,6 +155,25 @@ func TestRunInstancesDenies(t *testing.T) {
 	if sid := deniedBy(t, stsc, run(launcher, fromTemplate(types.InstanceTypeT3Small))); sid != "Closed" {
 		t.Errorf("launch from a closed template refused by %q, want Closed", sid)
 	}
+	// DryRun answers as the launch would be authorized, launching nothing
+	// (API model, RunInstances DryRun: DryRunOperation if allowed, else
+	// UnauthorizedOperation).
+	dry := fromTemplate(types.InstanceTypeT3Small)
+	dry.DryRun = aws.Bool(true)
+	if sid := deniedBy(t, stsc, run(launcher, dry)); sid != "Closed" {
+		t.Errorf("dry run from a closed template refused by %q, want Closed", sid)
+	}
+	open, err := admin.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String("open"),
+		LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: aws.String("ami-0123456789abcdef0")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dry.LaunchTemplate.LaunchTemplateId = open.LaunchTemplate.LaunchTemplateId
+	if err := run(launcher, dry); errorCode(err) != "DryRunOperation" {
+		t.Errorf("dry run from an open template: %v, want DryRunOperation", err)
+	}
 	// The policy is the role's: other callers are not bound by it.
 	if err := run(admin, fromTemplate(types.InstanceTypeC7i8xlarge)); err != nil {
 		t.Errorf("base credentials: %v", err)

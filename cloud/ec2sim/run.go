@@ -252,7 +252,7 @@ func runInstances(c *call) (response, error) {
 	// Idempotency: the SDK sends a ClientToken and reuses it on retries. A
 	// token seen before returns that call's reservation, launching nothing.
 	token := c.p.str("ClientToken")
-	if prev, ok := c.r.runs[token]; ok && token != "" {
+	if prev, ok := c.r.runs[token]; ok && token != "" && !c.dryRun {
 		resp := &runInstancesResponse{ReservationID: prev.reservationID, OwnerID: c.r.account}
 		for _, id := range prev.instanceIDs {
 			if in, ok := c.r.instances[id]; ok {
@@ -367,6 +367,9 @@ func runInstances(c *call) (response, error) {
 
 	if err := c.authorize("ec2:RunInstances", c.runResources(lt, callData, l)); err != nil {
 		return nil, err
+	}
+	if c.dryRun {
+		return nil, errDryRun()
 	}
 	resp := &runInstancesResponse{ReservationID: c.sim.newID("r"), OwnerID: c.r.account}
 	run := launched{reservationID: resp.ReservationID}

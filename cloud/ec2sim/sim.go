@@ -394,14 +394,18 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusBadRequest, code, "The action %s is not valid for this web service.", action), requestID)
 		return
 	}
-	if p.boolean("DryRun") {
-		writeError(w, newError(http.StatusPreconditionFailed, "DryRunOperation", "Request would have succeeded, but DryRun flag is set."), requestID)
-		return
-	}
-	c := &call{sim: s, p: p, now: s.Now(), r: s.region(account, regionName), principal: caller}
+	// DryRun checks permissions without acting: DryRunOperation when the
+	// call would be allowed, UnauthorizedOperation when not (API model,
+	// DryRun). RunInstances is authorized per resource, so its handler
+	// resolves the launch and answers after authorizing it.
+	c := &call{sim: s, p: p, now: s.Now(), r: s.region(account, regionName), principal: caller, dryRun: p.boolean("DryRun")}
 	if action != "RunInstances" {
 		if err := c.authorizeAction("ec2:" + action); err != nil {
 			writeError(w, err.(*apiError), requestID)
+			return
+		}
+		if c.dryRun {
+			writeError(w, errDryRun(), requestID)
 			return
 		}
 	}
@@ -472,6 +476,11 @@ type call struct {
 	now       time.Time
 	r         *region
 	principal principal // who signed the request
+	dryRun    bool      // DryRun: authorize, then answer DryRunOperation
+}
+
+func errDryRun() *apiError {
+	return newError(http.StatusPreconditionFailed, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
 }
 
 type handler func(c *call) (response, error)

@@ -172,6 +172,17 @@ func TestShippedGuardRefusesAndAllows(t *testing.T) {
 	if got := len(sim.Instances("", "")); got != launched {
 		t.Errorf("%d instances exist, want the %d allowed", got, launched)
 	}
+	// The check deploy/README.md suggests: a dry run from a closed template
+	// answers UnauthorizedOperation, from an open one DryRunOperation.
+	for tmpl, want := range map[string]string{closed: "UnauthorizedOperation", open: "DryRunOperation"} {
+		in := launch{tmpl, "t3.medium", 1, 0}.input()
+		in.DryRun = aws.Bool(true)
+		_, err := launcher.RunInstances(ctx, in)
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != want {
+			t.Errorf("dry run from %s: %v, want %s", tmpl, err, want)
+		}
+	}
 	// launchwarden itself (another principal) is not bound by the guard.
 	if _, err := admin.RunInstances(ctx, launch{"", "m5.large", 1, 0}.input()); err != nil {
 		t.Errorf("a principal without the guard: %v", err)
