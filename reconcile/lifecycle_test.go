@@ -512,3 +512,64 @@ func TestWarnStopTerminateInThreeRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsignedStateFromAnOlderReleaseIsWarnedAfresh is a fleet moving from
+// a release that wrote unsigned state tags: its old notices, expiries and
+// keeps count as absent. Nothing is stopped on the strength of an old
+// notice; every instance is warned afresh with a full notice period; admins
+// get one report per tag, listing the instances, and the old tags go.
+func TestUnsignedStateFromAnOlderReleaseIsWarnedAfresh(t *testing.T) {
+	h := newHarness(t, threeProjects()) // packit: TTL 1d, warned 6h before; min_notice 2h
+	var ids []string
+	for i := range 3 {
+		id := fmt.Sprintf("i-%017x", 0x700+i)
+		tags := h.launched(id, "packit", "fedora", nil)
+		tags[cloud.TagNotice] = "stop@" + t0.Add(-time.Hour).Format(time.RFC3339) // old format, due an hour ago
+		tags[cloud.TagExpiresAt] = t0.Add(-2 * time.Hour).Format(time.RFC3339)
+		h.sim.Seed(ec2sim.SeedInstance{ID: id, ImageID: "ami-0123456789abcdef0", InstanceType: "t3.large", State: "running",
+			LaunchTime: t0.Add(-30 * time.Hour), AttachTime: t0.Add(-30 * time.Hour), Tags: tags, Account: testAccount, Region: testRegion})
+		ids = append(ids, id)
+	}
+
+	plan, rep := h.run()
+	if len(rep.Stopped) > 0 {
+		t.Fatalf("stopped %v on the strength of unsigned notices", rep.Stopped)
+	}
+	var warned, reports int
+	for _, n := range plan.Notices {
+		switch {
+		case n.Kind == notify.KindExpiring && n.Deadline.Equal(t0.Add(2*time.Hour)):
+			warned++
+		case n.Kind == notify.KindUntrusted:
+			reports++
+			for _, id := range ids {
+				if !strings.Contains(n.Detail, id) {
+					t.Errorf("report %q does not list %s", n.Reason, id)
+				}
+			}
+		}
+	}
+	if warned != 3 || reports != 2 {
+		t.Errorf("%d warned with a full notice period, %d admin reports; want 3 and 2 (one per tag)", warned, reports)
+	}
+	for _, id := range ids {
+		if got := h.stateTag(id, cloud.TagExpiresAt); got != "" {
+			t.Errorf("%s: old expires-at left as %q", id, got)
+		}
+		if got := h.stateTag(id, cloud.TagNotice); !strings.HasPrefix(got, "stop@2026-11-23T08:00:00Z p=packit") {
+			t.Errorf("%s: notice %q, want this run's, signed", id, got)
+		}
+	}
+
+	h.sim.Advance(time.Hour)
+	plan, _ = h.run()
+	for _, n := range plan.Notices {
+		if n.Kind == notify.KindUntrusted || n.Kind == notify.KindExpiring {
+			t.Errorf("second run: %s %s %s again", n.Kind, n.InstanceID, n.Reason)
+		}
+	}
+	h.sim.Advance(time.Hour)
+	if _, rep = h.run(); len(rep.Stopped) != 3 {
+		t.Errorf("stopped %v a full notice period after the new warning, want all 3", rep.Stopped)
+	}
+}
