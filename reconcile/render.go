@@ -176,6 +176,9 @@ func instanceText(ic InstanceChange) string {
 		parts = append(parts, fmt.Sprintf("notify %s: %s at %s (%s)", ic.Channel, ic.Stage, ic.Deadline.Format(time.RFC3339), ic.Reason))
 	case lifecycle.ActionStop, lifecycle.ActionTerminate:
 		parts = append(parts, fmt.Sprintf("%s now (%s)", ic.Action, ic.Reason))
+		if ic.Then != "" {
+			parts = append(parts, "then terminate at "+ic.ThenDeadline.Format(time.RFC3339)+", announced with the stop")
+		}
 	}
 	if ic.Held {
 		parts = append(parts, fmt.Sprintf("%s due %s held back by safety.max_destructive_per_run: a later run does it (%s)",
@@ -186,6 +189,12 @@ func instanceText(ic InstanceChange) string {
 	}
 	if ic.ClearNotice {
 		parts = append(parts, "clear obsolete notice")
+	}
+	if ic.Label {
+		parts = append(parts, "label "+ic.Project+"/"+ic.Template)
+	}
+	if len(ic.Forged) > 0 {
+		parts = append(parts, "remove unsigned "+strings.Join(ic.Forged, ", "))
 	}
 	return strings.Join(parts, "; ")
 }
