@@ -119,12 +119,12 @@ func TestRules(t *testing.T) {
 		return reflect.VisibleFields(reflect.TypeOf(v))
 	}
 	for _, f := range fields(projects.Template{}) {
-		if _, ok := templateRules[f.Name]; !ok {
+		if _, ok := templateRules[f.Name]; !ok && !isPosition(f) {
 			t.Errorf("projects.Template.%s has no entry in templateRules", f.Name)
 		}
 	}
 	for _, f := range fields(projects.Project{}) {
-		if _, ok := projectRules[f.Name]; !ok {
+		if _, ok := projectRules[f.Name]; !ok && !isPosition(f) {
 			t.Errorf("projects.Project.%s has no entry in projectRules", f.Name)
 		}
 	}
@@ -161,15 +161,19 @@ func TestRuleKeysAreDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, rules := range []map[string]rule{templateRules, projectRules} {
-		for name, r := range rules {
-			if r.skip {
+	for _, x := range []struct {
+		v     any
+		rules map[string]rule
+	}{{projects.Template{}, templateRules}, {projects.Project{}, projectRules}} {
+		for _, f := range reflect.VisibleFields(reflect.TypeOf(x.v)) {
+			r := x.rules[f.Name]
+			if r.skip || isPosition(f) {
 				continue
 			}
-			key := fieldKey("", reflect.StructField{Name: name}, r)
+			key := fieldKey("", f, r)
 			last := key[strings.LastIndex(key, ".")+1:]
 			if !bytes.Contains(ref, []byte(last)) {
-				t.Errorf("key %q (field %s) is not in examples/config-repo/README.md", key, name)
+				t.Errorf("key %q (field %T.%s) is not in examples/config-repo/README.md", key, x.v, f.Name)
 			}
 		}
 	}
@@ -183,7 +187,7 @@ func TestEveryTemplateFieldIsCompared(t *testing.T) {
 		Tags: map[string]string{"team": "a"}, ShutdownBehavior: "stop"}
 	typ := reflect.TypeOf(base)
 	for _, f := range reflect.VisibleFields(typ) {
-		if templateRules[f.Name].skip {
+		if templateRules[f.Name].skip || isPosition(f) {
 			continue
 		}
 		head := base
@@ -319,6 +323,28 @@ func TestAdminBrokenAndFixed(t *testing.T) {
 	}
 }
 
+// TestRegions: a region added gets every project's templates; one removed
+// is no longer managed at all, which the note must say.
+func TestRegions(t *testing.T) {
+	one := loadFS(t, map[string]string{"launchwarden.toml": admin, "projects/demo.toml": project})
+	two := loadFS(t, map[string]string{"launchwarden.toml": strings.Replace(admin, `["us-east-1"]`, `["us-east-1", "eu-west-1"]`, 1), "projects/demo.toml": project})
+	for _, tt := range []struct {
+		name      string
+		base, hd  *Repo
+		key, note string
+	}{
+		{"added", one, two, "aws.accounts[test].regions", "every project's templates are created in the added regions"},
+		{"removed", two, one, "aws.accounts[test].regions", "launchwarden stops managing the removed ones: their templates and instances are left as they are, and nothing there expires any more"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Compare(tt.base, tt.hd, now)
+			if len(r.Admin) != 1 || r.Admin[0].Key != tt.key || r.Admin[0].Note != tt.note {
+				t.Errorf("admin changes = %+v, want one change of %s noting %q", r.Admin, tt.key, tt.note)
+			}
+		})
+	}
+}
+
 func TestNotConfigRepo(t *testing.T) {
 	dir := t.TempDir()
 	_, err := Load(dir, now)
@@ -385,6 +411,23 @@ func TestLineDiff(t *testing.T) {
 	a, b := strings.Repeat("a\n", 5000), strings.Repeat("b\n", 5000)
 	if got := lineDiff(a, b); len(got) != 10000 || got[0] != "- a" || got[9999] != "+ b" {
 		t.Errorf("large lineDiff: %d lines", len(got))
+	}
+}
+
+// TestPositionsAreNotChanges: a line number that moved is no change.
+func TestPositionsAreNotChanges(t *testing.T) {
+	type net struct {
+		VPCID   string
+		VPCLine int
+		Lines   map[string]int
+	}
+	type cfg struct{ Networks map[string]net }
+	a := cfg{map[string]net{"us-east-1": {VPCID: "vpc-1", VPCLine: 3, Lines: map[string]int{"": 2}}}}
+	b := cfg{map[string]net{"us-east-1": {VPCID: "vpc-2", VPCLine: 9, Lines: map[string]int{"": 8}}}}
+	got := compare(a, b, nil)
+	want := []FieldChange{{Key: "networks.us-east-1.vpc_id", Before: "vpc-1", After: "vpc-2"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("compare (-want +got):\n%s", diff)
 	}
 }
 

@@ -65,7 +65,7 @@ func compare(a, b any, rules map[string]rule) []FieldChange {
 	t := va.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() {
+		if !f.IsExported() || isPosition(f) {
 			continue
 		}
 		r := rules[f.Name]
@@ -121,7 +121,7 @@ func (d *differ) value(key string, a, b reflect.Value, format func(reflect.Value
 	case reflect.Struct:
 		t := a.Type()
 		for i := range t.NumField() {
-			if f := t.Field(i); f.IsExported() {
+			if f := t.Field(i); f.IsExported() && !isPosition(f) {
 				d.value(fieldKey(key, f, rule{}), a.Field(i), b.Field(i), nil)
 			}
 		}
@@ -193,6 +193,20 @@ func (d *differ) namedList(key string, a, b reflect.Value) {
 	for _, n := range ao {
 		d.value(fmt.Sprintf("%s[%s]", key, n), am[n], bm[n], nil)
 	}
+}
+
+// isPosition reports whether f records where something is written (a line
+// number, or lines by key: VPCLine, Lines) rather than a config value.
+// Positions move with every edit above them, so they are never compared.
+func isPosition(f reflect.StructField) bool {
+	if !strings.HasSuffix(f.Name, "Line") && !strings.HasSuffix(f.Name, "Lines") {
+		return false
+	}
+	t := f.Type
+	if k := t.Kind(); k == reflect.Map || k == reflect.Slice {
+		t = t.Elem()
+	}
+	return t.Kind() == reflect.Int
 }
 
 // named reports whether t is a struct with a string Name field.

@@ -29,8 +29,13 @@ var projectRules = map[string]rule{
 
 // templateRules cover the fields of projects.Template.
 var templateRules = map[string]rule{
-	"Name":              {skip: true},
-	"Image":             {note: "new launches boot this image; running instances keep theirs"},
+	"Name":  {skip: true},
+	"Image": {note: "new launches boot this image; running instances keep theirs"},
+	// Images, ImageSelector and AvailabilityZone arrive with images per
+	// region ([templates.images], [templates.image]) and subnet choice.
+	"Images":            {note: "new launches in each region boot its image; running instances keep theirs"},
+	"ImageSelector":     {key: "image", note: "resolved in each region to the newest available match on every run: a newer match makes a new template version (pin = true keeps the current one); running instances keep theirs"},
+	"AvailabilityZone":  {note: "the zone (and so the subnet) of new launches; running instances stay where they are"},
 	"InstanceType":      {note: "new launches get this type; running instances keep theirs"},
 	"VolumeGiB":         {format: volume, note: "the root volume of new launches; running instances keep theirs"},
 	"SSHFrom":           {note: "the template's security group changes at once, for running instances too"},
@@ -314,9 +319,7 @@ func (c *comparison) templates(bp, hp *projects.Project) []TemplateChange {
 		bt := bp.Template(out[d].Name)
 		for _, n := range created {
 			ht := hp.Template(out[n].Name)
-			x, y := *bt, *ht
-			x.Name = y.Name
-			if reflect.DeepEqual(x, y) {
+			if len(compare(*bt, *ht, templateRules)) == 0 {
 				out[n].Note = fmt.Sprintf("the same as the deleted %q but for the name: a rename creates a new launch template", bt.Name)
 				out[d].Note = fmt.Sprintf("renamed to %q: %s", ht.Name, out[d].Note)
 			}
