@@ -18,6 +18,7 @@ package change
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/launchwarden/launchwarden/projects"
@@ -40,6 +41,10 @@ type Report struct {
 	// AdminWarnings are head's problems in launchwarden.toml that do not
 	// make it invalid (a grant for a project that has no file).
 	AdminWarnings []projects.Problem `json:"admin_warnings,omitempty"`
+	// Problems are head's problems outside launchwarden.toml and the
+	// project files (the projects folder itself, files that look meant as
+	// project files) that base does not have.
+	Problems []projects.Problem `json:"problems,omitempty"`
 	// Projects lists every project the change touches, by name.
 	Projects []ProjectChange `json:"projects,omitempty"`
 }
@@ -141,6 +146,11 @@ func Compare(base, head *Repo, now time.Time) *Report {
 			}
 		}
 	}
+	for _, p := range head.Problems {
+		if p.File != projects.AdminFile && !isProjectFile(head.Config, p.File) && !slices.Contains(base.Problems, p) {
+			r.Problems = append(r.Problems, p)
+		}
+	}
 	c := comparison{base: base, head: head, now: now.UTC(), baseAdmin: orBuiltin(ba), headAdmin: orBuiltin(ha)}
 	if ba != nil && ha != nil {
 		r.Admin = c.admin()
@@ -151,6 +161,18 @@ func Compare(base, head *Repo, now time.Time) *Report {
 		}
 	}
 	return r
+}
+
+// isProjectFile reports whether file is the file of a project of cfg,
+// valid or frozen.
+func isProjectFile(cfg *projects.Config, file string) bool {
+	name, ok := strings.CutPrefix(file, projects.ProjectsDir+"/")
+	if !ok {
+		return false
+	}
+	name, ok = strings.CutSuffix(name, ".toml")
+	_, frozen := cfg.Frozen[name]
+	return ok && (frozen || cfg.Project(name) != nil)
 }
 
 // adminProblems returns the problems located in launchwarden.toml.

@@ -345,6 +345,47 @@ func TestRegions(t *testing.T) {
 	}
 }
 
+// TestNothingOutsideTheRepoIsRead: a head with a project file, or the whole
+// projects folder, linked to a file outside the repo reports a problem and
+// never shows what the target holds.
+func TestNothingOutsideTheRepoIsRead(t *testing.T) {
+	outside := t.TempDir()
+	secret := "owners = [\"s3cr3t-token-value\"]\n"
+	if err := os.WriteFile(filepath.Join(outside, "x.toml"), []byte(secret), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := loadFS(t, map[string]string{"launchwarden.toml": admin, "projects/demo.toml": project})
+	for _, link := range []string{"projects/evil.toml", "projects"} {
+		t.Run(link, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "launchwarden.toml"), []byte(admin), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			target := outside
+			if link != "projects" {
+				target = filepath.Join(outside, "x.toml")
+				if err := os.Mkdir(filepath.Join(dir, "projects"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+				t.Fatal(err)
+			}
+			r := Compare(base, load(t, dir), now)
+			var b bytes.Buffer
+			if err := r.WriteText(&b); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(b.String(), "s3cr3t") {
+				t.Errorf("the report shows a file outside the repo:\n%s", b.String())
+			}
+			if !strings.Contains(b.String(), "symbolic link") {
+				t.Errorf("the report does not name the link:\n%s", b.String())
+			}
+		})
+	}
+}
+
 func TestNotConfigRepo(t *testing.T) {
 	dir := t.TempDir()
 	_, err := Load(dir, now)

@@ -37,6 +37,11 @@ func (e *NotConfigRepoError) Error() string {
 // whether extensions fit within the max lifetime). Problems in the repo
 // are part of the Repo, not an error: a change may well break or fix it.
 // The error is for a dir that is missing, unreadable or no config repo.
+//
+// A pull request's head is untrusted input, and the report may be posted
+// where anyone reads it: the repo is read through an os.Root, so nothing
+// outside dir is ever read, and (as in every run) symbolic links and
+// special files are refused without being opened.
 func Load(dir string, now time.Time) (*Repo, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
@@ -45,7 +50,12 @@ func Load(dir string, now time.Time) (*Repo, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", dir)
 	}
-	r, err := LoadFS(os.DirFS(dir), now)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	r, err := LoadFS(root.FS(), now)
 	if err != nil {
 		var nc *NotConfigRepoError
 		if errors.As(err, &nc) {

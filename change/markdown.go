@@ -46,6 +46,14 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.Admin)+len(r.AdminWarnings) > 0 || r.AdminFixed {
 		sections = append(sections, r.adminMarkdown())
 	}
+	if len(r.Problems) > 0 {
+		var s strings.Builder
+		s.WriteString("\n#### Other problems in head\n\n")
+		for _, p := range r.Problems {
+			fmt.Fprintf(&s, "- %s\n", code(p.String()))
+		}
+		sections = append(sections, s.String())
+	}
 	for _, p := range r.Projects {
 		sections = append(sections, projectMarkdown(p))
 	}

@@ -98,6 +98,12 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  warning: %s\n", p)
 		}
 	}
+	if len(r.Problems) > 0 {
+		b.WriteString("\nother problems in head\n")
+		for _, p := range r.Problems {
+			fmt.Fprintf(&b, "  %s\n", p)
+		}
+	}
 	for _, p := range r.Projects {
 		fmt.Fprintf(&b, "\nproject %s (%s): %s\n", p.Name, p.File, p.Status)
 		if p.Note != "" {
