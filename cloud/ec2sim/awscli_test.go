@@ -15,38 +15,8 @@ import (
 // TestAWSCLI drives the emulator with the aws CLI, a client whose protocol
 // code we did not write.
 func TestAWSCLI(t *testing.T) {
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("aws CLI not on PATH")
-	}
 	sim, srv := newServer(t, ec2sim.Options{})
-	home := t.TempDir()
-	aws := func(v any, args ...string) {
-		t.Helper()
-		cmd := exec.Command("aws", append(args, "--endpoint-url", srv.URL, "--output", "json")...)
-		cmd.Env = []string{
-			"HOME=" + home,
-			"PATH=" + getenv("PATH"),
-			"AWS_ACCESS_KEY_ID=x",
-			"AWS_SECRET_ACCESS_KEY=x",
-			"AWS_DEFAULT_REGION=us-east-1",
-			"AWS_CONFIG_FILE=" + home + "/config",
-			"AWS_SHARED_CREDENTIALS_FILE=" + home + "/credentials",
-			"AWS_PAGER=",
-		}
-		out, err := cmd.Output()
-		if err != nil {
-			var stderr []byte
-			if ee, ok := err.(*exec.ExitError); ok {
-				stderr = ee.Stderr
-			}
-			t.Fatalf("aws %v: %v\n%s", args, err, stderr)
-		}
-		if v != nil {
-			if err := json.Unmarshal(out, v); err != nil {
-				t.Fatalf("aws %v: decode %q: %v", args, out, err)
-			}
-		}
-	}
+	aws := awsCLI(t, srv.URL)
 
 	aws(nil, "ec2", "create-launch-template", "--launch-template-name", "cli-test", "--launch-template-data",
 		`{"ImageId": "ami-0123456789abcdef0", "InstanceType": "t3.small",
@@ -98,5 +68,75 @@ func TestAWSCLI(t *testing.T) {
 	}
 	if !slices.ContainsFunc(sim.LaunchTemplates("", ""), func(lt ec2sim.LaunchTemplate) bool { return lt.Name == "cli-test" }) {
 		t.Error("launch template cli-test missing")
+	}
+}
+
+// awsCLI returns a runner of the aws CLI against the emulator at url that
+// decodes the JSON output into v (when not nil); it skips the test when
+// the CLI is not on PATH.
+func awsCLI(t *testing.T, url string) func(v any, args ...string) {
+	t.Helper()
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("aws CLI not on PATH")
+	}
+	home := t.TempDir()
+	return func(v any, args ...string) {
+		t.Helper()
+		cmd := exec.Command("aws", append(args, "--endpoint-url", url, "--output", "json")...)
+		cmd.Env = []string{
+			"HOME=" + home,
+			"PATH=" + getenv("PATH"),
+			"AWS_ACCESS_KEY_ID=x",
+			"AWS_SECRET_ACCESS_KEY=x",
+			"AWS_DEFAULT_REGION=us-east-1",
+			"AWS_CONFIG_FILE=" + home + "/config",
+			"AWS_SHARED_CREDENTIALS_FILE=" + home + "/credentials",
+			"AWS_PAGER=",
+		}
+		out, err := cmd.Output()
+		if err != nil {
+			var stderr []byte
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = ee.Stderr
+			}
+			t.Fatalf("aws %v: %v\n%s", args, err, stderr)
+		}
+		if v != nil && len(out) > 0 {
+			if err := json.Unmarshal(out, v); err != nil {
+				t.Fatalf("aws %v: decode %q: %v", args, out, err)
+			}
+		}
+	}
+}
+
+// TestAWSCLIWaitsAndFindsImagesAndSubnets: with the emulator following the
+// wall clock, `aws ec2 wait instance-running` (botocore's waiter on
+// DescribeInstances) returns once the instance has left pending; the CLI's
+// register-image, describe-images with --owners self and describe-subnets
+// read what the emulator answers.
+func TestAWSCLIWaitsAndFindsImagesAndSubnets(t *testing.T) {
+	_, srv := newServer(t, ec2sim.Options{Clock: time.Now, PendingDelay: time.Millisecond})
+	aws := awsCLI(t, srv.URL)
+	var reg struct{ ImageId string }
+	aws(&reg, "ec2", "register-image", "--name", "CentOS-Stream-ec2-9", "--architecture", "x86_64", "--root-device-name", "/dev/sda1",
+		"--block-device-mappings", `[{"DeviceName": "/dev/sda1", "Ebs": {"SnapshotId": "snap-0123456789abcdef0", "VolumeSize": 10}}]`)
+	var images []string
+	aws(&images, "ec2", "describe-images", "--owners", "self", "--filters", "Name=name,Values=CentOS-Stream-*",
+		"--query", "Images[].[ImageId, RootDeviceName, to_string(BlockDeviceMappings[0].Ebs.VolumeSize)][]")
+	if diff := cmp.Diff([]string{reg.ImageId, "/dev/sda1", "10"}, images); diff != "" {
+		t.Errorf("describe-images (-want +got):\n%s", diff)
+	}
+	var subnets []string
+	aws(&subnets, "ec2", "describe-subnets", "--filters", "Name=default-for-az,Values=true", "--query", "Subnets[].AvailabilityZone")
+	if diff := cmp.Diff([]string{"us-east-1a", "us-east-1b", "us-east-1c"}, sortedCopy(subnets)); diff != "" {
+		t.Errorf("default subnets (-want +got):\n%s", diff)
+	}
+	var run struct{ Instances []struct{ InstanceId string } }
+	aws(&run, "ec2", "run-instances", "--image-id", reg.ImageId, "--instance-type", "t3.micro", "--count", "1")
+	aws(nil, "ec2", "wait", "instance-running", "--instance-ids", run.Instances[0].InstanceId)
+	var state []string
+	aws(&state, "ec2", "describe-instances", "--instance-ids", run.Instances[0].InstanceId, "--query", "Reservations[].Instances[].[State.Name, RootDeviceName][]")
+	if diff := cmp.Diff([]string{"running", "/dev/sda1"}, state); diff != "" {
+		t.Errorf("instance (-want +got):\n%s", diff)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -23,7 +24,9 @@ func runSim(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	listen := fs.String("listen", "127.0.0.1:4566", "loopback `address` to serve EC2 and STS on")
-	startAt := fs.String("start", "", "initial simulated time, RFC 3339 (default 2026-01-01T00:00:00Z)")
+	allowRemote := fs.Bool("allow-remote", false, "allow a --listen address other than loopback (anyone who reaches it controls the emulator)")
+	clock := fs.String("clock", "wall", "`wall`: simulated time follows the wall clock, so instances leave pending in seconds; manual: it moves only by POST /_sim/clock")
+	startAt := fs.String("start", "", "initial simulated time, RFC 3339 (default: now with --clock wall, 2026-01-01T00:00:00Z with --clock manual)")
 	seed := fs.Int("seed", 0, "create `N` random unmanaged instances in the default account, us-east-1")
 	account := fs.String("account", "123456789012", "default AWS `account` id")
 	configDir := fs.String("config", "", "seed the VPCs, subnets and images the config repo in `DIR` names")
@@ -32,6 +35,7 @@ func runSim(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(e.stderr, "usage: launchwarden sim [flags]")
 		fmt.Fprintln(e.stderr)
 		fmt.Fprintln(e.stderr, "Runs an EC2 emulator speaking the EC2 Query protocol, with admin controls at /_sim/.")
+		fmt.Fprintln(e.stderr, "Neither EC2 calls nor /_sim/ are authenticated: it serves loopback only unless --allow-remote.")
 		fmt.Fprintln(e.stderr)
 		fs.PrintDefaults()
 	}
@@ -44,7 +48,21 @@ func runSim(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError("sim: unexpected arguments %q", fs.Args())
 	}
+	if err := checkLoopback(*listen, *allowRemote); err != nil {
+		return err
+	}
 	opts := ec2sim.Options{DefaultAccount: *account}
+	switch *clock {
+	case "wall":
+		// EC2 moves an instance out of pending or stopping within seconds
+		// or minutes on its own; so does the emulator, with the defaults
+		// of ec2sim.Options (10s pending, 30s stopping).
+		opts.Clock = time.Now
+		opts.Start = time.Now().UTC().Truncate(time.Second)
+	case "manual":
+	default:
+		return usageError("sim: --clock must be wall or manual, not %q", *clock)
+	}
 	if *startAt != "" {
 		t, err := time.Parse(time.RFC3339, *startAt)
 		if err != nil {
@@ -77,6 +95,8 @@ func runSim(ctx context.Context, e env, args []string) error {
 	}
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(e.stdout, "EC2 emulator listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(e.stdout, "Clock: %s, now %s. Admin API at http://%s/_sim/ is unauthenticated: anyone who can reach it controls the emulator.\n",
+		*clock, sim.Now().Format(time.RFC3339), ln.Addr())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -143,4 +163,20 @@ func seedConfig(sim *ec2sim.Sim, cfg *projects.Config) {
 			}
 		}
 	}
+}
+
+// checkLoopback refuses a listen address that is not loopback unless
+// allowed: the emulator and its /_sim/ admin API take any request.
+func checkLoopback(addr string, allow bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usageError("sim: --listen %q: %v", addr, err)
+	}
+	if allow || host == "localhost" {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
+		return nil
+	}
+	return usageError("sim: --listen %s is not a loopback address; the emulator and its admin API /_sim/ are unauthenticated, so add --allow-remote to serve them there anyway", addr)
 }

@@ -37,18 +37,7 @@ func TestSimServesUntilCanceled(t *testing.T) {
 		done <- runSim(ctx, env{stdout: &stdout, stderr: &stderr}, []string{"--listen", "127.0.0.1:0", "--seed", "5", "--start", "2026-11-25T10:00:00Z"})
 	}()
 
-	var url string
-	deadline := time.Now().Add(10 * time.Second)
-	for url == "" {
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("no endpoint printed; stderr: %s", stderr.String())
-		}
-		if _, after, ok := strings.Cut(stdout.String(), "listening on "); ok {
-			url = strings.TrimSpace(after)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	url := waitForEndpoint(t, &stdout, &stderr)
 
 	resp, err := http.Get(url + "/_sim/instances")
 	if err != nil {
@@ -80,6 +69,7 @@ func TestSimUsage(t *testing.T) {
 		{"bad start", []string{"--start", "tomorrow"}, exitUsage},
 		{"unknown flag", []string{"--colour"}, exitUsage},
 		{"extra argument", []string{"now"}, exitUsage},
+		{"unknown clock", []string{"--clock", "fast"}, exitUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,5 +143,32 @@ func waitForEndpoint(t *testing.T, stdout, stderr *syncBuffer) string {
 			t.Fatalf("no endpoint printed; stderr: %s", stderr.String())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSimServesLoopbackOnly: the emulator and its /_sim/ API take any
+// request, so sim refuses a non-loopback --listen without --allow-remote
+// (issue 12) and says that /_sim/ is unauthenticated.
+func TestSimServesLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:4566", "[::]:0", "example.com:4566"} {
+		var stdout, stderr bytes.Buffer
+		err := runSim(context.Background(), env{stdout: &stdout, stderr: &stderr}, []string{"--listen", addr})
+		if got := exitStatus(env{stdout: &stdout, stderr: &stderr}, err); got != exitUsage || !strings.Contains(stderr.String(), "--allow-remote") {
+			t.Errorf("--listen %s: exit %d, stderr %q; want a usage error naming --allow-remote", addr, got, stderr.String())
+		}
+	}
+	for _, args := range [][]string{{"--listen", "127.0.0.1:0"}, {"--listen", "[::1]:0"}, {"--listen", "localhost:0"}, {"--listen", "0.0.0.0:0", "--allow-remote"}} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr syncBuffer
+		done := make(chan error, 1)
+		go func() { done <- runSim(ctx, env{stdout: &stdout, stderr: &stderr}, args) }()
+		waitForEndpoint(t, &stdout, &stderr)
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if !strings.Contains(stdout.String(), "/_sim/ is unauthenticated") {
+			t.Errorf("%v: output %q does not say /_sim/ is unauthenticated", args, stdout.String())
+		}
 	}
 }
