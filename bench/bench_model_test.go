@@ -58,6 +58,22 @@ func TestLowerBound(t *testing.T) {
 				"CreateLaunchTemplate": 1, "CreateLaunchTemplateVersion": 1, "ModifyLaunchTemplate": 1, "CreateTags": 1, "DeleteLaunchTemplate": 1,
 			},
 		},
+		{
+			// Closing a template sets its two launch tags in one CreateTags;
+			// opening deletes both in one DeleteTags: one call per template
+			// and region per change (reconcile/admission.go).
+			name: "templates closing and opening",
+			snap: &cloud.Snapshot{},
+			plan: &reconcile.RegionPlan{TemplateTags: []reconcile.TagChange{
+				{ID: "lt-1", Set: map[string]string{reconcile.TagLaunch: reconcile.LaunchClosed, reconcile.TagLaunchReason: "max_instances 6 reached"}},
+				{ID: "lt-2", Set: map[string]string{reconcile.TagLaunch: reconcile.LaunchClosed, reconcile.TagLaunchReason: "max_instances 6 reached"}},
+				{ID: "lt-3", Delete: []string{reconcile.TagLaunch, reconcile.TagLaunchReason}},
+			}},
+			want: Calls{
+				"DescribeInstances": 1, "DescribeLaunchTemplates": 1, "DescribeSecurityGroups": 1,
+				"CreateTags": 2, "DeleteTags": 1,
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
