@@ -265,7 +265,7 @@ func (c *comparison) project(name string) (ProjectChange, bool) {
 // whole describes a project that head adds or unfreezes: its limits,
 // lifecycle and templates as they will be.
 func (c *comparison) whole(pc *ProjectChange, p *projects.Project, op string) {
-	pc.Limits = limitChanges(nil, c.limits(c.headAdmin, p))
+	pc.Limits = limitChanges(nil, c.limits(c.headAdmin, p), p.Lifecycle)
 	pc.Lifecycle = c.lifecycle(nil, p)
 	for i := range p.Templates {
 		t := &p.Templates[i]
@@ -279,7 +279,7 @@ func (c *comparison) whole(pc *ProjectChange, p *projects.Project, op string) {
 // changed compares a project valid in both configs.
 func (c *comparison) changed(pc *ProjectChange, bp, hp *projects.Project) {
 	pc.Fields = compare(*bp, *hp, projectRules)
-	pc.Limits = limitChanges(c.limits(c.baseAdmin, bp), c.limits(c.headAdmin, hp))
+	pc.Limits = limitChanges(c.limits(c.baseAdmin, bp), c.limits(c.headAdmin, hp), hp.Lifecycle)
 	pc.Lifecycle = c.lifecycle(bp, hp)
 	pc.Templates = c.templates(bp, hp)
 	pc.Extensions = c.extensions(bp, hp)

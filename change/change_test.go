@@ -484,3 +484,29 @@ func TestSnake(t *testing.T) {
 		}
 	}
 }
+
+// TestTighterNote follows limits.Check: over the count the newest are
+// terminated, over the vCPUs or of a type no longer allowed they are
+// stopped, and the project's mode has the last word.
+func TestTighterNote(t *testing.T) {
+	enforce := projects.Lifecycle{Mode: projects.ModeEnforce}
+	tests := []struct {
+		name, key, before, after string
+		l                        projects.Lifecycle
+		want                     string
+	}{
+		{"fewer instances", "max_instances", "6", "4", enforce, "if more than 4 instances run, the newest are terminated after a notice"},
+		{"fewer instances, stop-only", "max_instances", "6", "4", projects.Lifecycle{Mode: projects.ModeStopOnly}, "if more than 4 instances run, the newest are stopped after a notice"},
+		{"fewer vCPUs, notify-only", "max_vcpus", "16", "8", projects.Lifecycle{Mode: projects.ModeNotifyOnly}, "if running instances use more than 8 vCPUs, the newest are only warned (notify-only)"},
+		{"more instances", "max_instances", "4", "6", enforce, ""},
+		{"a type dropped", "allowed_instance_types", "t3.*, m6i.*", "t3.*", enforce, "running instances of a type no longer allowed are stopped after a notice"},
+		{"a type added", "allowed_instance_types", "t3.*", "t3.*, m6i.*", enforce, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tighterNote(tt.key, tt.before, tt.after, tt.l); got != tt.want {
+				t.Errorf("tighterNote = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -107,9 +107,9 @@ func projectMarkdown(p ProjectChange) string {
 		b.WriteString("\n")
 	}
 	if len(p.Limits) > 0 {
-		b.WriteString("**Limits** (effective, and the key that binds)\n\n| limit | before | after |\n| --- | --- | --- |\n")
+		b.WriteString("**Limits** (effective, and the key that binds)\n\n| limit | before | after | what it does |\n| --- | --- | --- | --- |\n")
 		for _, l := range p.Limits {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(code(l.Key)), limitCell(l.Before), limitCell(l.After))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(code(l.Key)), limitCell(l.Before), limitCell(l.After), cell(text(l.Note)))
 		}
 		b.WriteString("\n")
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +69,8 @@ type LimitChange struct {
 	Key    string `json:"key"`
 	Before *Limit `json:"before,omitempty"`
 	After  *Limit `json:"after,omitempty"`
+	// Note says what a tighter limit does to instances already running.
+	Note string `json:"note,omitempty"`
 }
 
 // limitKeys are the keys of the effective limits, in the order limits
@@ -123,8 +126,8 @@ func (c *comparison) limits(a *projects.Admin, p *projects.Project) []Limit {
 }
 
 // limitChanges returns the limits whose value or binding key differ;
-// every limit when before is nil.
-func limitChanges(before, after []Limit) []LimitChange {
+// every limit when before is nil. l is the project's lifecycle after.
+func limitChanges(before, after []Limit, l projects.Lifecycle) []LimitChange {
 	var out []LimitChange
 	for i, key := range limitKeys {
 		c := LimitChange{Key: key, After: &after[i]}
@@ -133,10 +136,47 @@ func limitChanges(before, after []Limit) []LimitChange {
 				continue
 			}
 			c.Before = &before[i]
+			c.Note = tighterNote(key, before[i].Value, after[i].Value, l)
 		}
 		out = append(out, c)
 	}
 	return out
+}
+
+// tighterNote says what limits.Check does to running instances when a
+// limit gets tighter: the newest instances over the count are terminated,
+// the newest over the vCPUs and those of types no longer allowed are
+// stopped, each after a notice; in notify-only mode they are only warned.
+func tighterNote(key, before, after string, l projects.Lifecycle) string {
+	fate := func(action string) string {
+		switch {
+		case l.Mode == projects.ModeNotifyOnly:
+			return "only warned (notify-only)"
+		case action == limits.ActionTerminate && l.Mode != projects.ModeStopOnly:
+			return "terminated after a notice"
+		}
+		return "stopped after a notice"
+	}
+	switch key {
+	case "max_instances", "max_vcpus":
+		b, errB := strconv.Atoi(before)
+		a, errA := strconv.Atoi(after)
+		if errA != nil || (errB == nil && a >= b) {
+			return ""
+		}
+		if key == "max_instances" {
+			return fmt.Sprintf("if more than %d instances run, the newest are %s", a, fate(limits.ActionTerminate))
+		}
+		return fmt.Sprintf("if running instances use more than %d vCPUs, the newest are %s", a, fate(limits.ActionStop))
+	case "allowed_instance_types":
+		after := strings.Split(after, ", ")
+		for _, t := range strings.Split(before, ", ") {
+			if !slices.Contains(after, t) && after[0] != "any" {
+				return "running instances of a type no longer allowed are " + fate(limits.ActionStop)
+			}
+		}
+	}
+	return ""
 }
 
 // lifecycle returns the changes of a project's lifecycle, with the caps

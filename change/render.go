@@ -119,6 +119,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			b.WriteString("  limits:\n")
 			for _, l := range p.Limits {
 				fmt.Fprintf(&b, "    %s: %s\n", l.Key, limitChangeText(l))
+				if l.Note != "" {
+					fmt.Fprintf(&b, "      %s\n", l.Note)
+				}
 			}
 		}
 		if len(p.Lifecycle) > 0 {

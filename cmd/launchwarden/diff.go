@@ -22,7 +22,7 @@ func runDiff(_ context.Context, e env, args []string) error {
 	failOnFreeze := fs.Bool("fail-on-freeze", false, "exit 1 when head freezes a project or breaks launchwarden.toml")
 	at := fs.String("now", "", "judge extensions as of this RFC 3339 time instead of the current time")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: launchwarden diff [--format text|markdown|json] [--fail-on-freeze] BASE_DIR HEAD_DIR")
+		fmt.Fprintln(fs.Output(), "usage: launchwarden diff [--format text|markdown|json] [--fail-on-freeze] [--now TIME] BASE_DIR HEAD_DIR")
 		fmt.Fprintln(fs.Output(), "\nShows what changing the config repo from BASE_DIR to HEAD_DIR does: templates")
 		fmt.Fprintln(fs.Output(), "created, changed and deleted, effective limits, lifecycle, extensions, and the")
 		fmt.Fprintln(fs.Output(), "projects it freezes. Offline: reads the two directories and nothing else.")
