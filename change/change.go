@@ -247,17 +247,17 @@ func (c *comparison) project(name string) (ProjectChange, bool) {
 		}
 	case bp != nil:
 		pc.Status = StatusFreezes
-		pc.Note = "frozen until the file is fixed: its templates stay as they are; its team is still warned of expiries, but none of its instances is stopped or terminated, and quotas and orphans wait"
+		pc.Note = "frozen until the file is fixed: its templates stay as they are and close to new launches; its team is still warned of expiries, but none of its instances is stopped or terminated, and quotas and orphans wait"
 	case hp != nil:
 		pc.Status = StatusUnfreezes
-		pc.Note = "valid again: its templates are brought in line with the file, and its instances' lifecycle and quotas apply again (nothing is stopped or terminated without a notice first)"
+		pc.Note = "valid again: its templates are brought in line with the file and reopen to launches within its quota, and its instances' lifecycle and quotas apply again (nothing is stopped or terminated without a notice first)"
 		c.whole(&pc, hp, OpEnsure)
 	default:
 		if slices.Equal(bf, hf) {
 			return pc, false
 		}
 		pc.Status = StatusStaysFrozen
-		pc.Note = "still invalid: its templates stay as they are; its team is still warned of expiries, but none of its instances is stopped or terminated"
+		pc.Note = "still invalid: its templates stay as they are, closed to new launches; its team is still warned of expiries, but none of its instances is stopped or terminated"
 	}
 	return pc, true
 }

@@ -495,9 +495,9 @@ func TestTighterNote(t *testing.T) {
 		l                        projects.Lifecycle
 		want                     string
 	}{
-		{"fewer instances", "max_instances", "6", "4", enforce, "if more than 4 instances run, the newest are terminated after a notice"},
-		{"fewer instances, stop-only", "max_instances", "6", "4", projects.Lifecycle{Mode: projects.ModeStopOnly}, "if more than 4 instances run, the newest are stopped after a notice"},
-		{"fewer vCPUs, notify-only", "max_vcpus", "16", "8", projects.Lifecycle{Mode: projects.ModeNotifyOnly}, "if running instances use more than 8 vCPUs, the newest are only warned (notify-only)"},
+		{"fewer instances", "max_instances", "6", "4", enforce, "if more than 4 instances run, the newest are terminated after a notice; templates close to new launches while one more would pass the limit"},
+		{"fewer instances, stop-only", "max_instances", "6", "4", projects.Lifecycle{Mode: projects.ModeStopOnly}, "if more than 4 instances run, the newest are stopped after a notice; templates close to new launches while one more would pass the limit"},
+		{"fewer vCPUs, notify-only", "max_vcpus", "16", "8", projects.Lifecycle{Mode: projects.ModeNotifyOnly}, "if running instances use more than 8 vCPUs, the newest are only warned (notify-only); templates close to new launches while one more would pass the limit"},
 		{"more instances", "max_instances", "4", "6", enforce, ""},
 		{"a type dropped", "allowed_instance_types", "t3.*, m6i.*", "t3.*", enforce, "running instances of a type no longer allowed are stopped after a notice"},
 		{"a type added", "allowed_instance_types", "t3.*", "t3.*, m6i.*", enforce, ""},

@@ -165,9 +165,9 @@ func tighterNote(key, before, after string, l projects.Lifecycle) string {
 			return ""
 		}
 		if key == "max_instances" {
-			return fmt.Sprintf("if more than %d instances run, the newest are %s", a, fate(limits.ActionTerminate))
+			return fmt.Sprintf("if more than %d instances run, the newest are %s; templates close to new launches while one more would pass the limit", a, fate(limits.ActionTerminate))
 		}
-		return fmt.Sprintf("if running instances use more than %d vCPUs, the newest are %s", a, fate(limits.ActionStop))
+		return fmt.Sprintf("if running instances use more than %d vCPUs, the newest are %s; templates close to new launches while one more would pass the limit", a, fate(limits.ActionStop))
 	case "allowed_instance_types":
 		after := strings.Split(after, ", ")
 		for _, t := range strings.Split(before, ", ") {

@@ -164,7 +164,7 @@ func (r *Report) alarms() []string {
 		out = append(out, "launchwarden.toml is invalid in head: every run aborts before any action until it is fixed. What follows for projects assumes the built-in defaults and caps.")
 	}
 	if f := r.Freezes(); len(f) > 0 {
-		out = append(out, fmt.Sprintf("This change FREEZES %s (%s): its file fails validation, so launchwarden changes none of its templates and stops or terminates none of its instances until it is fixed (its team is still warned).",
+		out = append(out, fmt.Sprintf("This change FREEZES %s (%s): its file fails validation, so launchwarden changes none of its templates (they close to new launches) and stops or terminates none of its instances until it is fixed (its team is still warned).",
 			plural(len(f), "project"), strings.Join(f, ", ")))
 	}
 	return out
