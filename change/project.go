@@ -379,13 +379,13 @@ func (c *comparison) templateOrphans(p *projects.Project) string {
 	case projects.ModeNotifyOnly:
 		fate = "never stopped or terminated (notify-only)"
 	}
-	return "its launch template and security group are deleted; instances launched from it become orphans: the team is told, and they are " + fate
+	return "its launch template closes to new launches and is deleted once no instance it launched is left; those instances become orphans: the team is told, and they are " + fate
 }
 
 // projectOrphans says what becomes of the instances of a removed project
 // (nil if it was frozen in base).
 func (c *comparison) projectOrphans(bp *projects.Project) string {
-	s := fmt.Sprintf("its launch templates and security groups are deleted; its instances become orphans: admins are told, and they are terminated %s later (safety.orphan_grace), whatever the project's lifecycle said",
+	s := fmt.Sprintf("its launch templates close to new launches and are deleted once no instance they launched is left; its instances become orphans: admins are told, and they are terminated %s later (safety.orphan_grace), whatever the project's lifecycle said",
 		c.headAdmin.Safety.OrphanGrace)
 	if bp != nil && bp.Lifecycle.Mode != projects.ModeEnforce {
 		s += fmt.Sprintf(" (its mode was %s)", bp.Lifecycle.Mode)
