@@ -230,9 +230,10 @@ func decodeAWS(t table) AWS {
 }
 
 func decodeAccount(t table) Account {
-	t.known("name", "id", "role_arn", "regions", "vpc_id", "subnet_ids", "networks")
+	t.known("name", "id", "role_arn", "regions", "vpc_id", "subnet_ids", "public_ip", "networks")
 	d := t.d
 	var a Account
+	a.IDLine = d.ix.lookup(t.keyPath("id")).line
 	if t.required("name", `name = "ci"`) {
 		if s, ok := t.str("name"); ok {
 			if msg := nameProblem(s); msg != "" {
@@ -280,7 +281,8 @@ func decodeAccount(t table) Account {
 			}
 		}
 	}
-	a.VPCID, a.SubnetIDs = decodeNetwork(t)
+	n := decodeNetwork(t)
+	a.VPCID, a.SubnetIDs, a.PublicIP, a.VPCLine, a.SubnetLines = n.VPCID, n.SubnetIDs, n.PublicIP, n.VPCLine, n.SubnetLines
 	if a.VPCID != "" && len(a.Regions) > 1 {
 		d.report(t.keyPath("vpc_id"), "a VPC belongs to one region: use [aws.accounts.networks.<region>] tables instead", "vpc_id is set for an account with %d regions", len(a.Regions))
 	}
@@ -294,35 +296,45 @@ func decodeAccount(t table) Account {
 			if !slices.Contains(a.Regions, region) {
 				d.report(rt.path, "add the region to regions or remove this table", "network for region %q, which is not in regions", region)
 			}
-			rt.known("vpc_id", "subnet_ids")
-			vpc, subnets := decodeNetwork(rt)
-			a.Networks[region] = Network{VPCID: vpc, SubnetIDs: subnets}
+			rt.known("vpc_id", "subnet_ids", "public_ip")
+			a.Networks[region] = decodeNetwork(rt)
 		}
 	}
 	return a
 }
 
-func decodeNetwork(t table) (vpc string, subnets []string) {
+func decodeNetwork(t table) Network {
+	var n Network
 	if s, ok := t.str("vpc_id"); ok {
 		if vpcIDRe.MatchString(s) {
-			vpc = s
+			n.VPCID = s
+			n.VPCLine = t.d.ix.lookup(t.keyPath("vpc_id")).line
 		} else {
 			t.d.report(t.keyPath("vpc_id"), `e.g. "vpc-0123456789abcdef0"`, "%q is not a VPC id", s)
 		}
 	}
 	if list, ok := t.strs("subnet_ids"); ok {
 		for i, s := range list {
+			path := indexPath(t.keyPath("subnet_ids"), i)
 			if !subnetIDRe.MatchString(s) {
-				t.d.report(indexPath(t.keyPath("subnet_ids"), i), `e.g. "subnet-0123456789abcdef0"`, "%q is not a subnet id", s)
+				t.d.report(path, `e.g. "subnet-0123456789abcdef0"`, "%q is not a subnet id", s)
 				continue
 			}
-			subnets = append(subnets, s)
+			if slices.Contains(n.SubnetIDs, s) {
+				t.d.report(path, "list each subnet once", "subnet %s is listed twice", s)
+				continue
+			}
+			n.SubnetIDs = append(n.SubnetIDs, s)
+			n.SubnetLines = append(n.SubnetLines, t.d.ix.lookup(path).line)
 		}
-		if vpc == "" && len(subnets) > 0 && !t.has("vpc_id") {
+		if n.VPCID == "" && len(n.SubnetIDs) > 0 && !t.has("vpc_id") {
 			t.d.report(t.keyPath("subnet_ids"), "add the subnets' vpc_id", "subnet_ids without vpc_id")
 		}
 	}
-	return vpc, subnets
+	if v, ok := t.boolean("public_ip"); ok {
+		n.PublicIP = &v
+	}
+	return n
 }
 
 // inlineSecretKeys are keys people write when they put a secret inline.

@@ -18,6 +18,7 @@ var (
 	slackChannelNam = regexp.MustCompile(`^#[a-z0-9][a-z0-9_-]{0,79}$`)
 	accountIDRe     = regexp.MustCompile(`^[0-9]{12}$`)
 	regionRe        = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$`)
+	azRe            = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9][a-z]$`)
 	vpcIDRe         = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	subnetIDRe      = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	roleARNRe       = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::([0-9]{12}):role/[\w+=,.@/-]{1,512}$`)

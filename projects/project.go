@@ -27,7 +27,7 @@ var projectHomes = map[string]string{
 	"max_instances": "[limits]", "max_vcpus": "[limits]", "allowed_instance_types": "[limits]",
 	"ttl": "[lifecycle]", "warn_before": "[lifecycle]", "on_expiry": "[lifecycle]",
 	"terminate_stopped_after": "[lifecycle]", "mode": "[lifecycle]",
-	"image": "[[templates]]", "instance_type": "[[templates]]", "volume_gib": "[[templates]]",
+	"image": "[[templates]]", "images": "[[templates]]", "availability_zone": "[[templates]]", "instance_type": "[[templates]]", "volume_gib": "[[templates]]",
 	"ssh_from": "[[templates]]", "ssh_keys_from_github": "[[templates]]", "cloud_init": "[[templates]]",
 	"tags": "[[templates]]", "shutdown_behavior": "[[templates]]",
 	"instance": "[[extensions]]", "until": "[[extensions]]", "reason": "[[extensions]]",
@@ -199,7 +199,7 @@ func decodeLifecycle(t table) Lifecycle {
 // decodeTemplate decodes one [[templates]] entry.
 func decodeTemplate(t table) Template {
 	var tpl Template
-	t.known("name", "image", "instance_type", "volume_gib", "ssh_from", "ssh_keys_from_github", "cloud_init", "tags", "shutdown_behavior")
+	t.known("name", "image", "images", "instance_type", "volume_gib", "availability_zone", "ssh_from", "ssh_keys_from_github", "cloud_init", "tags", "shutdown_behavior")
 	d := t.d
 	if t.required("name", `name = "fedora-large"`) {
 		if s, ok := t.str("name"); ok {
@@ -210,15 +210,7 @@ func decodeTemplate(t table) Template {
 			}
 		}
 	}
-	if t.required("image", `image = "ami-0123456789abcdef0"`) {
-		if s, ok := t.str("image"); ok {
-			if !imageRe.MatchString(s) {
-				d.report(t.keyPath("image"), `an AMI id is "ami-" and 8 or 17 hex digits, e.g. "ami-0123456789abcdef0"`, "%q is not an AMI id", s)
-			} else {
-				tpl.Image = s
-			}
-		}
-	}
+	decodeImage(t, &tpl)
 	if t.required("instance_type", `instance_type = "t3.large"`) {
 		if s, ok := t.str("instance_type"); ok {
 			if !instanceTypeRe.MatchString(s) {
@@ -233,6 +225,13 @@ func decodeTemplate(t table) Template {
 			d.report(t.keyPath("volume_gib"), "", "volume_gib %d is above EC2's 16384 GiB limit for a volume", n)
 		} else {
 			tpl.VolumeGiB = n
+		}
+	}
+	if s, ok := t.str("availability_zone"); ok {
+		if azRe.MatchString(s) {
+			tpl.AvailabilityZone = s
+		} else {
+			d.report(t.keyPath("availability_zone"), `an availability zone is its region and a letter, e.g. "us-east-1a"`, "%q is not an availability zone", s)
 		}
 	}
 	if cidrs, ok := t.strs("ssh_from"); ok {
@@ -336,6 +335,7 @@ func (pf *projectFile) resolve(a *Admin, now time.Time) *Project {
 		r.defaults = a.Defaults
 		r.caps = a.EffectiveCaps(pf.name)
 		r.checkCaps = pf.parsedOK
+		r.regions = a.Regions()
 	}
 	p := pf.raw
 	p.Owners = slices.Clone(pf.raw.Owners)
@@ -356,6 +356,7 @@ type resolver struct {
 	defaults  Defaults
 	caps      Caps // with the project's grant applied
 	checkCaps bool // the admin file is valid and so is the project's TOML
+	regions   []string
 }
 
 // grantHint tells how an admin would allow a value above a cap.
@@ -448,6 +449,7 @@ func (r resolver) templates(raw []Template, owners []string, limits Limits) []Te
 		}
 		if r.checkCaps {
 			r.checkTemplate(path, t, limits)
+			r.checkImage(path, t, r.regions)
 		}
 	}
 	return out

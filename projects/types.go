@@ -1,8 +1,11 @@
 package projects
 
 import (
+	"fmt"
+	"maps"
 	"path"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -108,27 +111,44 @@ type Account struct {
 	// RoleARN is assumed for this account; "" uses the base credentials.
 	RoleARN string
 	Regions []string
-	// VPCID and SubnetIDs place instances of a single-region account; ""
-	// means the region's default VPC. Multi-region accounts use Networks.
+	// VPCID, SubnetIDs and PublicIP place instances of a single-region
+	// account (see Network); multi-region accounts use Networks.
 	VPCID     string
 	SubnetIDs []string
+	PublicIP  *bool
 	// Networks maps a region to its VPC and subnets.
 	Networks map[string]Network
+	// IDLine, VPCLine and SubnetLines are where the account's id and
+	// account-level network ids are written in launchwarden.toml, for
+	// messages that abort a run.
+	IDLine, VPCLine int
+	SubnetLines     []int
 }
 
 // Network is a VPC and the subnets instances may use in one region.
 type Network struct {
-	VPCID     string
+	// VPCID is "" for the region's default VPC.
+	VPCID string
+	// SubnetIDs are where templates put instances: the first one, or the
+	// one in a template's availability_zone. Empty means the default VPC's
+	// default subnet.
 	SubnetIDs []string
+	// PublicIP, if set, says whether instances get a public IPv4 address;
+	// nil leaves it to the subnet's setting.
+	PublicIP *bool
+	// VPCLine and SubnetLines are where the ids are written in
+	// launchwarden.toml (0 when not written).
+	VPCLine     int
+	SubnetLines []int
 }
 
 // Network returns the network of region: Networks[region] if present, else
-// the account-level VPCID and SubnetIDs (empty: the default VPC).
+// the account-level one (empty: the default VPC).
 func (a Account) Network(region string) Network {
 	if n, ok := a.Networks[region]; ok {
 		return n
 	}
-	return Network{VPCID: a.VPCID, SubnetIDs: a.SubnetIDs}
+	return Network{VPCID: a.VPCID, SubnetIDs: a.SubnetIDs, PublicIP: a.PublicIP, VPCLine: a.VPCLine, SubnetLines: a.SubnetLines}
 }
 
 // Slack says where notices go and where the credentials are. It never holds
@@ -270,12 +290,25 @@ type Lifecycle struct {
 }
 
 // Template is the desired shape of one EC2 launch template.
+//
+// Exactly one of Image, Images and ImageSelector says which AMI it
+// launches: AMI ids are regional, so a plain id is valid only where the
+// template lives in a single region.
 type Template struct {
-	Name         string
-	Image        string
-	InstanceType string
+	Name string
+	// Image is one AMI id for the template's only region.
+	Image string
+	// Images maps each region to its AMI id ([templates.images]).
+	Images map[string]string
+	// ImageSelector picks, in each region, the newest available image that
+	// matches ([templates.image]).
+	ImageSelector *ImageSelector
+	InstanceType  string
 	// VolumeGiB is the root volume size; 0 keeps the image's size.
 	VolumeGiB int
+	// AvailabilityZone, if set, chooses the region's subnet in that zone
+	// rather than the first configured one.
+	AvailabilityZone string
 	// SSHFrom are the CIDRs allowed to reach port 22; empty means none.
 	SSHFrom []string
 	// SSHKeysFromGitHub are users whose GitHub keys are installed; it
@@ -286,6 +319,57 @@ type Template struct {
 	Tags      map[string]string
 	// ShutdownBehavior is "stop" or "terminate" (instance-initiated shutdown).
 	ShutdownBehavior string
+}
+
+// ImageSelector finds an image by owner and name, as Packer and Terraform
+// do: owners are required, since a name pattern alone matches anyone's
+// public images.
+type ImageSelector struct {
+	// Owners are account ids or the aliases "self", "amazon" and
+	// "aws-marketplace".
+	Owners []string
+	// Name is a pattern with * and ? wildcards, e.g. "Fedora-Cloud-Base-Generic-41-*".
+	Name string
+	// Architecture is the image's: "x86_64" or "arm64".
+	Architecture string
+	// Pin keeps the image a template already uses, even when a newer one
+	// matches.
+	Pin bool
+}
+
+// Key identifies the selector: equal selectors are resolved once per region.
+func (s ImageSelector) Key() string {
+	return strings.Join(s.Owners, ",") + "|" + s.Name + "|" + s.Architecture
+}
+
+// ImageText says which image the template names, for people: the id, the
+// id per region, or the selector.
+func (t *Template) ImageText() string {
+	switch {
+	case t.ImageSelector != nil:
+		s := t.ImageSelector
+		text := fmt.Sprintf("newest %s %s of %s", s.Architecture, s.Name, strings.Join(s.Owners, ", "))
+		if s.Pin {
+			text += ", pinned"
+		}
+		return text
+	case t.Images != nil:
+		var parts []string
+		for _, r := range slices.Sorted(maps.Keys(t.Images)) {
+			parts = append(parts, r+": "+t.Images[r])
+		}
+		return strings.Join(parts, ", ")
+	}
+	return t.Image
+}
+
+// ImageID returns the AMI id the template names for region ("" when it
+// names none there, or uses a selector).
+func (t *Template) ImageID(region string) string {
+	if t.Images != nil {
+		return t.Images[region]
+	}
+	return t.Image
 }
 
 // Extension postpones the expiry of one instance.

@@ -180,13 +180,13 @@ func diffRules(want, have []cloud.Rule) (add, remove []cloud.Rule) {
 }
 
 // templateData is the desired data of a project template's launch template.
-func templateData(p *projects.Project, t *projects.Template, groupID, userData string) cloud.TemplateData {
+func templateData(p *projects.Project, t *projects.Template, imageID, groupID, userData string) cloud.TemplateData {
 	tags := map[string]string{cloud.TagProject: p.Name, cloud.TagTemplate: t.Name}
 	for k, v := range t.Tags {
 		tags[k] = v
 	}
 	d := cloud.TemplateData{
-		ImageID:            t.Image,
+		ImageID:            imageID,
 		InstanceType:       t.InstanceType,
 		VolumeGiB:          int32(t.VolumeGiB),
 		VolumeType:         "gp3",
@@ -371,7 +371,12 @@ func planGroupsAndTemplates(plan *RunPlan, rp *RegionPlan, cfg *projects.Config,
 				plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: left unchanged: %v", where, err))
 				continue
 			}
-			data := templateData(p, t, groupID, ud)
+			imageID := t.ImageID(snap.Region)
+			if imageID == "" {
+				plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: left unchanged: no image for this region", where))
+				continue
+			}
+			data := templateData(p, t, imageID, groupID, ud)
 			spec := ""
 			if groupID != "" {
 				spec = SpecHash(data)

@@ -78,14 +78,14 @@ max_vcpus = 4
 
 [[templates]]
 name = "fedora"
-image = "ami-0123456789abcdef0"
+images = { us-east-1 = "ami-0123456789abcdef0", eu-central-1 = "ami-0123456789abcdee0" }
 instance_type = "t3.large"
 volume_gib = 40
 ssh_from = ["10.0.0.0/8", "192.0.2.0/24"]
 
 [[templates]]
 name = "small"
-image = "ami-0123456789abcdef1"
+images = { us-east-1 = "ami-0123456789abcdef1", eu-central-1 = "ami-0123456789abcdee1" }
 instance_type = "t3.micro"
 ssh_keys_from_github = ["carol"]
 
@@ -105,7 +105,7 @@ allowed_instance_types = ["c7i.*"]
 
 [[templates]]
 name = "builder"
-image = "ami-0123456789abcdef2"
+images = { us-east-1 = "ami-0123456789abcdef2", eu-central-1 = "ami-0123456789abcdee2" }
 instance_type = "c7i.2xlarge"
 `
 
@@ -182,6 +182,20 @@ func scriptedRun(t *testing.T) Run {
 		}
 		snap.SecurityGroups = []cloud.SecurityGroup{{ID: "sg-0000000000000001" + snap.Region[:2], Name: "lw-packit-fedora", Project: "packit", TemplateName: "fedora", Managed: true,
 			Ingress: []cloud.Rule{{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDR: "10.0.0.0/8"}}}}
+	}
+	// The images the templates name exist in their regions, and their
+	// instance types are offered there.
+	for _, snap := range []*cloud.Snapshot{east, europe} {
+		snap.Images = map[string]cloud.Image{}
+		for _, p := range cfg.Projects {
+			for _, tpl := range p.Templates {
+				id := tpl.ImageID(snap.Region)
+				snap.Images[id] = cloud.Image{ID: id, Name: "fedora-41", Architecture: "x86_64", RootDevice: "/dev/sda1", RootVolumeGiB: 5}
+				if _, ok := snap.InstanceTypes[tpl.InstanceType]; !ok {
+					snap.InstanceTypes[tpl.InstanceType] = east.InstanceTypes[tpl.InstanceType]
+				}
+			}
+		}
 	}
 	obs := &reconcile.Observation{Snapshots: []*cloud.Snapshot{east, europe}}
 	plan := reconcile.Plan(cfg, obs, t0, "20261123T090000-abcdef")

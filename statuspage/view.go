@@ -361,7 +361,7 @@ func templateRows(name string, p *projects.Project, r *Run) (rows []templateRow,
 	}
 	for _, t := range p.Templates {
 		row := templateRow{
-			Name: t.Name, AWSName: reconcile.Name(p.Name, t.Name), Image: t.Image, Type: t.InstanceType,
+			Name: t.Name, AWSName: reconcile.Name(p.Name, t.Name), Image: t.ImageText(), Type: t.InstanceType,
 			Volume: "image's size", Regions: regions[where{p.Name, t.Name}], SSHFrom: t.SSHFrom,
 			Keys: t.SSHKeysFromGitHub, KeysFrom: "ssh_keys_from_github",
 		}
