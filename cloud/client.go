@@ -30,6 +30,10 @@ type Client struct {
 	// writes; nil verifies nothing and signs nothing.
 	Keys *StateKeys
 	api  EC2
+	// sts, name and where serve VerifyAccounts: the account's STS client, its
+	// name and where it is configured.
+	sts         STS
+	name, where string
 }
 
 // NewClient returns a Client that calls api for the given account and region.
@@ -41,9 +45,9 @@ func NewClient(api EC2, account, region string) *Client {
 // ReadOnly returns a client for the same account and region whose writes all
 // fail with ErrReadOnly without reaching EC2 (see the ReadOnly function).
 func (c *Client) ReadOnly() *Client {
-	r := NewClient(ReadOnly(c.api), c.Account, c.Region)
-	r.Keys = c.Keys
-	return r
+	ro := *c
+	ro.api = ReadOnly(c.api)
+	return &ro
 }
 
 // String returns "account/region", for messages.
@@ -59,7 +63,17 @@ func (c *Client) String() string { return c.Account + "/" + c.Region }
 // inventory would undercount quotas and could lead to wrong action.
 // SDK outputs are converted page by page and dropped, to keep memory flat.
 func (c *Client) Observe(ctx context.Context) (*Snapshot, error) {
+	return c.ObserveWith(ctx, Lookups{})
+}
+
+// ObserveWith is Observe plus the lookups a plan needs (see Lookups). A
+// configured network that is not as configured fails it with a
+// *NetworkError.
+func (c *Client) ObserveWith(ctx context.Context, l Lookups) (*Snapshot, error) {
 	snap := &Snapshot{Account: c.Account, Region: c.Region}
+	if err := c.observeNetwork(ctx, l.Network, snap); err != nil {
+		return nil, err
+	}
 	if err := c.observeTemplates(ctx, snap); err != nil {
 		return nil, err
 	}
@@ -69,7 +83,10 @@ func (c *Client) Observe(ctx context.Context) (*Snapshot, error) {
 	if err := c.observeSecurityGroups(ctx, snap); err != nil {
 		return nil, err
 	}
-	if err := c.observeInstanceTypes(ctx, snap); err != nil {
+	if err := c.observeInstanceTypes(ctx, l.InstanceTypes, snap); err != nil {
+		return nil, err
+	}
+	if err := c.observeImages(ctx, l, snap); err != nil {
 		return nil, err
 	}
 	return snap, nil
@@ -155,34 +172,60 @@ func (c *Client) observeSecurityGroups(ctx context.Context, snap *Snapshot) erro
 	return nil
 }
 
-// observeInstanceTypes describes only the types the observed instances use,
-// up to 100 per call, so that vCPU quotas can be checked.
-func (c *Client) observeInstanceTypes(ctx context.Context, snap *Snapshot) error {
+// observeInstanceTypes describes only the types in use, up to 100 per call:
+// those of the observed instances, so that vCPU quotas can be checked, and
+// the extra ones (the templates'), whose architectures must fit their images.
+func (c *Client) observeInstanceTypes(ctx context.Context, extra []string, snap *Snapshot) error {
 	seen := make(map[string]bool)
 	var names []ec2types.InstanceType
-	for _, in := range snap.Instances {
-		if in.Type != "" && !seen[in.Type] {
-			seen[in.Type] = true
-			names = append(names, ec2types.InstanceType(in.Type))
+	add := func(t string) {
+		if t != "" && !seen[t] {
+			seen[t] = true
+			names = append(names, ec2types.InstanceType(t))
 		}
+	}
+	for _, in := range snap.Instances {
+		add(in.Type)
+	}
+	for _, t := range extra {
+		add(t)
 	}
 	slices.Sort(names)
 	snap.InstanceTypes = make(map[string]InstanceType, len(names))
 	for batch := range slices.Chunk(names, maxInstanceTypesBatch) {
-		p := ec2.NewDescribeInstanceTypesPaginator(c.api, &ec2.DescribeInstanceTypesInput{
-			InstanceTypes: batch,
-			MaxResults:    aws.Int32(maxInstanceTypesBatch),
-		})
-		for p.HasMorePages() {
-			out, err := p.NextPage(ctx)
-			snap.Calls++
-			if err != nil {
-				return fmt.Errorf("describing instance types in %s: %w", c, err)
+		err := c.describeInstanceTypes(ctx, batch, snap)
+		if IsNotFound(err) && len(batch) > 1 {
+			// A type the region does not offer (a template's typo, say)
+			// fails the whole call: find the others one by one. Such a type
+			// is left out of InstanceTypes, for the planner to report.
+			for _, name := range batch {
+				if err := c.describeInstanceTypes(ctx, []ec2types.InstanceType{name}, snap); err != nil && !IsNotFound(err) {
+					return err
+				}
 			}
-			for _, it := range out.InstanceTypes {
-				t := newInstanceType(it)
-				snap.InstanceTypes[t.Name] = t
-			}
+			continue
+		}
+		if err != nil && !IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Client) describeInstanceTypes(ctx context.Context, names []ec2types.InstanceType, snap *Snapshot) error {
+	p := ec2.NewDescribeInstanceTypesPaginator(c.api, &ec2.DescribeInstanceTypesInput{
+		InstanceTypes: names,
+		MaxResults:    aws.Int32(maxInstanceTypesBatch),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		snap.Calls++
+		if err != nil {
+			return fmt.Errorf("describing instance types in %s: %w", c, err)
+		}
+		for _, it := range out.InstanceTypes {
+			t := newInstanceType(it)
+			snap.InstanceTypes[t.Name] = t
 		}
 	}
 	return nil

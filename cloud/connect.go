@@ -43,6 +43,9 @@ type Account struct {
 	RoleARN string
 	// Regions are the regions managed in the account.
 	Regions []string
+	// Where says where the account is configured, e.g.
+	// "launchwarden.toml:12", for the message when VerifyAccounts fails.
+	Where string
 }
 
 // ConnectOptions configure Connect.
@@ -122,22 +125,26 @@ func Connect(ctx context.Context, opts ConnectOptions) ([]*Client, error) {
 		if id == "" {
 			return nil, fmt.Errorf("account %s: neither an account ID nor a role ARN to take it from", acct.Name)
 		}
+		inRegion := func(o *sts.Options) {
+			if o.Region == "" {
+				o.Region = acct.Regions[0]
+			}
+		}
 		creds := cfg.Credentials
 		if acct.RoleARN != "" {
-			stsClient := sts.NewFromConfig(cfg, func(o *sts.Options) {
-				if o.Region == "" {
-					o.Region = acct.Regions[0]
-				}
-			})
-			creds = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, acct.RoleARN,
+			creds = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg, inRegion), acct.RoleARN,
 				func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = roleSessionName }))
 		}
+		// Asked with the account's own credentials: whose are they?
+		identity := sts.NewFromConfig(cfg, inRegion, func(o *sts.Options) { o.Credentials = creds })
 		for _, region := range acct.Regions {
 			api := ec2.NewFromConfig(cfg, func(o *ec2.Options) {
 				o.Region = region
 				o.Credentials = creds
 			})
-			clients = append(clients, NewClient(api, id, region))
+			c := NewClient(api, id, region)
+			c.sts, c.name, c.where = identity, acct.Name, acct.Where
+			clients = append(clients, c)
 		}
 	}
 	return clients, nil
@@ -178,6 +185,11 @@ func (c plainBodyClient) Do(req *http.Request) (*http.Response, error) {
 // and no snapshot, since acting on part of the fleet would misjudge quotas.
 // Snapshots are in the order of clients.
 func ObserveAll(ctx context.Context, clients []*Client) ([]*Snapshot, error) {
+	return ObserveAllWith(ctx, clients, func(*Client) Lookups { return Lookups{} })
+}
+
+// ObserveAllWith is ObserveAll with each client's lookups.
+func ObserveAllWith(ctx context.Context, clients []*Client, lookups func(*Client) Lookups) ([]*Snapshot, error) {
 	snaps := make([]*Snapshot, len(clients))
 	errs := make([]error, len(clients))
 	sem := make(chan struct{}, maxConcurrentObservations)
@@ -186,7 +198,7 @@ func ObserveAll(ctx context.Context, clients []*Client) ([]*Snapshot, error) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			snaps[i], errs[i] = c.Observe(ctx)
+			snaps[i], errs[i] = c.ObserveWith(ctx, lookups(c))
 		})
 	}
 	wg.Wait()

@@ -28,6 +28,9 @@ var (
 		"InvalidPermission.NotFound",
 		"InvalidAMIID.NotFound",
 		"InvalidVpcID.NotFound",
+		"InvalidSubnetID.NotFound",
+		// DescribeInstanceTypes with a type the region does not offer.
+		"InvalidInstanceType",
 	)
 	throttleCodes = codeSet(
 		"RequestLimitExceeded",

@@ -40,6 +40,18 @@ func (r readOnly) DescribeInstanceTypes(ctx context.Context, in *ec2.DescribeIns
 	return r.api.DescribeInstanceTypes(ctx, in, opts...)
 }
 
+func (r readOnly) DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, opts ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
+	return r.api.DescribeImages(ctx, in, opts...)
+}
+
+func (r readOnly) DescribeSubnets(ctx context.Context, in *ec2.DescribeSubnetsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSubnetsOutput, error) {
+	return r.api.DescribeSubnets(ctx, in, opts...)
+}
+
+func (r readOnly) DescribeVpcs(ctx context.Context, in *ec2.DescribeVpcsInput, opts ...func(*ec2.Options)) (*ec2.DescribeVpcsOutput, error) {
+	return r.api.DescribeVpcs(ctx, in, opts...)
+}
+
 func (readOnly) CreateLaunchTemplate(context.Context, *ec2.CreateLaunchTemplateInput, ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateOutput, error) {
 	return nil, refuse("CreateLaunchTemplate")
 }

@@ -14,9 +14,6 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
-// RootDevice is the device name of the root volume in every template.
-const RootDevice = "/dev/xvda"
-
 // CreateLaunchTemplateInput builds the CreateLaunchTemplate request for a
 // template: the version data, and tags on the template itself.
 func CreateLaunchTemplateInput(name string, data TemplateData, tags map[string]string) *ec2.CreateLaunchTemplateInput {
@@ -34,8 +31,10 @@ func CreateLaunchTemplateInput(name string, data TemplateData, tags map[string]s
 }
 
 // requestData converts TemplateData to what EC2 takes for a template version:
-// an encrypted root volume that goes with the instance, IMDSv2 as configured,
-// base64 user data, and launch-time tags per resource type.
+// an encrypted root volume that goes with the instance, the primary network
+// interface with the security group and subnet (EC2 takes groups either
+// there or at the top level, not both, and a subnet only there), IMDSv2 as
+// configured, base64 user data, and launch-time tags per resource type.
 func requestData(d TemplateData) *ec2types.RequestLaunchTemplateData {
 	ebs := &ec2types.LaunchTemplateEbsBlockDeviceRequest{
 		DeleteOnTermination: aws.Bool(true),
@@ -59,13 +58,22 @@ func requestData(d TemplateData) *ec2types.RequestLaunchTemplateData {
 		ImageId:      aws.String(d.ImageID),
 		InstanceType: ec2types.InstanceType(d.InstanceType),
 		BlockDeviceMappings: []ec2types.LaunchTemplateBlockDeviceMappingRequest{{
-			DeviceName: aws.String(RootDevice),
+			DeviceName: aws.String(d.RootDevice),
 			Ebs:        ebs,
 		}},
-		SecurityGroupIds:                  slices.Clone(d.SecurityGroupIDs),
+		NetworkInterfaces: []ec2types.LaunchTemplateInstanceNetworkInterfaceSpecificationRequest{{
+			DeviceIndex:              aws.Int32(0),
+			Groups:                   slices.Clone(d.SecurityGroupIDs),
+			SubnetId:                 optional(d.SubnetID),
+			AssociatePublicIpAddress: d.PublicIP,
+			DeleteOnTermination:      aws.Bool(true),
+		}},
 		MetadataOptions:                   meta,
 		InstanceInitiatedShutdownBehavior: ec2types.ShutdownBehavior(d.ShutdownBehavior),
 		DisableApiTermination:             aws.Bool(d.DisableAPITermination),
+	}
+	if d.AvailabilityZone != "" {
+		out.Placement = &ec2types.LaunchTemplatePlacementRequest{AvailabilityZone: aws.String(d.AvailabilityZone)}
 	}
 	if d.UserData != "" {
 		out.UserData = aws.String(base64.StdEncoding.EncodeToString([]byte(d.UserData)))
@@ -92,12 +100,24 @@ func templateData(r *ec2types.ResponseLaunchTemplateData) (TemplateData, error) 
 		ShutdownBehavior:      string(r.InstanceInitiatedShutdownBehavior),
 		DisableAPITermination: aws.ToBool(r.DisableApiTermination),
 	}
+	// launchwarden writes one mapping, the root volume's.
 	for _, bd := range r.BlockDeviceMappings {
-		if aws.ToString(bd.DeviceName) == RootDevice && bd.Ebs != nil {
+		if bd.Ebs != nil && d.RootDevice == "" {
+			d.RootDevice = aws.ToString(bd.DeviceName)
 			d.VolumeGiB = aws.ToInt32(bd.Ebs.VolumeSize)
 			d.VolumeType = string(bd.Ebs.VolumeType)
 			d.Encrypted = aws.ToBool(bd.Ebs.Encrypted)
 		}
+	}
+	for _, ni := range r.NetworkInterfaces {
+		if aws.ToInt32(ni.DeviceIndex) == 0 {
+			d.SecurityGroupIDs = slices.Clone(ni.Groups)
+			d.SubnetID = aws.ToString(ni.SubnetId)
+			d.PublicIP = ni.AssociatePublicIpAddress
+		}
+	}
+	if r.Placement != nil {
+		d.AvailabilityZone = aws.ToString(r.Placement.AvailabilityZone)
 	}
 	if m := r.MetadataOptions; m != nil {
 		d.HTTPTokensRequired = m.HttpTokens == ec2types.LaunchTemplateHttpTokensStateRequired
@@ -117,6 +137,13 @@ func templateData(r *ec2types.ResponseLaunchTemplateData) (TemplateData, error) 
 		d.TagSpecs[string(ts.ResourceType)] = tagMap(ts.Tags)
 	}
 	return d, nil
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
 }
 
 // CreateTemplate creates a launch template with its first version.

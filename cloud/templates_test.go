@@ -25,10 +25,13 @@ var update = flag.Bool("update", false, "rewrite golden files")
 var fedora = TemplateData{
 	ImageID:            "ami-0123456789abcdef0",
 	InstanceType:       "m5.large",
+	RootDevice:         "/dev/sda1",
 	VolumeGiB:          50,
 	VolumeType:         "gp3",
 	Encrypted:          true,
 	SecurityGroupIDs:   []string{"sg-1"},
+	SubnetID:           "subnet-1",
+	PublicIP:           aws.Bool(false),
 	UserData:           "#cloud-config\nssh_authorized_keys:\n  - ssh-ed25519 AAAA user\n",
 	HTTPTokensRequired: true,
 	HopLimit:           2,
@@ -119,12 +122,14 @@ func TestTemplateData(t *testing.T) {
 				ImageId:      aws.String(fedora.ImageID),
 				InstanceType: ec2types.InstanceTypeM5Large,
 				BlockDeviceMappings: []ec2types.LaunchTemplateBlockDeviceMapping{
-					{DeviceName: aws.String("/dev/xvdb"), Ebs: &ec2types.LaunchTemplateEbsBlockDevice{VolumeSize: aws.Int32(500)}},
-					{DeviceName: aws.String(RootDevice), Ebs: &ec2types.LaunchTemplateEbsBlockDevice{
+					{DeviceName: aws.String("/dev/sda1"), Ebs: &ec2types.LaunchTemplateEbsBlockDevice{
 						VolumeSize: aws.Int32(50), VolumeType: ec2types.VolumeTypeGp3, Encrypted: aws.Bool(true),
 					}},
 				},
-				SecurityGroupIds: []string{"sg-1"},
+				NetworkInterfaces: []ec2types.LaunchTemplateInstanceNetworkInterfaceSpecification{{
+					DeviceIndex: aws.Int32(0), Groups: []string{"sg-1"}, SubnetId: aws.String("subnet-1"),
+					AssociatePublicIpAddress: aws.Bool(false), DeleteOnTermination: aws.Bool(true),
+				}},
 				UserData:         aws.String(base64.StdEncoding.EncodeToString([]byte(fedora.UserData))),
 				MetadataOptions: &ec2types.LaunchTemplateInstanceMetadataOptions{
 					HttpTokens: ec2types.LaunchTemplateHttpTokensStateRequired, HttpPutResponseHopLimit: aws.Int32(2),

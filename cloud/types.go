@@ -133,11 +133,13 @@ type Rule struct {
 	CIDR     string `json:"cidr"`
 }
 
-// InstanceType is the size of an EC2 instance type, for vCPU quotas.
+// InstanceType is the size of an EC2 instance type, for vCPU quotas, and
+// the image architectures it runs.
 type InstanceType struct {
-	Name      string
-	VCPUs     int32
-	MemoryMiB int64
+	Name          string
+	VCPUs         int32
+	MemoryMiB     int64
+	Architectures []string
 }
 
 // Snapshot is everything launchwarden owns in one account and region, observed
@@ -147,8 +149,16 @@ type Snapshot struct {
 	Instances       []Instance
 	Templates       []Template
 	SecurityGroups  []SecurityGroup
-	// InstanceTypes holds the types of the observed instances, by name.
+	// InstanceTypes holds the types of the observed instances and those
+	// looked up (Lookups.InstanceTypes), by name.
 	InstanceTypes map[string]InstanceType
+	// Images holds the images looked up by id that exist, by id; Matches
+	// the available images of each selector (ImageQuery.Key), in no order.
+	Images  map[string]Image
+	Matches map[string][]Image
+	// Subnets are the configured subnets, in the configured order (listed by
+	// VPC when only the VPC is configured: by zone, then id).
+	Subnets []Subnet
 	// Calls is the number of EC2 API calls (pages) the observation made, not
 	// counting the SDK's retries of a call.
 	Calls int
@@ -161,11 +171,22 @@ type Snapshot struct {
 type TemplateData struct {
 	ImageID      string `json:"image_id"`
 	InstanceType string `json:"instance_type"`
-	// VolumeGiB, VolumeType and Encrypted describe the root volume (/dev/xvda).
-	VolumeGiB        int32    `json:"volume_gib"`
-	VolumeType       string   `json:"volume_type"`
-	Encrypted        bool     `json:"encrypted"`
+	// RootDevice is the image's root device name: the block device mapping
+	// names it, so that VolumeGiB, VolumeType and Encrypted apply to the
+	// root volume itself rather than to a second, empty disk. VolumeGiB 0
+	// keeps the image's size.
+	RootDevice string `json:"root_device"`
+	VolumeGiB  int32  `json:"volume_gib"`
+	VolumeType string `json:"volume_type"`
+	Encrypted  bool   `json:"encrypted"`
+	// SecurityGroupIDs, SubnetID and PublicIP make the primary network
+	// interface (device 0). An empty SubnetID leaves the subnet to EC2: the
+	// default VPC's default subnet (in AvailabilityZone, if set). A nil
+	// PublicIP leaves the public IPv4 address to the subnet's setting.
 	SecurityGroupIDs []string `json:"security_group_ids"`
+	SubnetID         string   `json:"subnet_id,omitempty"`
+	AvailabilityZone string   `json:"availability_zone,omitempty"`
+	PublicIP         *bool    `json:"public_ip,omitempty"`
 	// UserData is plain text; it is base64-encoded on the wire.
 	UserData string `json:"user_data"`
 	// HTTPTokensRequired enforces IMDSv2; HopLimit is the metadata response hop limit.
@@ -388,6 +409,11 @@ func newInstanceType(it ec2types.InstanceTypeInfo) InstanceType {
 	}
 	if it.MemoryInfo != nil {
 		out.MemoryMiB = aws.ToInt64(it.MemoryInfo.SizeInMiB)
+	}
+	if it.ProcessorInfo != nil {
+		for _, a := range it.ProcessorInfo.SupportedArchitectures {
+			out.Architectures = append(out.Architectures, string(a))
+		}
 	}
 	return out
 }

@@ -59,12 +59,15 @@ const (
 	KindTemplateChanged Kind = "template-changed"
 	// KindKeysKept: SSH keys could not be refreshed, so the template keeps the previous keys.
 	KindKeysKept Kind = "keys-kept"
+	// KindTemplateHeld: a template is left as it is (or not created) in a
+	// region because of problems found against EC2, e.g. no image there.
+	KindTemplateHeld Kind = "template-held"
 )
 
 // Kinds lists every kind in presentation order: what needs attention first.
 var Kinds = []Kind{
 	KindFrozen, KindSafety, KindUndelivered, KindActionFailed, KindUntrusted,
-	KindExpiring, KindOverQuota, KindDisallowedType, KindLaunchesClosed,
+	KindTemplateHeld, KindExpiring, KindOverQuota, KindDisallowedType, KindLaunchesClosed,
 	KindStopped, KindTerminated, KindOrphan,
 	KindLaunchesOpened, KindTemplateChanged, KindKeysKept,
 }

@@ -76,6 +76,7 @@ var sectionInfo = map[Kind]struct {
 	KindLaunchesClosed:  {"Launches closed", "launches closed", "launches closed for %d templates", "Launches from these templates are refused until usage allows; the first run after that opens them again."},
 	KindLaunchesOpened:  {"Launches open again", "launches open again", "launches open again for %d templates", ""},
 	KindTemplateChanged: {"Templates changed", "1 template changed", "%d templates changed", ""},
+	KindTemplateHeld:    {"Templates not written", "1 template not written", "%d templates not written", "Launches keep using what the template was; until the problem is fixed it is not created or changed in that region. Other regions go on."},
 	KindKeysKept:        {"SSH keys not refreshed", "1 template kept old keys", "%d templates kept old keys", "The template keeps its previous keys until the key source answers again."},
 }
 

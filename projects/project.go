@@ -201,6 +201,10 @@ func decodeTemplate(t table) Template {
 	var tpl Template
 	t.known("name", "image", "images", "instance_type", "volume_gib", "availability_zone", "ssh_from", "ssh_keys_from_github", "cloud_init", "tags", "shutdown_behavior")
 	d := t.d
+	tpl.Lines = map[string]int{"": d.ix.lookup(t.path).line}
+	for k := range t.m {
+		tpl.Lines[k] = d.ix.lookup(t.keyPath(k)).line
+	}
 	if t.required("name", `name = "fedora-large"`) {
 		if s, ok := t.str("name"); ok {
 			if msg := nameProblem(s); msg != "" {

@@ -319,6 +319,18 @@ type Template struct {
 	Tags      map[string]string
 	// ShutdownBehavior is "stop" or "terminate" (instance-initiated shutdown).
 	ShutdownBehavior string
+	// Lines maps each key written in the template's table to its line in
+	// the project file; "" is the line of the table itself.
+	Lines map[string]int
+}
+
+// Line returns the line of key in the template's table, or of the table
+// when the key is not written.
+func (t *Template) Line(key string) int {
+	if n, ok := t.Lines[key]; ok {
+		return n
+	}
+	return t.Lines[""]
 }
 
 // ImageSelector finds an image by owner and name, as Packer and Terraform

@@ -43,6 +43,9 @@ type Report struct {
 	Withheld int
 	// Frozen names the projects frozen by problems in their file.
 	Frozen []string
+	// HeldTemplates counts the templates the plan left unwritten in some
+	// region (RunPlan.HeldTemplates).
+	HeldTemplates int
 	// Errors are the failures of single operations; the run went on past them.
 	Errors []error
 }
@@ -63,8 +66,8 @@ func (r *Report) Undelivered() []notify.Result {
 }
 
 // Problems lists, in words, what went wrong in the run: digests not
-// delivered, actions withheld for that reason, frozen projects and failed
-// operations. Empty means the run did all it planned (held actions aside,
+// delivered, actions withheld for that reason, frozen projects, templates
+// left unwritten and failed operations. Empty means the run did all it planned (held actions aside,
 // which Held counts). Each is a reason for `run` to exit non-zero
 // (invariant 7).
 func (r *Report) Problems() []string {
@@ -77,6 +80,9 @@ func (r *Report) Problems() []string {
 	}
 	if len(r.Frozen) > 0 {
 		out = append(out, fmt.Sprintf("project(s) frozen by config problems: %s", strings.Join(r.Frozen, ", ")))
+	}
+	if r.HeldTemplates > 0 {
+		out = append(out, fmt.Sprintf("%d template(s) not written in some region: see the plan", r.HeldTemplates))
 	}
 	if len(r.Errors) > 0 {
 		out = append(out, fmt.Sprintf("%d operation(s) failed", len(r.Errors)))
@@ -108,7 +114,7 @@ func Apply(ctx context.Context, plan *RunPlan, deps Deps) (*Report, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("run", plan.RunID)
-	rep := &Report{Held: len(plan.Held), Frozen: slices.Clone(plan.Frozen)}
+	rep := &Report{Held: len(plan.Held), Frozen: slices.Clone(plan.Frozen), HeldTemplates: len(plan.HeldTemplates)}
 	r := &reporter{rep: rep, log: log}
 
 	clients := map[string]*cloud.Client{}
@@ -170,7 +176,9 @@ func applyGroups(ctx context.Context, c *cloud.Client, rp *RegionPlan, r *report
 		switch g.Op {
 		case OpCreate:
 			var id string
-			id, err = c.CreateSecurityGroup(ctx, g.Name, g.VPCID, "launchwarden: SSH access for launch template "+g.Name, managedTags(g.Project, g.Template))
+			tags := managedTags(g.Project, g.Template)
+			maps.Copy(tags, g.Tags)
+			id, err = c.CreateSecurityGroup(ctx, g.Name, g.VPCID, "launchwarden: SSH access for launch template "+g.Name, tags)
 			if err == nil {
 				created[g.Name] = id
 				r.log.Info("created security group", "region", c.Region, "group", g.Name, "id", id)
@@ -221,6 +229,9 @@ func applyTemplates(ctx context.Context, c *cloud.Client, rp *RegionPlan, groupI
 			tags := managedTags(t.Project, t.Template)
 			tags[cloud.TagSpec] = spec
 			tags[TagVersion] = "1"
+			if t.Image != "" {
+				tags[TagImage] = t.Image
+			}
 			if _, err := c.CreateTemplate(ctx, t.Name, data, tags); err != nil {
 				r.fail(fmt.Errorf("launch template %s: %w", t.Name, err))
 				continue
@@ -234,7 +245,11 @@ func applyTemplates(ctx context.Context, c *cloud.Client, rp *RegionPlan, groupI
 				err = c.SetDefaultVersion(ctx, t.ID, v)
 			}
 			if err == nil {
-				err = c.TagTemplate(ctx, t.ID, map[string]string{cloud.TagSpec: spec, TagVersion: strconv.FormatInt(v, 10)})
+				tags := map[string]string{cloud.TagSpec: spec, TagVersion: strconv.FormatInt(v, 10)}
+				if t.Image != "" {
+					tags[TagImage] = t.Image
+				}
+				err = c.TagTemplate(ctx, t.ID, tags)
 			}
 			if err != nil {
 				r.fail(fmt.Errorf("launch template %s: new version: %w", t.Name, err))

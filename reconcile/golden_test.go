@@ -60,6 +60,13 @@ func goldenConfig(t *testing.T) *projects.Config {
 	return cfg
 }
 
+// testImage is the image the test templates name: a Fedora image whose root
+// device is /dev/sda1 with a 5 GiB snapshot.
+var testImage = cloud.Image{
+	ID: "ami-0123456789abcdef0", Name: "Fedora-Cloud-Base-Generic-41-20261101.0.x86_64", OwnerID: "125523088429",
+	Architecture: "x86_64", RootDevice: "/dev/sda1", RootVolumeGiB: 5, CreationDate: t0.Add(-22 * 24 * time.Hour),
+}
+
 // goldenObservation is a region with drift of every kind.
 func goldenObservation(t *testing.T, cfg *projects.Config) *Observation {
 	keys := sshkeys.Result{}
@@ -102,7 +109,13 @@ func goldenObservation(t *testing.T, cfg *projects.Config) *Observation {
 			inst("i-0000000000000000d", "gone", "box", "t3.large", born(-2), ""),                                                   // orphan
 			inst("i-0000000000000000e", "broken", "x", "t3.large", born(-200), ""),                                                 // frozen: untouched
 		},
-		InstanceTypes: map[string]cloud.InstanceType{"t3.large": {Name: "t3.large", VCPUs: 2}, "m6i.xlarge": {Name: "m6i.xlarge", VCPUs: 4}},
+		InstanceTypes: map[string]cloud.InstanceType{
+			"t3.large":   {Name: "t3.large", VCPUs: 2, Architectures: []string{"x86_64"}},
+			"t3.medium":  {Name: "t3.medium", VCPUs: 2, Architectures: []string{"x86_64"}},
+			"m6i.xlarge": {Name: "m6i.xlarge", VCPUs: 4, Architectures: []string{"x86_64"}},
+		},
+		Images: map[string]cloud.Image{testImage.ID: testImage},
+		Subnets: []cloud.Subnet{{ID: "subnet-0000000000000000a", VPCID: "vpc-0123456789abcdef0", AvailabilityZone: "us-east-1a"}},
 	}
 	return &Observation{Snapshots: []*cloud.Snapshot{snap}, Keys: keys}
 }

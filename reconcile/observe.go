@@ -13,16 +13,26 @@ import (
 	"github.com/launchwarden/launchwarden/reconcile/userdata"
 )
 
-// Observe reads everything a run plans from: every account and region
-// (all or nothing: a failed listing fails the observation, so no run ever
-// acts on a partial inventory) and the SSH keys of the config's users. For
-// templates whose users' keys could not all be fetched it also reads the
-// current default version, whose keys are then kept.
+// Observe reads everything a run plans from. First it checks that each
+// account's credentials are of the configured account (cloud.VerifyAccounts),
+// then it observes every account and region with the lookups the config
+// needs there: the templates' instance types and images, and the configured
+// VPC and subnets, which must exist as configured. All or nothing: a wrong
+// account, a missing subnet or a failed listing fails the observation, so no
+// run ever acts in the wrong place or on a partial inventory. Last, the SSH
+// keys of the config's users; for templates whose users' keys could not all
+// be fetched it also reads the current default version, whose keys are then
+// kept.
 func Observe(ctx context.Context, cfg *projects.Config, clients []*cloud.Client, keys *sshkeys.Fetcher, log *slog.Logger) (*Observation, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	snaps, err := cloud.ObserveAll(ctx, clients)
+	if err := cloud.VerifyAccounts(ctx, clients); err != nil {
+		return nil, fmt.Errorf("checking accounts: %w", err)
+	}
+	snaps, err := cloud.ObserveAllWith(ctx, clients, func(c *cloud.Client) cloud.Lookups {
+		return lookupsFor(cfg, c.Account, c.Region)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("observing: %w", err)
 	}

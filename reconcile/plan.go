@@ -64,6 +64,20 @@ type RunPlan struct {
 	Fleet    map[string]map[string]int `json:"fleet,omitempty"`
 	Frozen   []string                  `json:"frozen,omitempty"`
 	Warnings []string                  `json:"warnings,omitempty"`
+	// Held are templates not written in a region because of problems
+	// found against EC2 (no image there, an image the instance type cannot
+	// run, a volume smaller than the image's snapshot, no subnet in the
+	// zone). The rest of the run goes on; it exits non-zero.
+	HeldTemplates []HeldTemplate `json:"held_templates,omitempty"`
+}
+
+// HeldTemplate is a template left as it is (or not created) in one region.
+type HeldTemplate struct {
+	Account  string   `json:"account"`
+	Region   string   `json:"region"`
+	Project  string   `json:"project"`
+	Template string   `json:"template"`
+	Problems []string `json:"problems"`
 }
 
 // RegionPlan is the plan for one account and region.
@@ -73,7 +87,8 @@ type RegionPlan struct {
 	Groups    []GroupChange    `json:"security_groups,omitempty"`
 	Templates []TemplateChange `json:"templates,omitempty"`
 	Instances []InstanceChange `json:"instances,omitempty"`
-	// TemplateTags are bookkeeping tags on templates (TagFrozen).
+	// TemplateTags are bookkeeping tags on templates (TagFrozen) and on
+	// security groups (TagHeld).
 	TemplateTags []TagChange `json:"template_tags,omitempty"`
 	// AfterAdmin are bookkeeping tags on templates written only once the
 	// admin digest was delivered (TagStrays).
@@ -103,6 +118,8 @@ type GroupChange struct {
 	ID                string       `json:"id,omitempty"`
 	VPCID             string       `json:"vpc_id,omitempty"`
 	Rules             []cloud.Rule `json:"rules,omitempty"`
+	// Tags are set on a created group besides the managed ones (TagHeld).
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // TemplateChange is one change to a launch template.
@@ -120,6 +137,11 @@ type TemplateChange struct {
 	// Version is the version restore-default makes the default again.
 	Version int64  `json:"version,omitempty"`
 	Reason  string `json:"reason"`
+	// Image is the image Data launches, by name and id (the TagImage
+	// value); ImageGiB its snapshot size, the root volume's size when Data
+	// sets none.
+	Image    string `json:"image,omitempty"`
+	ImageGiB int32  `json:"image_gib,omitempty"`
 }
 
 // TagChange sets and deletes tags on one resource.
@@ -180,14 +202,18 @@ func diffRules(want, have []cloud.Rule) (add, remove []cloud.Rule) {
 }
 
 // templateData is the desired data of a project template's launch template.
-func templateData(p *projects.Project, t *projects.Template, imageID, groupID, userData string) cloud.TemplateData {
+func templateData(p *projects.Project, t *projects.Template, pl placement, groupID, userData string) cloud.TemplateData {
 	tags := map[string]string{cloud.TagProject: p.Name, cloud.TagTemplate: t.Name}
 	for k, v := range t.Tags {
 		tags[k] = v
 	}
 	d := cloud.TemplateData{
-		ImageID:            imageID,
+		ImageID:            pl.image.ID,
 		InstanceType:       t.InstanceType,
+		RootDevice:         pl.image.RootDevice,
+		SubnetID:           pl.subnetID,
+		AvailabilityZone:   pl.zone,
+		PublicIP:           pl.publicIP,
 		VolumeGiB:          int32(t.VolumeGiB),
 		VolumeType:         "gp3",
 		Encrypted:          true,
@@ -323,7 +349,11 @@ func planGroupsAndTemplates(plan *RunPlan, rp *RegionPlan, cfg *projects.Config,
 			templates[owner{t.Project, t.TemplateName}] = t
 		}
 	}
-	vpc := vpcOf(cfg.Admin, snap.Account, snap.Region)
+	var network projects.Network
+	if a := adminAccount(cfg.Admin, snap.Account); a != nil {
+		network = a.Network(snap.Region)
+	}
+	vpc := network.VPCID
 
 	wanted := map[owner]bool{}
 	for _, p := range cfg.Projects {
@@ -334,12 +364,28 @@ func planGroupsAndTemplates(plan *RunPlan, rp *RegionPlan, cfg *projects.Config,
 			name := Name(p.Name, t.Name)
 			where := fmt.Sprintf("%s/%s %s", snap.Account, snap.Region, name)
 
+			pl, problems := place(p, t, snap, templates[o], network, plan.Now)
+			held := ""
+			if len(problems) > 0 {
+				held = problemsHash(problems)
+			}
+
 			// Security group first: the template refers to it by ID.
 			rules := sshRules(t)
 			groupID := ""
 			if g := groups[o]; g == nil {
-				rp.Groups = append(rp.Groups, GroupChange{Op: OpCreate, Project: p.Name, Template: t.Name, Name: name, VPCID: vpc, Rules: rules})
+				gc := GroupChange{Op: OpCreate, Project: p.Name, Template: t.Name, Name: name, VPCID: vpc, Rules: rules}
+				if held != "" {
+					gc.Tags = map[string]string{TagHeld: held}
+				}
+				rp.Groups = append(rp.Groups, gc)
 			} else {
+				switch {
+				case held != "" && g.Tags[TagHeld] != held:
+					rp.TemplateTags = append(rp.TemplateTags, TagChange{ID: g.ID, Name: g.Name, Set: map[string]string{TagHeld: held}})
+				case held == "" && g.Tags[TagHeld] != "":
+					rp.TemplateTags = append(rp.TemplateTags, TagChange{ID: g.ID, Name: g.Name, Delete: []string{TagHeld}})
+				}
 				groupID = g.ID
 				add, remove := diffRules(rules, sortRules(slices.Clone(g.Ingress)))
 				if len(add) > 0 {
@@ -348,6 +394,15 @@ func planGroupsAndTemplates(plan *RunPlan, rp *RegionPlan, cfg *projects.Config,
 				if len(remove) > 0 {
 					rp.Groups = append(rp.Groups, GroupChange{Op: OpRevoke, Project: p.Name, Template: t.Name, Name: name, ID: g.ID, Rules: remove})
 				}
+			}
+
+			if held != "" {
+				g := groups[o]
+				plan.HeldTemplates = append(plan.HeldTemplates, HeldTemplate{Account: snap.Account, Region: snap.Region, Project: p.Name, Template: t.Name, Problems: problems})
+				if g == nil || g.Tags[TagHeld] != held {
+					heldNotices(plan, p, t, snap, problems)
+				}
+				continue
 			}
 
 			cur := templates[o]
@@ -371,22 +426,21 @@ func planGroupsAndTemplates(plan *RunPlan, rp *RegionPlan, cfg *projects.Config,
 				plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: left unchanged: %v", where, err))
 				continue
 			}
-			imageID := t.ImageID(snap.Region)
-			if imageID == "" {
-				plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: left unchanged: no image for this region", where))
-				continue
-			}
-			data := templateData(p, t, imageID, groupID, ud)
+			data := templateData(p, t, pl, groupID, ud)
 			spec := ""
 			if groupID != "" {
 				spec = SpecHash(data)
 			}
-			change := TemplateChange{Project: p.Name, Template: t.Name, Name: name, Data: &data, Spec: spec}
+			change := TemplateChange{Project: p.Name, Template: t.Name, Name: name, Data: &data, Spec: spec,
+				Image: imageTag(pl.image), ImageGiB: pl.image.RootVolumeGiB}
 			switch {
 			case cur == nil:
 				change.Op, change.Reason = OpCreate, "new template"
 			case groupID == "":
 				change.Op, change.ID, change.Reason = OpUpdate, cur.ID, "security group recreated"
+			case cur.Spec != spec && pl.previousImage != "":
+				change.Op, change.ID = OpUpdate, cur.ID
+				change.Reason = fmt.Sprintf("image updated: %s → %s", pl.previousImage, cmp.Or(pl.image.Name, pl.image.ID))
 			case cur.Spec != spec:
 				change.Op, change.ID, change.Reason = OpUpdate, cur.ID, "spec changed"
 			default:
@@ -431,15 +485,19 @@ func planGroupsAndTemplates(plan *RunPlan, rp *RegionPlan, cfg *projects.Config,
 	}
 }
 
-// vpcOf returns the VPC the admin configured for an account's region ("" for
-// the default VPC).
-func vpcOf(admin *projects.Admin, account, region string) string {
-	for _, a := range admin.AWS.Accounts {
-		if a.ID == account || a.Name == account {
-			return a.Network(region).VPCID
+// heldNotices tells the team and the admins why a template is not written
+// in a region.
+func heldNotices(plan *RunPlan, p *projects.Project, t *projects.Template, snap *cloud.Snapshot, problems []string) {
+	for _, ch := range slices.Compact([]string{p.SlackChannel, plan.AdminChannel}) {
+		if ch == "" {
+			continue
 		}
+		plan.Notices = append(plan.Notices, notify.Notice{
+			Kind: notify.KindTemplateHeld, Channel: ch, Project: p.Name, Account: snap.Account, Region: snap.Region,
+			Template: t.Name, Reason: fmt.Sprintf("%s left as it is in %s/%s", Name(p.Name, t.Name), snap.Account, snap.Region),
+			Detail: strings.Join(problems, "\n"),
+		})
 	}
-	return ""
 }
 
 // planFrozen announces each frozen project to admins, naming every problem

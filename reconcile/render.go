@@ -91,7 +91,7 @@ func (p *RunPlan) writeBody(b *strings.Builder, heading string, code func(string
 			fmt.Fprintf(b, "  - security group %s: %s%s\n", code(g.Name), g.Op, rulesText(g.Rules))
 		}
 		for _, t := range rp.Templates {
-			fmt.Fprintf(b, "  - launch template %s: %s (%s)%s\n", code(t.Name), t.Op, t.Reason, dataText(t.Data))
+			fmt.Fprintf(b, "  - launch template %s: %s (%s)%s\n", code(t.Name), t.Op, t.Reason, dataText(t))
 		}
 		for _, tc := range rp.TemplateTags {
 			var what []string
@@ -111,6 +111,14 @@ func (p *RunPlan) writeBody(b *strings.Builder, heading string, code func(string
 		fmt.Fprintf(b, "\n%sheld back by safety.max_destructive_per_run = %d\n", heading, p.MaxDestructive)
 		for _, ic := range p.Held {
 			fmt.Fprintf(b, "  - instance %s (%s): %s, due %s (%s)\n", code(ic.ID), ic.Project, ic.Stage, ic.Deadline.Format(time.RFC3339), ic.Reason)
+		}
+	}
+	if len(p.HeldTemplates) > 0 {
+		fmt.Fprintf(b, "\n%stemplates not written (left as they are in that region)\n", heading)
+		for _, h := range p.HeldTemplates {
+			for _, problem := range h.Problems {
+				fmt.Fprintf(b, "  - %s in %s/%s: %s\n", code(Name(h.Project, h.Template)), h.Account, h.Region, problem)
+			}
 		}
 	}
 	if len(p.Frozen) > 0 {
@@ -161,12 +169,41 @@ func rulesText(rules []cloud.Rule) string {
 	return " " + strings.Join(parts, ", ")
 }
 
-func dataText(d *cloud.TemplateData) string {
+// dataText says what a template launches: image by name and id, type, root
+// volume (the image's size when volume_gib is left out) on the image's root
+// device, subnet and public IP, keys.
+func dataText(t TemplateChange) string {
+	d := t.Data
 	if d == nil {
 		return ""
 	}
+	image := d.ImageID
+	if id, name, ok := strings.Cut(t.Image, " "); ok && id == d.ImageID {
+		image = fmt.Sprintf("%s (%s)", name, id)
+	}
+	size := fmt.Sprintf("%d GiB", d.VolumeGiB)
+	if d.VolumeGiB == 0 {
+		size = "the image's size"
+		if t.ImageGiB > 0 {
+			size = fmt.Sprintf("the image's %d GiB", t.ImageGiB)
+		}
+	}
+	where := "default VPC"
+	switch {
+	case d.SubnetID != "":
+		where = d.SubnetID
+	case d.AvailabilityZone != "":
+		where = "default VPC in " + d.AvailabilityZone
+	}
+	switch {
+	case d.PublicIP == nil:
+	case *d.PublicIP:
+		where += " with a public IP"
+	default:
+		where += " without a public IP"
+	}
 	keys := len(userdata.KeysFromUserData(d.UserData))
-	return fmt.Sprintf(": %s, %s, %d GiB %s encrypted, IMDSv2, %s", d.ImageID, d.InstanceType, d.VolumeGiB, d.VolumeType, count(keys, "SSH key"))
+	return fmt.Sprintf(": %s, %s, root %s (%s %s encrypted), %s, IMDSv2, %s", image, d.InstanceType, cmp.Or(d.RootDevice, "?"), size, d.VolumeType, where, count(keys, "SSH key"))
 }
 
 func instanceText(ic InstanceChange) string {

@@ -152,7 +152,7 @@ func runOnce(ctx context.Context, e env, args []string, apply bool) error {
 				fmt.Fprintln(e.stdout, "\n"+notify.RenderText(d))
 			}
 		}
-		return nil
+		return heldError(plan)
 	}
 	if !plan.Enforce {
 		log.Warn("safety.enforce is false: plan only, nothing applied")
@@ -173,8 +173,8 @@ func runOnce(ctx context.Context, e env, args []string, apply bool) error {
 
 // runExit turns what Apply did into run's exit: 3 when the safety cap held
 // actions back, else 1 when anything of Report.Problems happened (an
-// undelivered digest, an action withheld for it, a frozen project, a failed
-// operation), else success. Nothing fails silently (invariant 7).
+// undelivered digest, an action withheld for it, a frozen project, a
+// template left unwritten, a failed operation), else success. Nothing fails silently (invariant 7).
 func runExit(rep *reconcile.Report) error {
 	problems := rep.Problems()
 	if rep.Held > 0 {
@@ -183,6 +183,14 @@ func runExit(rep *reconcile.Report) error {
 	}
 	if len(problems) > 0 {
 		return &exitError{code: exitFailed, err: errors.New(strings.Join(problems, "; ") + "; the next run retries")}
+	}
+	return nil
+}
+
+// heldError fails a plan that leaves templates unwritten.
+func heldError(plan *reconcile.RunPlan) error {
+	if n := len(plan.HeldTemplates); n > 0 {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%d templates not written in some region; see the plan", n)}
 	}
 	return nil
 }
@@ -298,7 +306,7 @@ func (w *worker) plan(ctx context.Context, now time.Time, runID string) (*reconc
 func accountsOf(admin *projects.Admin, regions []string) []cloud.Account {
 	var out []cloud.Account
 	for _, a := range admin.AWS.Accounts {
-		ca := cloud.Account{Name: a.Name, ID: a.ID, RoleARN: a.RoleARN}
+		ca := cloud.Account{Name: a.Name, ID: a.ID, RoleARN: a.RoleARN, Where: fmt.Sprintf("%s:%d", projects.AdminFile, a.IDLine)}
 		for _, r := range a.Regions {
 			if len(regions) == 0 || slices.Contains(regions, r) {
 				ca.Regions = append(ca.Regions, r)

@@ -42,6 +42,7 @@ var emoji = map[notify.Kind]string{
 	notify.KindLaunchesOpened:  ":white_check_mark:",
 	notify.KindTemplateChanged: ":gear:",
 	notify.KindKeysKept:        ":key:",
+	notify.KindTemplateHeld:    ":construction:",
 }
 
 // Blocks lays a digest out in Block Kit: a header with the headline, the
