@@ -69,6 +69,9 @@ func runExtend(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := cloud.VerifyAccounts(ctx, clients); err != nil {
+		return &exitError{code: exitAborted, err: fmt.Errorf("%w: nothing done", err)}
+	}
 	snaps, err := cloud.ObserveAll(ctx, clients)
 	if err != nil {
 		return &exitError{code: exitAborted, err: err}
