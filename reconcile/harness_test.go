@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -142,10 +143,15 @@ func newStateKeys(t testing.TB) *cloud.StateKeys {
 
 func newHarness(t testing.TB, files map[string]string) *harness {
 	t.Helper()
+	return newHarnessIn(t, files, testRegion)
+}
+
+// newHarnessIn is newHarness with clients for the given regions of the test
+// account (the config's launchwarden.toml must name the same).
+func newHarnessIn(t testing.TB, files map[string]string, regions ...string) *harness {
+	t.Helper()
 	sim := ec2sim.New(ec2sim.Options{Start: t0})
-	// What adminTOML and the templates name exists, as on EC2.
-	sim.AddVPC(testAccount, testRegion, ec2sim.VPC{ID: "vpc-0123456789abcdef0"})
-	sim.AddImage(testRegion, ec2sim.Image{ID: "ami-0123456789abcdef0", OwnerID: "125523088429", Name: "Fedora-Cloud-Base-Generic-41", Public: true})
+	seedNetworkAndImage(sim)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	gh := httptest.NewServer(keysHandler(t))
@@ -158,7 +164,7 @@ func newHarness(t testing.TB, files map[string]string) *harness {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	clients, err := cloud.Connect(context.Background(), cloud.ConnectOptions{
 		EndpointURL: srv.URL,
-		Accounts:    []cloud.Account{{Name: "test", ID: testAccount, Regions: []string{testRegion}}},
+		Accounts:    []cloud.Account{{Name: "test", ID: testAccount, Regions: regions}},
 		MaxAttempts: 2,
 	})
 	if err != nil {
@@ -171,6 +177,30 @@ func newHarness(t testing.TB, files map[string]string) *harness {
 	h := &harness{t: t, sim: sim, dir: t.TempDir(), clients: clients, keysURL: gh.URL, endpoint: srv.URL, slack: &recorder{}, state: state}
 	h.write(files)
 	return h
+}
+
+// The VPC and subnet adminTOML configures, and the image templateTOML names.
+const (
+	testVPC     = "vpc-0123456789abcdef0"
+	testSubnet  = "subnet-0123456789abcdef0"
+	fedoraOwner = "125523088429"
+)
+
+// seedNetworkAndImage gives the emulator what the test config names: its
+// VPC with one subnet, and testImage, public in the test region.
+func seedNetworkAndImage(sim *ec2sim.Sim) {
+	sim.AddVPC(testAccount, testRegion, ec2sim.VPC{ID: testVPC, CIDR: "10.0.0.0/16"})
+	sim.AddSubnet(testAccount, testRegion, ec2sim.Subnet{ID: testSubnet, VPCID: testVPC, AvailabilityZone: "us-east-1a", CIDR: "10.0.1.0/24"})
+	addImage(sim, testRegion, testImage)
+}
+
+// addImage registers a public image like im in region.
+func addImage(sim *ec2sim.Sim, region string, im cloud.Image) string {
+	return sim.AddImage(region, ec2sim.Image{
+		ID: im.ID, OwnerID: cmp.Or(im.OwnerID, fedoraOwner), Name: im.Name, Architecture: im.Architecture,
+		RootDeviceName: im.RootDevice, RootVolumeGiB: im.RootVolumeGiB, CreationDate: im.CreationDate,
+		DeprecationTime: im.DeprecationTime, Public: true,
+	})
 }
 
 // write replaces the config repo's files (launchwarden.toml defaults to adminTOML).
@@ -225,11 +255,12 @@ func (h *harness) run() (*RunPlan, *Report) {
 	return plan, rep
 }
 
-// mutatingCalls counts the emulator's calls other than Describe*.
+// mutatingCalls counts the emulator's calls other than Describe* and
+// GetCallerIdentity.
 func (h *harness) mutatingCalls() map[string]int {
 	out := map[string]int{}
 	for action, n := range h.sim.CallCounts() {
-		if !strings.HasPrefix(action, "Describe") && n > 0 {
+		if !strings.HasPrefix(action, "Describe") && action != "GetCallerIdentity" && n > 0 {
 			out[action] = n
 		}
 	}
@@ -301,8 +332,12 @@ func (h *harness) stateTag(id, key string) string {
 }
 
 func (h *harness) templates() map[string]ec2sim.LaunchTemplate {
+	return h.templatesIn(testRegion)
+}
+
+func (h *harness) templatesIn(region string) map[string]ec2sim.LaunchTemplate {
 	out := map[string]ec2sim.LaunchTemplate{}
-	for _, lt := range h.sim.LaunchTemplates(testAccount, testRegion) {
+	for _, lt := range h.sim.LaunchTemplates(testAccount, region) {
 		out[lt.Name] = lt
 	}
 	return out

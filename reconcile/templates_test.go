@@ -78,14 +78,14 @@ func TestFreshAccountGetsEveryTemplateAndGroup(t *testing.T) {
 	if d.ImageID != "ami-0123456789abcdef0" || d.InstanceType != "t3.large" {
 		t.Errorf("image/type = %s/%s", d.ImageID, d.InstanceType)
 	}
-	if len(d.BlockDevices) != 1 || d.BlockDevices[0].VolumeSize != 40 || d.BlockDevices[0].VolumeType != "gp3" || !aws.ToBool(d.BlockDevices[0].Encrypted) {
-		t.Errorf("block devices = %+v, want one encrypted 40 GiB gp3", d.BlockDevices)
+	if len(d.BlockDevices) != 1 || d.BlockDevices[0].DeviceName != "/dev/sda1" || d.BlockDevices[0].VolumeSize != 40 || d.BlockDevices[0].VolumeType != "gp3" || !aws.ToBool(d.BlockDevices[0].Encrypted) {
+		t.Errorf("block devices = %+v, want one encrypted 40 GiB gp3 on the image's root device /dev/sda1", d.BlockDevices)
 	}
 	if d.Metadata == nil || d.Metadata.HTTPTokens != "required" || d.Metadata.HopLimit != 1 {
 		t.Errorf("metadata = %+v, want IMDSv2 with hop limit 1", d.Metadata)
 	}
-	if !cmp.Equal(d.SecurityGroupIDs, []string{groups["lw-packit-fedora"].ID}) {
-		t.Errorf("security groups = %v, want the template's own", d.SecurityGroupIDs)
+	if len(d.NetworkInterfaces) != 1 || !cmp.Equal(d.NetworkInterfaces[0].SecurityGroupIDs, []string{groups["lw-packit-fedora"].ID}) || d.NetworkInterfaces[0].SubnetID != testSubnet {
+		t.Errorf("network interfaces = %+v, want one with the template's own group in the admin's subnet", d.NetworkInterfaces)
 	}
 	for _, user := range []string{"alice", "bob"} {
 		if !strings.Contains(decode(t, d.UserData), keyLine(t, user)) {
@@ -117,9 +117,13 @@ func TestSteadyRunMakesNoMutatingCalls(t *testing.T) {
 	if got := h.mutatingCalls(); len(got) != 0 {
 		t.Errorf("second run made mutating calls: %v", got)
 	}
-	// The listing lower bound: one page per resource kind, no instance types
-	// to describe without instances.
-	want := map[string]int{"DescribeInstances": 1, "DescribeLaunchTemplates": 1, "DescribeSecurityGroups": 1}
+	// The lower bound: the account's identity, one page per resource kind,
+	// the templates' instance types (for their architectures) and image ids
+	// in one call each, and the configured subnet.
+	want := map[string]int{
+		"GetCallerIdentity": 1, "DescribeInstances": 1, "DescribeLaunchTemplates": 1, "DescribeSecurityGroups": 1,
+		"DescribeInstanceTypes": 1, "DescribeImages": 1, "DescribeSubnets": 1,
+	}
 	if diff := cmp.Diff(want, h.sim.CallCounts()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
