@@ -22,6 +22,7 @@ const (
 	templatesPage     = 200
 	groupsPage        = 1000
 	instanceTypesPage = 100
+	imagesPage        = 1000
 	idsPerCall        = 1000
 )
 
@@ -37,24 +38,51 @@ func (c Calls) Total() int {
 	return n
 }
 
-// LowerBound returns the fewest EC2 calls that observing snap and carrying
-// out rp (the plan of the same region) can take: one call per listing page,
-// ⌈ids/1000⌉ per batched instance action and per distinct tag value, and
-// the calls EC2's API needs for each security group and launch template
-// change (a group and its rules take two; a new template version, its
-// default and its spec tag take three).
-func LowerBound(snap *cloud.Snapshot, rp *reconcile.RegionPlan) Calls {
+// LowerBound returns the fewest EC2 and STS calls that observing snap with
+// the lookups l and carrying out rp (the plan of the same region) can take:
+// the account's identity once (in the region identity is true for), one
+// call per listing page, the instance types in use (the instances' and the
+// templates') 100 per call, the images named by id in one call and one
+// paged call per distinct selector, one DescribeSubnets where a network is
+// configured, ⌈ids/1000⌉ per batched instance action and per distinct tag
+// value, and the calls EC2's API needs for each security group and launch
+// template change (a group and its rules take two; a new template version,
+// its default and its spec tag take three).
+func LowerBound(snap *cloud.Snapshot, l cloud.Lookups, identity bool, rp *reconcile.RegionPlan) Calls {
 	types := map[string]bool{}
 	for _, in := range snap.Instances {
 		types[in.Type] = true
+	}
+	for _, t := range l.InstanceTypes {
+		types[t] = true
 	}
 	c := Calls{
 		"DescribeInstances":       pages(len(snap.Instances), instancesPage),
 		"DescribeLaunchTemplates": pages(len(snap.Templates), templatesPage),
 		"DescribeSecurityGroups":  pages(len(snap.SecurityGroups), groupsPage),
 	}
+	if identity {
+		c["GetCallerIdentity"] = 1
+	}
 	if len(types) > 0 {
 		c["DescribeInstanceTypes"] = ceilDiv(len(types), instanceTypesPage)
+	}
+	images := 0
+	if len(l.ImageIDs) > 0 {
+		images++
+	}
+	selectors := map[string]bool{}
+	for _, q := range l.Selectors {
+		if !selectors[q.Key()] {
+			selectors[q.Key()] = true
+			images += pages(len(snap.Matches[q.Key()]), imagesPage)
+		}
+	}
+	if images > 0 {
+		c["DescribeImages"] = images
+	}
+	if n := l.Network; n != nil && (n.VPCID != "" || len(n.SubnetIDs) > 0) {
+		c["DescribeSubnets"] = 1
 	}
 	if rp == nil {
 		return c

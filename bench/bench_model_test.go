@@ -25,11 +25,14 @@ func TestLowerBound(t *testing.T) {
 		}
 	}
 	changes = append(changes, reconcile.InstanceChange{Action: lifecycle.ActionStop}, reconcile.InstanceChange{Action: lifecycle.ActionKeep, ClearNotice: true})
+	fedora := cloud.ImageQuery{Owners: []string{"125523088429"}, Name: "Fedora-*", Architecture: "x86_64"}
 	tests := []struct {
-		name string
-		snap *cloud.Snapshot
-		plan *reconcile.RegionPlan
-		want Calls
+		name     string
+		snap     *cloud.Snapshot
+		lookups  cloud.Lookups
+		identity bool
+		plan     *reconcile.RegionPlan
+		want     Calls
 	}{
 		{
 			name: "empty region still lists once",
@@ -43,6 +46,24 @@ func TestLowerBound(t *testing.T) {
 			want: Calls{
 				"DescribeInstances": 3, "DescribeLaunchTemplates": 2, "DescribeSecurityGroups": 1, "DescribeInstanceTypes": 1,
 				"CreateTags": 3, "StopInstances": 1, "DeleteTags": 1,
+			},
+		},
+		{
+			name: "identity, templates' types, images by id, one call per distinct selector, the network",
+			snap: &cloud.Snapshot{
+				Instances: instances[:4],
+				Matches:   map[string][]cloud.Image{fedora.Key(): make([]cloud.Image, 1001)},
+			},
+			lookups: cloud.Lookups{
+				InstanceTypes: []string{"t3.large", "m6i.large"},
+				ImageIDs:      []string{"ami-1", "ami-2"},
+				Selectors:     []cloud.ImageQuery{fedora, fedora},
+				Network:       &cloud.NetworkQuery{VPCID: "vpc-1", SubnetIDs: []string{"subnet-1"}},
+			},
+			identity: true,
+			want: Calls{
+				"GetCallerIdentity": 1, "DescribeInstances": 1, "DescribeLaunchTemplates": 1, "DescribeSecurityGroups": 1,
+				"DescribeInstanceTypes": 1, "DescribeImages": 3, "DescribeSubnets": 1,
 			},
 		},
 		{
@@ -77,7 +98,7 @@ func TestLowerBound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, LowerBound(tt.snap, tt.plan)); diff != "" {
+			if diff := cmp.Diff(tt.want, LowerBound(tt.snap, tt.lookups, tt.identity, tt.plan)); diff != "" {
 				t.Errorf("LowerBound (-want +got):\n%s", diff)
 			}
 		})

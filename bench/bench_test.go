@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/projects"
 	"github.com/launchwarden/launchwarden/reconcile"
 	"github.com/launchwarden/launchwarden/reconcile/sshkeys"
 )
@@ -129,7 +130,7 @@ func benchmarkRun(b *testing.B, s scenario) {
 		heapMiB := heap.MiB()
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
-		r = measure(s, w, obs, plan)
+		r = measure(s, w, cfg, obs, plan)
 		r.wall, r.cpu, r.planCPU = wall.Seconds(), cpu.Seconds(), planCPU.Seconds()
 		r.heapMiB = heapMiB
 		r.allocs = float64(after.Mallocs - before.Mallocs)
@@ -204,14 +205,15 @@ func BenchmarkPlan100kInstances(b *testing.B) {
 // measure compares the emulator's call counts with the plan's lower bound,
 // region by region, and computes the throttling model's wall-time bound:
 // regions are worked concurrently, so the slowest region bounds the run.
-func measure(s scenario, w *world, obs *reconcile.Observation, plan *reconcile.RunPlan) result {
+func measure(s scenario, w *world, cfg *projects.Config, obs *reconcile.Observation, plan *reconcile.RunPlan) result {
 	r := result{scenario: s}
 	regionPlans := map[string]*reconcile.RegionPlan{}
 	for _, rp := range plan.Regions {
 		regionPlans[rp.Region] = rp
 	}
 	for _, snap := range obs.Snapshots {
-		bound := LowerBound(snap, regionPlans[snap.Region])
+		// The identity check goes to STS in the account's first region.
+		bound := LowerBound(snap, reconcile.LookupsFor(cfg, snap.Account, snap.Region), snap.Region == w.regions[0], regionPlans[snap.Region])
 		got := w.callsIn(snap.Region)
 		r.calls += got.Total()
 		r.bound += bound.Total()
@@ -253,8 +255,10 @@ stopped with the termination announced and 10%% past expiry never
 announced, spread over the projects and regions.
 
 - **calls** are the EC2 calls the run made (retries of throttled calls
-  included); **bound** is the plan's lower bound (bench.LowerBound: listing
-  pages, ⌈ids/1000⌉ per batched action and tag value, template and group
+  included); **bound** is the plan's lower bound (bench.LowerBound: the
+  account's identity once, listing pages, the instance types in use, one
+  image call per selector and region, one subnet call per configured
+  region, ⌈ids/1000⌉ per batched action and tag value, template and group
   writes); **excess** is the most calls any one region made beyond its
   bound: retries of throttled calls. Target: excess ≤ 3. **failed** counts
   operations that failed even after the SDK's retries.

@@ -106,7 +106,7 @@ max_vcpus = 100000
 
 [[templates]]
 name = "fedora"
-image = "ami-0123456789abcdef0"
+image = { owners = ["125523088429"], name = "Fedora-Cloud-Base-Generic-41-*", architecture = "x86_64" }
 instance_type = "t3.large"
 volume_gib = 40
 ssh_from = ["203.0.113.0/24"]
@@ -166,11 +166,13 @@ func (w *world) templateID(region, project string) string {
 func newWorld(tb testing.TB, projectCount int, regions []string) *world {
 	tb.Helper()
 	sim := ec2sim.New(ec2sim.Options{Start: t0})
-	// What the admin file and templates name exists, as on EC2: each
-	// region's configured VPC and the templates' image.
 	for i, r := range regions {
-		sim.AddVPC(account, r, ec2sim.VPC{ID: fmt.Sprintf("vpc-%017x", i+1)})
-		sim.AddImage(r, ec2sim.Image{ID: "ami-0123456789abcdef0", OwnerID: "125523088429", Name: "Fedora-Cloud-Base-Generic-41", Public: true})
+		// The VPC networks() configures, a subnet, and the image the
+		// templates' selector finds.
+		vpc := sim.AddVPC(account, r, ec2sim.VPC{ID: fmt.Sprintf("vpc-%017x", i+1), CIDR: "10.0.0.0/16"})
+		sim.AddSubnet(account, r, ec2sim.Subnet{VPCID: vpc, CIDR: "10.0.1.0/24"})
+		sim.AddImage(r, ec2sim.Image{ID: "ami-0123456789abcdef0", OwnerID: "125523088429", Name: "Fedora-Cloud-Base-Generic-41-20261101.0.x86_64",
+			RootDeviceName: "/dev/sda1", RootVolumeGiB: 5, Public: true, CreationDate: t0.Add(-22 * 24 * time.Hour)})
 	}
 	srv := httptest.NewServer(sim)
 	tb.Cleanup(srv.Close)

@@ -57,10 +57,6 @@ func requestData(d TemplateData) *ec2types.RequestLaunchTemplateData {
 	out := &ec2types.RequestLaunchTemplateData{
 		ImageId:      aws.String(d.ImageID),
 		InstanceType: ec2types.InstanceType(d.InstanceType),
-		BlockDeviceMappings: []ec2types.LaunchTemplateBlockDeviceMappingRequest{{
-			DeviceName: aws.String(d.RootDevice),
-			Ebs:        ebs,
-		}},
 		NetworkInterfaces: []ec2types.LaunchTemplateInstanceNetworkInterfaceSpecificationRequest{{
 			DeviceIndex:              aws.Int32(0),
 			Groups:                   slices.Clone(d.SecurityGroupIDs),
@@ -71,6 +67,11 @@ func requestData(d TemplateData) *ec2types.RequestLaunchTemplateData {
 		MetadataOptions:                   meta,
 		InstanceInitiatedShutdownBehavior: ec2types.ShutdownBehavior(d.ShutdownBehavior),
 		DisableApiTermination:             aws.Bool(d.DisableAPITermination),
+	}
+	if d.RootDevice != "" {
+		// Only the image knows its root device; a mapping of another device
+		// would add a second, empty disk rather than size the root.
+		out.BlockDeviceMappings = []ec2types.LaunchTemplateBlockDeviceMappingRequest{{DeviceName: aws.String(d.RootDevice), Ebs: ebs}}
 	}
 	if d.AvailabilityZone != "" {
 		out.Placement = &ec2types.LaunchTemplatePlacementRequest{AvailabilityZone: aws.String(d.AvailabilityZone)}

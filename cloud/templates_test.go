@@ -130,7 +130,7 @@ func TestTemplateData(t *testing.T) {
 					DeviceIndex: aws.Int32(0), Groups: []string{"sg-1"}, SubnetId: aws.String("subnet-1"),
 					AssociatePublicIpAddress: aws.Bool(false), DeleteOnTermination: aws.Bool(true),
 				}},
-				UserData:         aws.String(base64.StdEncoding.EncodeToString([]byte(fedora.UserData))),
+				UserData: aws.String(base64.StdEncoding.EncodeToString([]byte(fedora.UserData))),
 				MetadataOptions: &ec2types.LaunchTemplateInstanceMetadataOptions{
 					HttpTokens: ec2types.LaunchTemplateHttpTokensStateRequired, HttpPutResponseHopLimit: aws.Int32(2),
 				},

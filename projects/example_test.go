@@ -47,7 +47,7 @@ func TestLoadExample(t *testing.T) {
 			Regions: []string{"us-east-1", "eu-central-1"},
 			Networks: map[string]Network{
 				"us-east-1":    {VPCID: "vpc-0a1b2c3d4e5f60718", SubnetIDs: []string{"subnet-0a1b2c3d4e5f60719", "subnet-0a1b2c3d4e5f6071a"}},
-				"eu-central-1": {VPCID: "vpc-0f1e2d3c4b5a69788", SubnetIDs: []string{"subnet-0f1e2d3c4b5a69789"}},
+				"eu-central-1": {VPCID: "vpc-0f1e2d3c4b5a69788", SubnetIDs: []string{"subnet-0f1e2d3c4b5a69789"}, PublicIP: ptr(false)},
 			},
 		}}},
 		Slack: Slack{
@@ -88,7 +88,7 @@ func TestLoadExample(t *testing.T) {
 			RequestedLimits: Limits{MaxInstances: 4},
 			Lifecycle:       Lifecycle{TTL: d1, WarnBefore: h4, OnExpiry: "stop", TerminateStoppedAfter: d14, Mode: "stop-only"},
 			Templates: []Template{{
-				Name: "tasks", Images: map[string]string{"us-east-1": "ami-0c9e5a3b7f4d60c13", "eu-central-1": "ami-0c9e5a3b7f4d60c14"}, InstanceType: "m7i.2xlarge", VolumeGiB: 150,
+				Name: "tasks", ImageSelector: &ImageSelector{Owners: []string{"125523088429"}, Name: "Fedora-Cloud-Base-Generic-41-*", Architecture: "x86_64"}, InstanceType: "m7i.2xlarge", VolumeGiB: 150,
 				SSHFrom:           []string{"198.51.100.0/24", "192.0.2.128/25"},
 				SSHKeysFromGitHub: cockpitOwners,
 				CloudInit:         "#cloud-config\nruncmd:\n  - [systemctl, enable, --now, podman.socket]\n",
@@ -104,7 +104,7 @@ func TestLoadExample(t *testing.T) {
 			Lifecycle:       Lifecycle{TTL: h12, WarnBefore: h2, OnExpiry: "terminate", TerminateStoppedAfter: d14, Mode: "enforce"},
 			Templates: []Template{
 				{
-					Name: "builder-x86", Images: map[string]string{"us-east-1": "ami-0d1f6b4c8a5e71d24", "eu-central-1": "ami-0d1f6b4c8a5e71d25"}, InstanceType: "c7i.8xlarge", VolumeGiB: 500,
+					Name: "builder-x86", ImageSelector: &ImageSelector{Owners: []string{"self"}, Name: "osbuild-runner-x86_64-*", Architecture: "x86_64"}, InstanceType: "c7i.8xlarge", VolumeGiB: 500,
 					SSHFrom:           []string{"203.0.113.64/26"},
 					SSHKeysFromGitHub: osbuildOwners,
 					Tags:              map[string]string{"team": "osbuild", "workload": "image-builds"},
@@ -126,7 +126,7 @@ func TestLoadExample(t *testing.T) {
 			Lifecycle:       Lifecycle{TTL: d2, WarnBefore: h12, OnExpiry: "stop", TerminateStoppedAfter: d7, Mode: "enforce"},
 			Templates: []Template{
 				{
-					Name: "fedora", Images: map[string]string{"us-east-1": "ami-0a7c3e1f5d2b48a91", "eu-central-1": "ami-0a7c3e1f5d2b48a92"}, InstanceType: "t3.large", VolumeGiB: 40,
+					Name: "fedora", ImageSelector: &ImageSelector{Owners: []string{"125523088429"}, Name: "Fedora-Cloud-Base-Generic-41-*", Architecture: "x86_64"}, InstanceType: "t3.large", VolumeGiB: 40,
 					SSHFrom:           []string{"203.0.113.0/24", "2001:db8:1000::/40"},
 					SSHKeysFromGitHub: packitOwners,
 					CloudInit:         "#cloud-config\npackages:\n  - packit\n  - mock\n",
@@ -134,7 +134,7 @@ func TestLoadExample(t *testing.T) {
 					ShutdownBehavior:  "stop",
 				},
 				{
-					Name: "centos-stream", Images: map[string]string{"us-east-1": "ami-0b8d4f2a6e3c59b02", "eu-central-1": "ami-0b8d4f2a6e3c59b03"}, InstanceType: "m6i.xlarge", VolumeGiB: 80,
+					Name: "centos-stream", ImageSelector: &ImageSelector{Owners: []string{"125523088429"}, Name: "CentOS-Stream-ec2-10-*", Architecture: "x86_64"}, InstanceType: "m6i.xlarge", VolumeGiB: 80,
 					SSHFrom:           []string{"203.0.113.0/24"},
 					SSHKeysFromGitHub: []string{"lbarcziova"},
 					Tags:              map[string]string{},

@@ -114,7 +114,7 @@ func goldenObservation(t *testing.T, cfg *projects.Config) *Observation {
 			"t3.medium":  {Name: "t3.medium", VCPUs: 2, Architectures: []string{"x86_64"}},
 			"m6i.xlarge": {Name: "m6i.xlarge", VCPUs: 4, Architectures: []string{"x86_64"}},
 		},
-		Images: map[string]cloud.Image{testImage.ID: testImage},
+		Images:  map[string]cloud.Image{testImage.ID: testImage},
 		Subnets: []cloud.Subnet{{ID: "subnet-0000000000000000a", VPCID: "vpc-0123456789abcdef0", AvailabilityZone: "us-east-1a"}},
 	}
 	return &Observation{Snapshots: []*cloud.Snapshot{snap}, Keys: keys}

@@ -25,9 +25,9 @@ const (
 	TagHeld = "launchwarden:held"
 )
 
-// lookupsFor returns what a region's plan needs besides what launchwarden
+// LookupsFor returns what a region's plan needs besides what launchwarden
 // owns: the templates' instance types and images, and the admin's network.
-func lookupsFor(cfg *projects.Config, account, region string) cloud.Lookups {
+func LookupsFor(cfg *projects.Config, account, region string) cloud.Lookups {
 	var l cloud.Lookups
 	for _, p := range cfg.Projects {
 		for i := range p.Templates {

@@ -31,7 +31,7 @@ func Observe(ctx context.Context, cfg *projects.Config, clients []*cloud.Client,
 		return nil, fmt.Errorf("checking accounts: %w", err)
 	}
 	snaps, err := cloud.ObserveAllWith(ctx, clients, func(c *cloud.Client) cloud.Lookups {
-		return lookupsFor(cfg, c.Account, c.Region)
+		return LookupsFor(cfg, c.Account, c.Region)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("observing: %w", err)

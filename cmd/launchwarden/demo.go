@@ -100,6 +100,7 @@ var demoEvents = []demoEvent{
 	{at: 47*time.Hour + 30*time.Minute, do: func(ctx context.Context, d *demoWorld) ([]string, error) {
 		return d.launch(ctx, "supakeen", "osbuild", "builder-x86", demoEast, 4)
 	}},
+	{at: 50*time.Hour + 30*time.Minute, do: publishFedoraRefresh},
 }
 
 // demoOptions are the demo's flags.
@@ -255,6 +256,7 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoRe
 		fmt.Fprintf(stdout, "Status pages: %s (each run of the story updates them)\n", url)
 	}
 
+	seedExampleCloud(sim)
 	if err := d.seed(ctx); err != nil {
 		return nil, err
 	}
@@ -357,7 +359,7 @@ func (d *demoWorld) seed(ctx context.Context) error {
 		}
 		for _, c := range clients {
 			if c.Account == demoAccount && c.Region == region {
-				lt, err := c.CreateTemplate(ctx, name, cloud.TemplateData{ImageID: "ami-0123456789abcdef0", InstanceType: "t3.xlarge"},
+				lt, err := c.CreateTemplate(ctx, name, cloud.TemplateData{ImageID: demoFedora.in(region), RootDevice: demoFedora.root, InstanceType: "t3.xlarge"},
 					map[string]string{cloud.TagManaged: "true", cloud.TagProject: project, cloud.TagTemplate: template})
 				return lt.ID, err
 			}
@@ -379,7 +381,7 @@ func (d *demoWorld) seed(ctx context.Context) error {
 			launched = demoStart.Add(s.stopped)
 		}
 		d.sim.Seed(ec2sim.SeedInstance{
-			ID: s.id, ImageID: "ami-0123456789abcdef0", InstanceType: s.typ, State: s.state,
+			ID: s.id, ImageID: demoFedora.in(s.region), InstanceType: s.typ, State: s.state,
 			LaunchTime: launched, AttachTime: demoStart.Add(s.born),
 			Tags: tags, Account: demoAccount, Region: s.region,
 		})

@@ -99,6 +99,21 @@ func TestDemoWeek(t *testing.T) {
 		}
 	})
 
+	t.Run("a newer Fedora image becomes a new template version, announced", func(t *testing.T) {
+		var got []string
+		for _, n := range res.notices() {
+			if n.Kind == notify.KindTemplateChanged && strings.HasPrefix(n.Reason, "image updated") {
+				got = append(got, n.Channel+" "+n.Template+": "+n.Reason)
+			}
+		}
+		const reason = "image updated: " + "Fedora-Cloud-Base-Generic-41-20261101.0.x86_64 → Fedora-Cloud-Base-Generic-41-20261125.0.x86_64"
+		want := []string{"#packit-ci fedora: " + reason, "C04ABCDE123 tasks: " + reason}
+		slices.Sort(got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("image refresh notices (-want +got):\n%s", diff)
+		}
+	})
+
 	t.Run("every kind of notice was delivered", func(t *testing.T) {
 		got := map[notify.Kind]bool{}
 		for _, n := range res.notices() {

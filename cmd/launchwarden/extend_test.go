@@ -91,6 +91,7 @@ func TestExtend(t *testing.T) {
 func TestStatus(t *testing.T) {
 	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	sim, endpoint, _ := startEmulator(t, start)
+	seedExampleCloud(sim)
 	born := start.Add(-40 * time.Hour)
 	lt := templateID(t, sim, "", endpoint, "", "123456789012", "eu-central-1", "packit", "fedora")
 	sim.Seed(ec2sim.SeedInstance{ID: "i-00000000000000001", ImageID: "ami-0a7c3e1f5d2b48a91", InstanceType: "t3.large", State: "running",
