@@ -213,7 +213,6 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoRe
 		// Terminated instances stay listed, so the final table shows them.
 		TerminatedLinger: time.Duration(o.days+1) * demoDay,
 	})
-	seedConfig(sim, cfg)
 	ec2srv := httptest.NewServer(sim)
 	defer ec2srv.Close()
 	keys := httptest.NewServer(http.HandlerFunc(serveDemoKeys))

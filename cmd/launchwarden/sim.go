@@ -132,9 +132,10 @@ func seedRandom(sim *ec2sim.Sim, n int) {
 // seedConfig makes real in sim what the config repo cfg names, as EC2 has
 // it before launchwarden's first run: each account's configured VPC and
 // subnets in each of its regions (subnets spread over the zones a, b, c),
-// and every template's image id, public, in every configured region. Real
-// image ids are regional; the emulator gives one id to every region only so
-// that a config written with ids runs here.
+// every template's image id, public, in its region (a plain id in every
+// configured region, since the config allows one only where there is one
+// region), and for every image selector one public image it matches in
+// every region, owned by its first owner.
 func seedConfig(sim *ec2sim.Sim, cfg *projects.Config) {
 	if cfg == nil || cfg.Admin == nil {
 		return
@@ -155,11 +156,23 @@ func seedConfig(sim *ec2sim.Sim, cfg *projects.Config) {
 	}
 	for _, p := range cfg.Projects {
 		for _, t := range p.Templates {
-			if !strings.HasPrefix(t.Image, "ami-") {
-				continue
-			}
 			for _, r := range slices.Sorted(maps.Keys(regions)) {
-				sim.AddImage(r, ec2sim.Image{ID: t.Image, OwnerID: "125523088429", Name: p.Name + "-" + t.Name + "-image", Public: true})
+				switch {
+				case t.ImageID(r) != "":
+					sim.AddImage(r, ec2sim.Image{ID: t.ImageID(r), OwnerID: "125523088429", Name: p.Name + "-" + t.Name + "-image", Public: true})
+				case t.ImageSelector != nil:
+					s := t.ImageSelector
+					img := ec2sim.Image{Name: strings.NewReplacer("*", "20260101.0", "?", "0").Replace(s.Name), Architecture: s.Architecture, Public: true}
+					switch owner := s.Owners[0]; owner {
+					case "self":
+						img.OwnerID = cfg.Admin.AWS.Accounts[0].ID
+					case "amazon", "aws-marketplace":
+						img.OwnerAlias = owner
+					default:
+						img.OwnerID = owner
+					}
+					sim.AddImage(r, img)
+				}
 			}
 		}
 	}
