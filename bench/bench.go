@@ -8,6 +8,7 @@
 package bench
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -87,9 +88,23 @@ func LowerBound(snap *cloud.Snapshot, l cloud.Lookups, identity bool, rp *reconc
 	if rp == nil {
 		return c
 	}
-	expires, notices := map[string]int{}, map[string]int{}
+	// Each distinct value is one CreateTags per 1000 ids: expiries, notices,
+	// the terminations recorded after stops (one value per project of the
+	// run), labels (one per project and template); forged tags are removed
+	// one DeleteTags per key.
+	expires, notices, thens, labels := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+	forged := map[string]int{}
 	var clear, stop, terminate int
 	for _, ic := range rp.Instances {
+		if ic.Then != "" {
+			thens[ic.Then]++
+		}
+		if ic.Label {
+			labels[ic.Project+"/"+ic.Template]++
+		}
+		for _, k := range ic.Forged {
+			forged[k]++
+		}
 		if ic.ExpiresAt != "" {
 			expires[ic.ExpiresAt]++
 		}
@@ -112,10 +127,13 @@ func LowerBound(snap *cloud.Snapshot, l cloud.Lookups, identity bool, rp *reconc
 			c[action] += n
 		}
 	}
-	for _, byValue := range []map[string]int{expires, notices} {
+	for _, byValue := range []map[string]int{expires, notices, thens, labels} {
 		for _, n := range byValue {
 			add("CreateTags", ceilDiv(n, idsPerCall))
 		}
+	}
+	for _, n := range forged {
+		add("DeleteTags", ceilDiv(n, idsPerCall))
 	}
 	add("DeleteTags", ceilDiv(clear, idsPerCall))
 	add("StopInstances", ceilDiv(stop, idsPerCall))
@@ -149,7 +167,7 @@ func LowerBound(snap *cloud.Snapshot, l cloud.Lookups, identity bool, rp *reconc
 			add("DeleteLaunchTemplate", 1)
 		}
 	}
-	for _, tc := range rp.TemplateTags {
+	for _, tc := range append(slices.Clone(rp.TemplateTags), rp.AfterAdmin...) {
 		if len(tc.Set) > 0 {
 			add("CreateTags", 1)
 		}
