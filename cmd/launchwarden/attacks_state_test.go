@@ -8,18 +8,17 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/cloud/launchtest"
 )
 
 // attackWorld is the fault suite's world with projects packit, cockpit
@@ -190,22 +189,14 @@ func TestAttackForgedExpiryIsIgnored(t *testing.T) {
 // still makes it packit's, and the run puts the labels back.
 func TestAttackLaunchStyleInstanceWithReplacedTagsIsOurs(t *testing.T) {
 	w := attackWorld(t)
-	api := ec2.New(ec2.Options{Region: serveRegion, BaseEndpoint: aws.String(w.endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")})
+	api := launchtest.Client(w.endpoint, serveRegion, "AKIDTEST")
 	ctx := context.Background()
-	out, err := api.RunInstances(ctx, &ec2.RunInstancesInput{
-		MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-		LaunchTemplate: &ec2types.LaunchTemplateSpecification{LaunchTemplateId: aws.String(w.templateID("packit")), Version: aws.String("$Default")},
-		InstanceType:   ec2types.InstanceTypeT3Micro,
-		ImageId:        aws.String("ami-0123456789abcdef0"),
-		UserData:       aws.String(base64.StdEncoding.EncodeToString([]byte("#cloud-config\n"))),
-		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance,
-			Tags: []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String("launch-1234")}}}},
-	})
+	launched, err := launchtest.Launch(ctx, api, launchtest.Request{TemplateID: w.templateID("packit"),
+		InstanceType: "t3.micro", ImageID: "ami-0123456789abcdef0", KeyName: "launch-key", UserData: "#cloud-config\n", Name: "launch-1234"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := aws.ToString(out.Instances[0].InstanceId)
+	id := launched[0]
 	if _, err := api.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id},
 		Tags: []ec2types.Tag{{Key: aws.String(cloud.TagProject)}, {Key: aws.String(cloud.TagTemplate)}}}); err != nil {
 		t.Fatal(err)
