@@ -1,11 +1,7 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,20 +10,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/slack-go/slack/slacktest"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
@@ -471,109 +462,6 @@ func (d *demoWorld) step(ctx context.Context, t time.Time, happened []string, se
 	return nil
 }
 
-// messageLines is a message's text without blank lines and without its
-// last line, which names the run: the step's heading says when it was.
-func messageLines(text string) []string {
-	var out []string
-	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
-		if strings.TrimSpace(l) != "" {
-			out = append(out, l)
-		}
-	}
-	if n := len(out); n > 1 && strings.HasPrefix(out[n-1], "run ") {
-		out = out[:n-1]
-	}
-	return out
-}
-
-// planActions says in a line per region what the plan changes in EC2
-// besides stopping and terminating.
-func planActions(plan *reconcile.RunPlan) []string {
-	var out []string
-	for _, rp := range plan.Regions {
-		type opKind struct{ op, kind string }
-		byOp := map[opKind][]string{}
-		for _, g := range rp.Groups {
-			k := opKind{g.Op, "security group"}
-			byOp[k] = append(byOp[k], g.Name)
-		}
-		for _, t := range rp.Templates {
-			k := opKind{t.Op, "launch template"}
-			byOp[k] = append(byOp[k], t.Name)
-		}
-		for _, ic := range rp.Instances {
-			if ic.ExpiresAt != "" {
-				out = append(out, fmt.Sprintf("%s: %s gets %s=%s from [[extensions]]", rp.Region, ic.ID, cloud.TagExpiresAt, ic.ExpiresAt))
-			}
-			// A stop's notice, used up, is cleared too: bookkeeping not worth a line.
-			if ic.ClearNotice && !ic.Destructive() && ic.State == ec2sim.StateRunning {
-				out = append(out, fmt.Sprintf("%s: %s: its notice is withdrawn (%s)", rp.Region, ic.ID, ic.Reason))
-			}
-		}
-		keys := slices.SortedFunc(maps.Keys(byOp), func(a, b opKind) int {
-			return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.op, b.op))
-		})
-		for _, k := range keys {
-			names := byOp[k]
-			slices.Sort(names)
-			out = append(out, fmt.Sprintf("%s: %s %s: %s", rp.Region, k.op, plural(len(names), k.kind), strings.Join(names, ", ")))
-		}
-	}
-	return out
-}
-
-// orderMessages puts a run's messages in the order of its deliveries (the
-// server receives them concurrently).
-func orderMessages(rep *reconcile.Report, msgs []slackMessage) []slackMessage {
-	rank := map[string]int{}
-	for i, r := range rep.Deliveries {
-		rank[r.Digest.Channel] = i
-	}
-	out := slices.Clone(msgs)
-	slices.SortStableFunc(out, func(a, b slackMessage) int { return cmp.Compare(rank[a.Channel], rank[b.Channel]) })
-	return out
-}
-
-func (d *demoWorld) print(lines []string) {
-	for _, l := range lines {
-		fmt.Fprintln(d.out, strings.TrimRight(l, " "))
-	}
-}
-
-// indentLines prefixes the first line with first and the others with as
-// many spaces.
-func indentLines(first string, lines []string) []string {
-	out := make([]string, len(lines))
-	for i, l := range lines {
-		out[i] = first + l
-		if i == 0 {
-			first = strings.Repeat(" ", len([]rune(first)))
-		}
-	}
-	return out
-}
-
-// sinceStart formats the time from demoStart to t: "+1d 6h", "+20h 30m".
-func sinceStart(t time.Time) string {
-	d := t.Sub(demoStart)
-	sign := "+"
-	if d < 0 {
-		sign, d = "-", -d
-	}
-	days, hours, mins := int(d/demoDay), int(d%demoDay/time.Hour), int(d%time.Hour/time.Minute)
-	s := fmt.Sprintf("%s%dh", sign, hours)
-	switch {
-	case days > 0 && hours > 0:
-		s = fmt.Sprintf("%s%dd %dh", sign, days, hours)
-	case days > 0:
-		s = fmt.Sprintf("%s%dd", sign, days)
-	}
-	if mins > 0 {
-		s += fmt.Sprintf(" %dm", mins)
-	}
-	return s
-}
-
 // launch is a maintainer launching instances the way the provisioning
 // service does: from the project's launch template, default version, with
 // the SDK and nothing else. The instances carry the project's tags because
@@ -650,205 +538,4 @@ func (d *demoWorld) extend(project, id string, until time.Time, reason string) (
 	d.notes[id] += fmt.Sprintf(" (until %s)", notify.FormatTime(until))
 	lines := []string{fmt.Sprintf("%s merges a pull request that keeps %s longer; projects/%s.toml gets:", project, id, project)}
 	return append(lines, indentLines("    ", strings.Split(strings.TrimSpace(entry), "\n"))...), nil
-}
-
-// finish collects the final state and prints the summary.
-func (d *demoWorld) finish(cfg *projects.Config) {
-	end := d.sim.Now()
-	d.sim.Advance(time.Minute) // let the last stops and terminations settle
-	d.res.Instances = map[string]ec2sim.Instance{}
-	d.res.Templates = map[string][]string{}
-	type row struct {
-		ec2sim.Instance
-		region string
-	}
-	var all []row
-	for _, region := range []string{demoEast, demoEurope} {
-		for _, in := range d.sim.Instances(demoAccount, region) {
-			all = append(all, row{in, region})
-			d.res.Instances[in.ID] = in
-		}
-		for _, lt := range d.sim.LaunchTemplates(demoAccount, region) {
-			d.res.Templates[region] = append(d.res.Templates[region], lt.Name)
-		}
-		slices.Sort(d.res.Templates[region])
-	}
-	d.res.Calls = d.sim.CallCounts()
-	for _, n := range d.res.notices() {
-		if n.Kind == notify.KindOverQuota && !strings.Contains(d.notes[n.InstanceID], "quota") {
-			d.notes[n.InstanceID] += "; over the vCPU quota, so stopped first"
-		}
-	}
-	slices.SortFunc(all, func(a, b row) int {
-		return cmp.Or(cmp.Compare(a.Tags[cloud.TagProject], b.Tags[cloud.TagProject]), cmp.Compare(a.ID, b.ID))
-	})
-
-	fmt.Fprintf(d.out, "\n══ The fleet at %s (%s) ══\n\n", end.Format("Mon 02 Jan 15:04 MST"), sinceStart(end))
-	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tREGION\tPROJECT\tTYPE\tSTATE\tSTORY")
-	for _, in := range all {
-		project := cmp.Or(in.Tags[cloud.TagProject], "-")
-		if in.Tags[cloud.TagProject] != "" && cfg.Project(project) == nil {
-			project += " (gone)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.region, project, in.InstanceType, in.State, d.notes[in.ID])
-	}
-	tw.Flush()
-
-	fmt.Fprintf(d.out, "\nLaunch templates: %s\n", strings.Join(d.res.Templates[demoEast], ", "))
-	fmt.Fprintf(d.out, "  %d in %s, %d in %s\n", len(d.res.Templates[demoEast]), demoEast, len(d.res.Templates[demoEurope]), demoEurope)
-
-	byChannel := map[string]int{}
-	for _, m := range d.res.Messages {
-		byChannel[m.Channel+" ("+m.Via+")"]++
-	}
-	fmt.Fprintf(d.out, "Slack messages: %d\n", len(d.res.Messages))
-	fmt.Fprintln(d.out, "  "+countList(byChannel))
-
-	describe, other, calls := map[string]int{}, map[string]int{}, 0
-	for action, n := range d.res.Calls {
-		calls += n
-		if strings.HasPrefix(action, "Describe") {
-			describe[action] = n
-		} else {
-			other[action] = n
-		}
-	}
-	fmt.Fprintf(d.out, "EC2 and STS calls: %d\n", calls)
-	fmt.Fprintf(d.out, "  %s\n  %s\n", countList(describe), countList(other))
-}
-
-// countList formats counts as "a 3, b 1", by key.
-func countList(counts map[string]int) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(counts)) {
-		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
-	}
-	return strings.Join(parts, ", ")
-}
-
-// slackMessage is a message as the local Slack server received it.
-type slackMessage struct {
-	Channel string
-	Via     string // chat.postMessage or webhook
-	Text    string // the fallback text: what notifications and plain clients show
-	Blocks  int
-}
-
-// slackCapture is a local Slack server (slack-go's slacktest) that accepts
-// chat.postMessage and incoming webhooks and keeps what it received.
-type slackCapture struct {
-	*slacktest.Server
-	webhooks map[string]string // URL path → channel
-
-	mu   sync.Mutex
-	msgs []slackMessage
-}
-
-func newSlackCapture(webhookChannels []string) *slackCapture {
-	c := &slackCapture{webhooks: map[string]string{}}
-	for i, ch := range webhookChannels {
-		c.webhooks[fmt.Sprintf("/services/T0DEMO/B%04d/demo", i)] = ch
-	}
-	c.Server = slacktest.NewTestServer(func(s slacktest.Customize) {
-		s.Handle("/chat.postMessage", c.postMessage)
-		s.Handle("/services/", c.webhook)
-	})
-	c.Start()
-	return c
-}
-
-// demoStateKey signs the demo's state tags. DEMO ONLY: it is public, in
-// this source file; a real deployment names its own secret key in
-// launchwarden.toml's [state].
-const demoStateKey = "launchwarden-demo-state-key-NOT-SECRET-do-not-use"
-
-// getenv answers the admin file's secret variables: the fake Slack token,
-// this server's webhook URLs and the demo state key. Nothing else is read
-// from the environment.
-func (c *slackCapture) getenv(s projects.Slack, state projects.State) func(string) string {
-	vars := map[string]string{}
-	if state.Key.Env != "" {
-		vars[state.Key.Env] = demoStateKey
-	}
-	if s.Token.Env != "" {
-		vars[s.Token.Env] = demoSlackToken
-	}
-	for p, ch := range c.webhooks {
-		if ref := s.Webhooks[ch]; ref.Env != "" {
-			vars[ref.Env] = strings.TrimSuffix(c.GetAPIURL(), "/") + p
-		}
-	}
-	return func(name string) string { return vars[name] }
-}
-
-func (c *slackCapture) postMessage(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if r.PostForm.Get("token") != demoSlackToken && r.Header.Get("Authorization") != "Bearer "+demoSlackToken {
-		writeSlackJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
-		return
-	}
-	var blocks []json.RawMessage
-	_ = json.Unmarshal([]byte(r.PostForm.Get("blocks")), &blocks)
-	channel := r.PostForm.Get("channel")
-	c.add(slackMessage{Channel: channel, Via: "chat.postMessage", Text: r.PostForm.Get("text"), Blocks: len(blocks)})
-	writeSlackJSON(w, map[string]any{"ok": true, "channel": channel, "ts": "1700000000.000100"})
-}
-
-func (c *slackCapture) webhook(w http.ResponseWriter, r *http.Request) {
-	channel, ok := c.webhooks[r.URL.Path]
-	if !ok {
-		http.Error(w, "no_service", http.StatusNotFound)
-		return
-	}
-	var msg struct {
-		Text   string            `json:"text"`
-		Blocks []json.RawMessage `json:"blocks"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&msg); err != nil {
-		http.Error(w, "invalid_payload", http.StatusBadRequest)
-		return
-	}
-	c.add(slackMessage{Channel: channel, Via: "webhook", Text: msg.Text, Blocks: len(msg.Blocks)})
-	_, _ = io.WriteString(w, "ok")
-}
-
-func writeSlackJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (c *slackCapture) add(m slackMessage) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.msgs = append(c.msgs, m)
-}
-
-// take returns the messages received since the last take.
-func (c *slackCapture) take() []slackMessage {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := c.msgs
-	c.msgs = nil
-	return m
-}
-
-// serveDemoKeys serves GitHub's /<user>.keys: one ed25519 key per user,
-// derived from the name so that every run sees the same keys.
-func serveDemoKeys(w http.ResponseWriter, r *http.Request) {
-	user, ok := strings.CutSuffix(path.Base(r.URL.Path), ".keys")
-	if !ok || user == "" {
-		http.NotFound(w, r)
-		return
-	}
-	seed := sha256.Sum256([]byte("launchwarden demo key of " + user))
-	pub, err := ssh.NewPublicKey(ed25519.NewKeyFromSeed(seed[:]).Public())
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	_, _ = w.Write(ssh.MarshalAuthorizedKey(pub))
 }
