@@ -10,7 +10,7 @@ import (
 )
 
 // Tag keys through which launchwarden keeps its state on AWS resources.
-// DESIGN.md ("State lives in AWS tags") says which resource carries which.
+// docs/design.md ("State lives in AWS tags") says which resource carries which.
 //
 // Ownership of an instance never comes from these tags: it comes from EC2's
 // own tagLaunchTemplateID (which nobody can write) naming a managed

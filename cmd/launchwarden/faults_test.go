@@ -31,7 +31,7 @@ import (
 // These tests break the world around `launchwarden run` — EC2 throttles,
 // fails and hangs, Slack goes down, the clock jumps, a config file is cut
 // in half, the process is killed mid-apply — and check that the state the
-// runs leave behind keeps every invariant of DESIGN.md.
+// runs leave behind keeps every invariant of docs/design.md.
 
 var faultT0 = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 

@@ -92,7 +92,7 @@ func (k *killer) handler(next http.Handler) http.Handler {
 // TestKilledRunsConverge kills `launchwarden run` (a child process) with
 // SIGKILL at a random point of each of 50 runs, each followed by a normal
 // run, while the fleet ages, new instances arrive and a template changes.
-// Afterwards, and after every run, the invariants of DESIGN.md must hold.
+// Afterwards, and after every run, the invariants of docs/design.md must hold.
 func TestKilledRunsConverge(t *testing.T) {
 	cycles := 50
 	if testing.Short() {
