@@ -269,7 +269,7 @@ func (c *comparison) whole(pc *ProjectChange, p *projects.Project, op string) {
 	pc.Lifecycle = c.lifecycle(nil, p)
 	for i := range p.Templates {
 		t := &p.Templates[i]
-		pc.Templates = append(pc.Templates, TemplateChange{Name: t.Name, Op: op, Regions: c.regions(), Fields: templateValues(t, c.fromOwners(c.head, p, t.Name))})
+		pc.Templates = append(pc.Templates, TemplateChange{Name: t.Name, Op: op, Regions: c.regions(), Fields: templateValues(t, c.fromOwners(p, t.Name))})
 	}
 	for _, e := range p.Extensions {
 		pc.Extensions = append(pc.Extensions, c.extension(ExtensionAdded, nil, &e, p))

@@ -78,7 +78,35 @@ func compare(a, b any, rules map[string]rule) []FieldChange {
 			d.out[j].Note = r.note
 		}
 	}
-	return d.out
+	return mergeSameKey(d.out)
+}
+
+// mergeSameKey makes one change of two whose fields share a key, such as
+// a template's image id giving way to an image selector ([templates.image]):
+// "image: ami-… → owners=… name=…", with the note of the value after.
+func mergeSameKey(changes []FieldChange) []FieldChange {
+	var out []FieldChange
+	for _, c := range changes {
+		i := slices.IndexFunc(out, func(o FieldChange) bool { return o.Key == c.Key })
+		if i < 0 || c.Lines != nil || out[i].Lines != nil {
+			out = append(out, c)
+			continue
+		}
+		m := &out[i]
+		if absent(m.Before) {
+			m.Before = c.Before
+		}
+		if absent(m.After) || !absent(c.After) {
+			m.After, m.Note = c.After, c.Note
+		}
+		m.Added, m.Removed = nil, nil
+	}
+	return out
+}
+
+// absent reports whether a shown value stands for no value.
+func absent(s string) bool {
+	return s == "" || s == "none" || s == "unset"
 }
 
 // fieldKey is the key path of field f under prefix.

@@ -13,15 +13,15 @@ import (
 )
 
 // Repo is one side of a change: a config repo as a run would load it, and
-// which keys each valid project file sets itself (to tell the owners' keys
-// from users a template names).
+// which keys each valid project file sets itself (to tell which projects a
+// changed default reaches).
 type Repo struct {
 	// Dir is the directory as given.
 	Dir      string
 	Config   *projects.Config
 	Problems projects.Problems
 	// set maps a project to the key paths its file sets, such as
-	// "templates[0].ssh_keys_from_github".
+	// "lifecycle.ttl".
 	set map[string]map[string]bool
 }
 
@@ -86,8 +86,8 @@ func LoadFS(fsys fs.FS, now time.Time) (*Repo, error) {
 const maxFile = 1 << 20
 
 // setKeys returns the key paths a project file sets. The file has passed
-// validation, so a failure here only loses the mark on keys that come from
-// the owners.
+// validation, so a failure here only widens the projects a changed default
+// is said to reach.
 func setKeys(fsys fs.FS, file string) map[string]bool {
 	keys := map[string]bool{}
 	f, err := fsys.Open(file)

@@ -312,21 +312,24 @@ func (c *comparison) markOwnersKeys(fields []FieldChange, bp, hp *projects.Proje
 		if f.Key != "ssh_keys_from_github" {
 			continue
 		}
-		if c.fromOwners(c.base, bp, name) {
+		if c.fromOwners(bp, name) {
 			f.Before += " (the owners)"
 		}
-		if c.fromOwners(c.head, hp, name) {
+		if c.fromOwners(hp, name) {
 			f.After += " (the owners)"
 		}
 	}
 }
 
 // fromOwners reports whether template name of p installs the owners' keys
-// because it does not list ssh_keys_from_github itself.
-func (c *comparison) fromOwners(repo *Repo, p *projects.Project, name string) bool {
-	i := slices.IndexFunc(p.Templates, func(t projects.Template) bool { return t.Name == name })
-	set := repo.set[p.Name]
-	return i >= 0 && set != nil && !set[indexKey("templates", i)+".ssh_keys_from_github"]
+// because its table does not list ssh_keys_from_github itself.
+func (c *comparison) fromOwners(p *projects.Project, name string) bool {
+	t := p.Template(name)
+	if t == nil || t.Lines == nil {
+		return false
+	}
+	_, set := t.Lines["ssh_keys_from_github"]
+	return !set
 }
 
 // templates compares the templates of a project valid in both configs.
@@ -338,7 +341,7 @@ func (c *comparison) templates(bp, hp *projects.Project) []TemplateChange {
 		bt := bp.Template(ht.Name)
 		if bt == nil {
 			created = append(created, len(out))
-			out = append(out, TemplateChange{Name: ht.Name, Op: OpCreate, Regions: c.regions(), Fields: templateValues(ht, c.fromOwners(c.head, hp, ht.Name))})
+			out = append(out, TemplateChange{Name: ht.Name, Op: OpCreate, Regions: c.regions(), Fields: templateValues(ht, c.fromOwners(hp, ht.Name))})
 			continue
 		}
 		if fields := compare(*bt, *ht, templateRules); len(fields) > 0 {
