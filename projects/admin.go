@@ -32,7 +32,9 @@ func BuiltinDefaults() Defaults {
 // nothing: 10 instances, 64 vCPUs, general-purpose and burstable types,
 // 200 GiB volumes, ttl up to 14 days, 30 days of life including
 // extensions, 24 hours of notice, an hour's grace for an instance started
-// again after its expiry, no SSH from the whole internet.
+// again after its expiry, no SSH from the whole internet nor from prefixes
+// shorter than /16 (IPv4) or /32 (IPv6), stopped instances terminated
+// within 30 days, and mode "enforce" only.
 func BuiltinCaps() Caps {
 	return Caps{
 		MaxInstances:         10,
@@ -44,6 +46,12 @@ func BuiltinCaps() Caps {
 		MinNotice:            Duration(24 * time.Hour),
 		RestartGrace:         Duration(time.Hour),
 		AllowWorldSSH:        false,
+		// Longer than the built-in default of 14 days, shorter than a
+		// forgotten instance's bill should grow.
+		MaxTerminateStoppedAfter: Duration(30 * Day),
+		MinSSHPrefixIPv4:         16,
+		MinSSHPrefixIPv6:         32,
+		AllowedModes:             []string{ModeEnforce},
 	}
 }
 
@@ -70,13 +78,19 @@ var adminHomes = map[string]string{
 	"base_url": "[web]", "password_env": "[web]", "password_file": "[web]",
 	"max_instances": "[caps]", "max_vcpus": "[caps]", "allowed_instance_types": "[caps]",
 	"max_volume_gib": "[caps]", "max_ttl": "[caps]", "max_lifetime": "[caps]", "min_notice": "[caps]", "restart_grace": "[caps]",
-	"allow_world_ssh":         "[caps]",
+	"allow_world_ssh": "[caps]", "max_terminate_stopped_after": "[caps]",
+	"min_ssh_prefix_ipv4": "[caps]", "min_ssh_prefix_ipv6": "[caps]", "allowed_modes": "[caps]",
+	"shared_channels":         "[grants.<project>]",
 	"max_destructive_per_run": "[safety]", "orphan_grace": "[safety]", "enforce": "[safety]",
 	"ttl": "[defaults.lifecycle]", "warn_before": "[defaults.lifecycle]", "on_expiry": "[defaults.lifecycle]",
 	"terminate_stopped_after": "[defaults.lifecycle]", "mode": "[defaults.lifecycle]",
 }
 
-var capKeys = []string{"max_instances", "max_vcpus", "allowed_instance_types", "max_volume_gib", "max_ttl", "max_lifetime", "min_notice", "restart_grace", "allow_world_ssh"}
+var capKeys = []string{"max_instances", "max_vcpus", "allowed_instance_types", "max_volume_gib", "max_ttl", "max_lifetime", "min_notice", "restart_grace", "allow_world_ssh",
+	"max_terminate_stopped_after", "min_ssh_prefix_ipv4", "min_ssh_prefix_ipv6", "allowed_modes"}
+
+// grantKeys are capKeys and what only a grant can say.
+var grantKeys = append(slices.Clone(capKeys), "shared_channels")
 
 // parseAdmin decodes and checks launchwarden.toml. It returns nil and the
 // problems if there are any.
@@ -150,7 +164,7 @@ func parseAdmin(file, src string) (*Admin, *decoder) {
 			if !ok {
 				continue
 			}
-			g.known(capKeys...)
+			g.known(grantKeys...)
 			a.Grants[name] = decodeGrant(g)
 		}
 	}
@@ -449,6 +463,9 @@ func decodeDefaults(t table, caps Caps) Defaults {
 		def.Lifecycle.OnExpiry = pick(l.OnExpiry, def.Lifecycle.OnExpiry)
 		def.Lifecycle.TerminateStoppedAfter = pick(l.TerminateStoppedAfter, def.Lifecycle.TerminateStoppedAfter)
 		def.Lifecycle.Mode = pick(l.Mode, def.Lifecycle.Mode)
+		if l.TerminateStoppedAfter > caps.MaxTerminateStoppedAfter {
+			d.report(lt.keyPath("terminate_stopped_after"), "defaults must be within [caps]", "terminate_stopped_after %s is above caps.max_terminate_stopped_after %s", l.TerminateStoppedAfter, caps.MaxTerminateStoppedAfter)
+		}
 		if l.TTL > caps.MaxTTL {
 			d.report(lt.keyPath("ttl"), "defaults must be within [caps]", "ttl %s is above caps.max_ttl %s", l.TTL, caps.MaxTTL)
 		}
@@ -489,6 +506,37 @@ func decodeGrant(t table) Grant {
 	}
 	if v, ok := t.boolean("allow_world_ssh"); ok {
 		g.AllowWorldSSH = &v
+	}
+	if v, ok := t.duration("max_terminate_stopped_after"); ok {
+		g.MaxTerminateStoppedAfter = &v
+	}
+	for key, bits := range map[string]int{"min_ssh_prefix_ipv4": 32, "min_ssh_prefix_ipv6": 128} {
+		if n, ok := t.prefixLen(key, bits); ok {
+			if bits == 32 {
+				g.MinSSHPrefixIPv4 = &n
+			} else {
+				g.MinSSHPrefixIPv6 = &n
+			}
+		}
+	}
+	if modes, ok := t.strs("allowed_modes"); ok {
+		g.AllowedModes = []string{}
+		for i, m := range modes {
+			if !slices.Contains([]string{ModeEnforce, ModeStopOnly, ModeNotifyOnly}, m) {
+				t.d.report(indexPath(t.keyPath("allowed_modes"), i), `use "stop-only" or "notify-only"`, "unknown mode %q", m)
+				continue
+			}
+			g.AllowedModes = append(g.AllowedModes, m)
+		}
+	}
+	if chans, ok := t.strs("shared_channels"); ok {
+		for i, c := range chans {
+			if msg, hint := slackChannelProblem(c); msg != "" {
+				t.d.report(indexPath(t.keyPath("shared_channels"), i), hint, "%s", msg)
+				continue
+			}
+			g.SharedChannels = append(g.SharedChannels, c)
+		}
 	}
 	if globs, ok := t.strs("allowed_instance_types"); ok {
 		g.AllowedInstanceTypes = []string{}

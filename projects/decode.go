@@ -234,6 +234,24 @@ func (t table) posInt(key string) (int, bool) {
 	return int(n), true
 }
 
+// prefixLen returns the CIDR prefix length (0 to bits) at key.
+func (t table) prefixLen(key string, bits int) (int, bool) {
+	v, ok := t.m[key]
+	if !ok {
+		return 0, false
+	}
+	n, ok := v.(int64)
+	if !ok {
+		t.wrongType(key, "an integer", key+" = 16", v)
+		return 0, false
+	}
+	if n < 0 || n > int64(bits) {
+		t.d.report(t.keyPath(key), "", "must be a prefix length from 0 to %d, not %d", bits, n)
+		return 0, false
+	}
+	return int(n), true
+}
+
 func (t table) boolean(key string) (bool, bool) {
 	v, ok := t.m[key]
 	if !ok {

@@ -64,10 +64,12 @@ func TestLoadExample(t *testing.T) {
 		Caps: Caps{
 			MaxInstances: 10, MaxVCPUs: 64, AllowedInstanceTypes: capsTypes,
 			MaxVolumeGiB: 200, MaxTTL: d14, MaxLifetime: d30, MinNotice: d1, RestartGrace: Duration(time.Hour),
+			MaxTerminateStoppedAfter: d30, MinSSHPrefixIPv4: 16, MinSSHPrefixIPv6: 32, AllowedModes: []string{"enforce"},
 		},
-		Grants: map[string]Grant{"osbuild": {
-			MaxVCPUs: ptr(96), MaxVolumeGiB: ptr(500), AllowedInstanceTypes: []string{"c7i.*"},
-		}},
+		Grants: map[string]Grant{
+			"osbuild": {MaxVCPUs: ptr(96), MaxVolumeGiB: ptr(500), AllowedInstanceTypes: []string{"c7i.*"}},
+			"cockpit": {AllowedModes: []string{"stop-only"}},
+		},
 		Safety: Safety{MaxDestructivePerRun: 20, OrphanGrace: d7, Enforce: true},
 		State:  State{Key: SecretRef{Env: "LAUNCHWARDEN_STATE_KEY"}},
 	}
@@ -177,7 +179,7 @@ max_vcpus = 8
 max_ttl = "1d"
 `)},
 		"projects/demo.toml":  {Data: []byte("owners = [\"octocat\"]\n[slack]\nchannel = \"#demo\"\n[lifecycle]\nwarn_before = \"2h\"\n")},
-		"projects/short.toml": {Data: []byte("owners = [\"octocat\"]\n[slack]\nchannel = \"#demo\"\n[lifecycle]\nttl = \"6h\"\n")},
+		"projects/short.toml": {Data: []byte("owners = [\"octocat\"]\n[slack]\nchannel = \"#short\"\n[lifecycle]\nttl = \"6h\"\n")},
 	}
 	cfg, probs := LoadFS(fsys, testNow)
 	if err := probs.Err(); err != nil {

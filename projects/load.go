@@ -102,6 +102,9 @@ func LoadFS(fsys fs.FS, now time.Time) (*Config, Problems) {
 		probs = append(probs, checkGrants(adminDec, cfg.Admin, files)...)
 	}
 	checkGlobalNames(parsed)
+	if cfg.Admin != nil {
+		checkChannels(parsed, cfg.Admin)
+	}
 	probs = probs.bounded()
 	for _, pf := range parsed {
 		proj := pf.resolve(cfg.Admin, now)

@@ -347,6 +347,7 @@ func (pf *projectFile) resolve(a *Admin, now time.Time) *Project {
 	p.RequestedLimits = pf.raw.Limits
 	p.RequestedLimits.AllowedInstanceTypes = slices.Clone(pf.raw.Limits.AllowedInstanceTypes)
 	p.Lifecycle = r.lifecycle(pf.raw.Lifecycle)
+	r.lifecycleCaps(pf.raw.Lifecycle)
 	p.Templates = r.templates(pf.raw.Templates, p.Owners, p.Limits)
 	p.Extensions = r.extensions(pf.raw.Extensions, now)
 	return &p
@@ -481,7 +482,9 @@ func (r resolver) checkTemplate(path string, t Template, limits Limits) {
 		if _, _, world := cidrProblem(c); world {
 			r.d.report(indexPath(joinKey(path, "ssh_from"), j), "list the networks you connect from, or "+r.grantHint("allow_world_ssh", "true"),
 				"SSH from the whole internet (%s) is not allowed (caps.allow_world_ssh = false)", c)
+			continue
 		}
+		r.sshPrefixCap(indexPath(joinKey(path, "ssh_from"), j), c)
 	}
 }
 

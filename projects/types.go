@@ -65,10 +65,9 @@ func (a *Admin) EffectiveCaps(project string) Caps {
 	return applyGrant(a.Caps, a.Grants[project], false)
 }
 
-// applyGrant returns c with g's values in place of c's. The allowlist of g
-// replaces c's if replaceTypes, else it is added to it.
+// applyGrant returns c with g's values in place of c's. The allowlists of g
+// (instance types, modes) replace c's if replaceTypes, else they are added.
 func applyGrant(c Caps, g Grant, replaceTypes bool) Caps {
-	c.AllowedInstanceTypes = slices.Clone(c.AllowedInstanceTypes)
 	setIf(&c.MaxInstances, g.MaxInstances)
 	setIf(&c.MaxVCPUs, g.MaxVCPUs)
 	setIf(&c.MaxVolumeGiB, g.MaxVolumeGiB)
@@ -77,16 +76,27 @@ func applyGrant(c Caps, g Grant, replaceTypes bool) Caps {
 	setIf(&c.MinNotice, g.MinNotice)
 	setIf(&c.RestartGrace, g.RestartGrace)
 	setIf(&c.AllowWorldSSH, g.AllowWorldSSH)
-	if replaceTypes && g.AllowedInstanceTypes != nil {
-		c.AllowedInstanceTypes = slices.Clone(g.AllowedInstanceTypes)
-		return c
+	setIf(&c.MaxTerminateStoppedAfter, g.MaxTerminateStoppedAfter)
+	setIf(&c.MinSSHPrefixIPv4, g.MinSSHPrefixIPv4)
+	setIf(&c.MinSSHPrefixIPv6, g.MinSSHPrefixIPv6)
+	c.AllowedModes = merge(c.AllowedModes, g.AllowedModes, replaceTypes)
+	c.AllowedInstanceTypes = merge(c.AllowedInstanceTypes, g.AllowedInstanceTypes, replaceTypes)
+	return c
+}
+
+// merge returns list with add's values added, or add itself if replace
+// and add is set.
+func merge(list, add []string, replace bool) []string {
+	if replace && add != nil {
+		return slices.Clone(add)
 	}
-	for _, t := range g.AllowedInstanceTypes {
-		if !slices.Contains(c.AllowedInstanceTypes, t) {
-			c.AllowedInstanceTypes = append(c.AllowedInstanceTypes, t)
+	out := slices.Clone(list)
+	for _, v := range add {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
 		}
 	}
-	return c
+	return out
 }
 
 func setIf[T any](dst *T, v *T) {
@@ -202,8 +212,18 @@ type Caps struct {
 	// RestartGrace is how long an instance started again after its expiry
 	// runs before it is stopped again (announced at the restart).
 	RestartGrace Duration
-	// AllowWorldSSH allows SSH from 0.0.0.0/0 or ::/0.
+	// AllowWorldSSH allows SSH from 0.0.0.0/0 or ::/0, and then any prefix.
 	AllowWorldSSH bool
+	// MaxTerminateStoppedAfter bounds a project's terminate_stopped_after.
+	MaxTerminateStoppedAfter Duration
+	// MinSSHPrefixIPv4 and MinSSHPrefixIPv6 are the shortest prefixes
+	// ssh_from may list (unless AllowWorldSSH), so that no set of halves
+	// adds up to the world.
+	MinSSHPrefixIPv4 int
+	MinSSHPrefixIPv6 int
+	// AllowedModes are the lifecycle modes a project file may ask for,
+	// besides ModeEnforce and the admin's default mode.
+	AllowedModes []string
 }
 
 // Grant raises caps for one project. Nil fields leave the cap as it is.
@@ -217,6 +237,14 @@ type Grant struct {
 	MinNotice            *Duration
 	RestartGrace         *Duration
 	AllowWorldSSH        *bool
+	// Cap keys added for issue 12's gaps.
+	MaxTerminateStoppedAfter *Duration
+	MinSSHPrefixIPv4         *int
+	MinSSHPrefixIPv6         *int
+	AllowedModes             []string
+	// SharedChannels are Slack channels the project may use although they
+	// are the admin channel or another project's (grants only).
+	SharedChannels []string
 }
 
 // Safety bounds what one run may destroy.

@@ -111,7 +111,13 @@ func checkNoSurprises(t *testing.T, history []sent, minNotice time.Duration) {
 
 func threeProjects() map[string]string {
 	return map[string]string{
-		"launchwarden.toml": strings.Replace(adminTOML, `orphan_grace = "3d"`, `orphan_grace = "2d"`, 1),
+		"launchwarden.toml": strings.Replace(adminTOML, `orphan_grace = "3d"`, `orphan_grace = "2d"`, 1) + `
+[grants.cockpit]
+allowed_modes = ["stop-only"]
+
+[grants.osbuild]
+allowed_modes = ["notify-only"]
+`,
 		"projects/packit.toml": projectTOML("#packit", []string{"alice"}, templateTOML("fedora", "t3.large", 40)) + `
 [lifecycle]
 ttl = "1d"
