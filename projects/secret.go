@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"unicode"
 )
 
 // SecretRef says where a secret lives: in an environment variable or a
@@ -29,26 +30,32 @@ func (r SecretRef) String() string {
 	return "<none>"
 }
 
-// Resolve reads the secret. getenv is os.Getenv outside tests. A trailing
-// newline of a file is dropped.
+// Resolve reads the secret. getenv is os.Getenv outside tests. Surrounding
+// whitespace (a file's trailing newline, a stray space in an env file) is
+// dropped; a secret holding any other control character is refused, with an
+// error that says where but never echoes the value.
 func (r SecretRef) Resolve(getenv func(string) string) (string, error) {
+	var v string
 	switch {
 	case r.Env != "":
-		v := getenv(r.Env)
+		v = strings.TrimSpace(getenv(r.Env))
 		if v == "" {
 			return "", fmt.Errorf("environment variable %s is empty or unset", r.Env)
 		}
-		return v, nil
 	case r.File != "":
 		b, err := os.ReadFile(r.File)
 		if err != nil {
 			return "", fmt.Errorf("read secret: %w", err)
 		}
-		v := strings.TrimRight(string(b), "\r\n")
+		v = strings.TrimSpace(string(b))
 		if v == "" {
 			return "", fmt.Errorf("secret file %s is empty", r.File)
 		}
-		return v, nil
+	default:
+		return "", errors.New("no secret configured")
 	}
-	return "", errors.New("no secret configured")
+	if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
+		return "", fmt.Errorf("the secret in %s holds a control character at byte %d of %d; write it on one line without control characters", r, i+1, len(v))
+	}
+	return v, nil
 }

@@ -10,6 +10,7 @@ package slack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -118,18 +120,52 @@ func New(o Options) *Sender {
 			opts = append(opts, slack.OptionAPIURL(o.APIURL))
 		}
 		s.client = slack.New(o.Token, opts...)
-		s.secrets = append(s.secrets, o.Token)
+		s.secrets = append(s.secrets, secretForms(o.Token)...)
 	}
 	for _, u := range o.Webhooks {
-		s.secrets = append(s.secrets, u)
-		// The path alone identifies the webhook and suffices to post to it.
-		if p, err := url.Parse(u); err == nil && len(p.Path) > 1 {
-			s.secrets = append(s.secrets, p.Path)
+		s.secrets = append(s.secrets, secretForms(u)...)
+		// The path alone identifies the webhook and suffices to post to it,
+		// and so does its last segment with the rest of the path known.
+		if p, err := url.Parse(strings.TrimSpace(u)); err == nil && len(p.Path) > 1 {
+			s.secrets = append(s.secrets, secretForms(p.Path)...)
+			if i := strings.LastIndexByte(p.Path, '/'); len(p.Path)-i > minSecretForm {
+				s.secrets = append(s.secrets, secretForms(p.Path[i+1:])...)
+			}
 		}
 	}
 	// Longest first, so that a URL is replaced whole before its path is.
 	slices.SortFunc(s.secrets, func(a, b string) int { return len(b) - len(a) })
+	s.secrets = slices.Compact(s.secrets)
 	return s
+}
+
+// minSecretForm is the shortest text redacted: shorter forms of a secret
+// would blank ordinary words.
+const minSecretForm = 8
+
+// secretForms returns the ways sec can show in a message: as it is, with
+// surrounding whitespace trimmed, Go-quoted (as %q and net/url's errors
+// print it), JSON-escaped, and percent-encoded (as a path or a query).
+func secretForms(sec string) []string {
+	forms := []string{sec, strings.TrimSpace(sec)}
+	for _, v := range []string{sec, strings.TrimSpace(sec)} {
+		q := strconv.Quote(v)
+		forms = append(forms, q[1:len(q)-1])
+		if j, err := json.Marshal(v); err == nil {
+			forms = append(forms, string(j[1:len(j)-1]))
+		}
+		forms = append(forms, url.PathEscape(v), url.QueryEscape(v))
+	}
+	if u, err := url.Parse(strings.TrimSpace(sec)); err == nil {
+		forms = append(forms, u.String(), u.EscapedPath())
+	}
+	out := forms[:0]
+	for _, f := range forms {
+		if len(f) >= minSecretForm && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // String keeps the secrets out of %v.

@@ -487,3 +487,39 @@ func BenchmarkBlocks(b *testing.B) {
 		Blocks(d)
 	}
 }
+
+// TestSecretsNeverShowInAnyForm: a webhook URL with a trailing newline or
+// space (as an env file leaves it) fails to parse or is sent escaped, and
+// net/url, slog and %q print it quoted or percent-encoded: no form of it,
+// nor of its secret path, may show in an error or a log line.
+func TestSecretsNeverShowInAnyForm(t *testing.T) {
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+	hooks := map[string]string{
+		"newline": failing.URL + "/services/T000/B002/NEWLINESECRET\n",
+		"space":   failing.URL + "/services/T000/B003/SPACESECRET ",
+		"odd":     failing.URL + "/services/T000/B004/ODD SECRET+/?",
+	}
+	s, logs := newSender(Options{Webhooks: hooks})
+	var out strings.Builder
+	for ch := range hooks {
+		err := s.Send(context.Background(), notify.Digest{Channel: ch, Now: now})
+		if err == nil {
+			t.Errorf("Send to %s succeeded, want an error", ch)
+			continue
+		}
+		fmt.Fprintf(&out, "%v\n%q\n", err, err.Error())
+	}
+	slog.New(slog.NewJSONHandler(&out, nil)).Info("logged", "hooks", s)
+	all := out.String() + logs.String()
+	for _, secret := range []string{"NEWLINESECRET", "SPACESECRET", "ODD SECRET", "ODD%20SECRET", "ODD+SECRET", "B002", "B003", "B004"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("output shows %q:\n%s", secret, all)
+		}
+	}
+	if !strings.Contains(all, "<secret>") {
+		t.Errorf("nothing was redacted; the check above is vacuous:\n%s", all)
+	}
+}
