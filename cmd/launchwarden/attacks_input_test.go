@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -222,5 +226,135 @@ func TestAttackUnknownDottedTable(t *testing.T) {
 	_, out := validateOut(context.Background(), dir)
 	if want := `projects/packit.toml:17:1: foo: unknown table "foo"`; !strings.Contains(out, want) {
 		t.Errorf("validate output lacks %q:\n%s", want, out)
+	}
+}
+
+// planFrozen runs `launchwarden plan --format json` and returns the
+// projects the plan says are frozen.
+func (w *world) planFrozen(t *testing.T) []string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	e := env{stdout: &out, stderr: &errOut, getenv: os.Getenv}
+	args := append([]string{"plan"}, w.runArgs()[1:]...)
+	if code := exitStatus(e, run(context.Background(), e, args)); code == exitAborted || code == exitUsage {
+		t.Fatalf("plan exited %d:\n%s", code, errOut.String())
+	}
+	var plan struct {
+		Frozen []string `json:"frozen"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &plan); err != nil {
+		t.Fatalf("plan output: %v\n%s", err, out.String())
+	}
+	return plan.Frozen
+}
+
+// TestAttackSSHFromHalves: ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"]
+// with allow_world_ssh = false used to be accepted: the world, in halves.
+// Every prefix wider than the caps' minimum is refused, with its line.
+func TestAttackSSHFromHalves(t *testing.T) {
+	evil := strings.Replace(faultProject("evil"), `ssh_from = ["10.0.0.0/8"]`, `ssh_from = ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"]`, 1)
+	w := newWorld(t, map[string]string{"launchwarden.toml": faultAdmin(20), "projects/packit.toml": faultProject("packit"), "projects/evil.toml": evil})
+	_, out := validateOut(context.Background(), w.dir)
+	for _, want := range []string{
+		"projects/evil.toml:15:13: templates[0].ssh_from[0]: 0.0.0.0/1 is wider than /16",
+		"projects/evil.toml:15:26: templates[0].ssh_from[1]: 128.0.0.0/1 is wider than /16",
+		"projects/evil.toml:15:41: templates[0].ssh_from[2]: ::/1 is wider than /32",
+		"projects/evil.toml:15:49: templates[0].ssh_from[3]: 8000::/1 is wider than /32",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, out)
+		}
+	}
+	ids := w.expiredFleet(2)
+	code, _ := w.runOut(t)
+	checkOthersProceed(t, w, code, ids)
+	for _, lt := range w.sim.LaunchTemplates(serveAccount, serveRegion) {
+		if strings.HasPrefix(lt.Name, "lw-evil-") {
+			t.Errorf("template %s was created with SSH from the world", lt.Name)
+		}
+	}
+}
+
+// TestAttackNotifyOnlyWithoutGrant: mode = "notify-only" in a project file
+// used to be accepted, so its instances were never stopped and its quotas
+// never enforced. Without an admin grant it is a problem and the project is
+// frozen; with the grant it is accepted.
+func TestAttackNotifyOnlyWithoutGrant(t *testing.T) {
+	evil := faultProject("evil") + "\n[lifecycle]\nmode = \"notify-only\"\n"
+	w := newWorld(t, map[string]string{"launchwarden.toml": faultAdmin(20), "projects/packit.toml": faultProject("packit"), "projects/evil.toml": evil})
+	_, out := validateOut(context.Background(), w.dir)
+	if want := `projects/evil.toml:18:1: lifecycle.mode: mode "notify-only" needs an admin grant`; !strings.Contains(out, want) {
+		t.Errorf("validate output lacks %q:\n%s", want, out)
+	}
+	if got := w.planFrozen(t); !slices.Contains(got, "evil") || slices.Contains(got, "packit") {
+		t.Errorf("frozen = %v, want evil and not packit", got)
+	}
+
+	granted := faultAdmin(20) + "\n[grants.evil]\nallowed_modes = [\"notify-only\"]\n"
+	if err := os.WriteFile(filepath.Join(w.dir, "launchwarden.toml"), []byte(granted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := validateOut(context.Background(), w.dir); code != exitOK {
+		t.Errorf("with the grant, validate exited %d:\n%s", code, out)
+	}
+}
+
+// TestAttackChannelHijack: a project that sets the admin channel or another
+// team's channel used to get it (and the webhook admins set up for it).
+// Now both are problems; every project involved is frozen until an admin
+// grants the sharing, and other projects proceed.
+func TestAttackChannelHijack(t *testing.T) {
+	toAdmin := strings.Replace(faultProject("evil"), `channel = "#evil"`, `channel = "#lw-admins"`, 1)
+	toTeam := strings.Replace(faultProject("mallory"), `channel = "#mallory"`, `channel = "#cockpit"`, 1)
+	w := newWorld(t, map[string]string{"launchwarden.toml": faultAdmin(20), "projects/packit.toml": faultProject("packit"),
+		"projects/cockpit.toml": faultProject("cockpit"), "projects/evil.toml": toAdmin, "projects/mallory.toml": toTeam})
+	_, out := validateOut(context.Background(), w.dir)
+	for _, want := range []string{
+		"projects/evil.toml:4:1: slack.channel: #lw-admins is the admin channel",
+		"projects/mallory.toml:4:1: slack.channel: #cockpit is also the channel of projects/cockpit.toml",
+		"projects/cockpit.toml:4:1: slack.channel: #cockpit is also the channel of projects/mallory.toml",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, out)
+		}
+	}
+	got := w.planFrozen(t)
+	if !slices.Equal(got, []string{"cockpit", "evil", "mallory"}) {
+		t.Errorf("frozen = %v, want cockpit, evil and mallory", got)
+	}
+	ids := w.expiredFleet(2)
+	code, _ := w.runOut(t)
+	checkOthersProceed(t, w, code, ids)
+	for _, p := range w.slack.posts {
+		if strings.Contains(p.text, "evil") && p.channel == "#lw-admins" && strings.Contains(p.text, "Extend") {
+			t.Errorf("a team digest of evil reached the admin channel: %s", p.text)
+		}
+	}
+}
+
+// TestAttackWebhookWithTrailingWhitespace: a webhook URL env value with a
+// trailing newline or space used to be logged whole at WARN when the post
+// failed. The value is trimmed when it is read, and no form of it (raw,
+// quoted, escaped, percent-encoded) shows in any log line or error.
+func TestAttackWebhookWithTrailingWhitespace(t *testing.T) {
+	// A webhook on a closed port: net/http's error quotes the URL it tried.
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	for name, tail := range map[string]string{"newline": "\n", "space": " ", "both": " \r\n"} {
+		t.Run(name, func(t *testing.T) {
+			admin := faultAdmin(20) + "\n[slack.webhooks.\"#packit\"]\nurl_env = \"LW_ATTACK_WEBHOOK\"\n"
+			w := newWorld(t, map[string]string{"launchwarden.toml": admin, "projects/packit.toml": faultProject("packit")})
+			t.Setenv("LW_ATTACK_WEBHOOK", closed.URL+"/services/T0ATTACK/B0ATTACK/WEBHOOKSECRET"+tail)
+			w.expiredFleet(1)
+			_, out := w.runOut(t, "--log-format", "json")
+			for _, secret := range []string{"WEBHOOKSECRET", "B0ATTACK"} {
+				if strings.Contains(out, secret) {
+					t.Errorf("run output shows %q:\n%s", secret, out)
+				}
+			}
+			if !strings.Contains(out, `"via":"webhook"`) || !strings.Contains(out, "<secret>") {
+				t.Errorf("no failed webhook post was logged redacted; the check above is vacuous:\n%s", out)
+			}
+		})
 	}
 }
