@@ -19,6 +19,7 @@ type decoder struct {
 	file  string
 	ix    keyIndex
 	probs Problems
+	warns Problems // see warnings.go
 	// homes maps a key to the table it belongs in, to explain keys written
 	// in the wrong table.
 	homes map[string]string

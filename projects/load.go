@@ -115,10 +115,12 @@ func LoadFS(fsys fs.FS, now time.Time) (*Config, Problems) {
 			probs = append(probs, pf.d.probs...)
 			continue
 		}
+		cfg.Warnings = append(cfg.Warnings, pf.d.warns...)
 		cfg.Projects = append(cfg.Projects, proj)
 	}
 	slices.SortFunc(cfg.Projects, func(a, b *Project) int { return strings.Compare(a.Name, b.Name) })
 	probs.sort()
+	cfg.Warnings = cfg.Warnings.bounded()
 	return cfg, probs
 }
 

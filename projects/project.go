@@ -348,6 +348,9 @@ func (pf *projectFile) resolve(a *Admin, now time.Time) *Project {
 	p.RequestedLimits.AllowedInstanceTypes = slices.Clone(pf.raw.Limits.AllowedInstanceTypes)
 	p.Lifecycle = r.lifecycle(pf.raw.Lifecycle)
 	r.lifecycleCaps(pf.raw.Lifecycle)
+	if r.checkCaps {
+		r.lifetimeWarnings(p.Lifecycle)
+	}
 	p.Templates = r.templates(pf.raw.Templates, p.Owners, p.Limits)
 	p.Extensions = r.extensions(pf.raw.Extensions, now)
 	return &p

@@ -22,6 +22,9 @@ type Config struct {
 	// Frozen maps the name of every project whose file exists but is invalid
 	// to its problems. A frozen project gets no destructive action.
 	Frozen map[string]Problems
+	// Warnings are about valid projects that will do what their readers may
+	// not expect (e.g. live longer than their ttl); they freeze nothing.
+	Warnings Problems
 	// FrozenParts holds, for every frozen project, what of its file can
 	// still be read: where its team is warned and by which lifecycle.
 	FrozenParts map[string]FrozenProject

@@ -17,8 +17,9 @@ import (
 // hangs.
 var loadRepo = projects.Load
 
-// runValidate checks a config repo and prints every problem. It exits 0 if
-// the repo is valid, 1 if not. It ends when ctx does (the first SIGTERM or
+// runValidate checks a config repo and prints every problem, then every
+// warning. It exits 0 if the repo is valid, 1 if not; warnings change
+// nothing. It ends when ctx does (the first SIGTERM or
 // SIGINT), whatever the load is waiting for.
 func runValidate(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
@@ -91,7 +92,11 @@ func summary(cfg *projects.Config, probs projects.Problems) string {
 	for _, p := range cfg.Projects {
 		templates += len(p.Templates)
 	}
-	return fmt.Sprintf("ok: %s, %s", plural(len(cfg.Projects), "project"), plural(templates, "template"))
+	out := fmt.Sprintf("ok: %s, %s", plural(len(cfg.Projects), "project"), plural(templates, "template"))
+	if n := len(cfg.Warnings); n > 0 {
+		out += ", " + plural(n, "warning")
+	}
+	return out
 }
 
 func plural(n int, word string) string {
@@ -104,6 +109,11 @@ func plural(n int, word string) string {
 func writeText(w io.Writer, _ string, cfg *projects.Config, probs projects.Problems) error {
 	var b strings.Builder
 	for _, p := range probs {
+		b.WriteString(p.String())
+		b.WriteByte('\n')
+	}
+	for _, p := range cfg.Warnings {
+		p.Message = "warning: " + p.Message
 		b.WriteString(p.String())
 		b.WriteByte('\n')
 	}
@@ -120,13 +130,19 @@ type jsonReport struct {
 	Projects  int                `json:"projects"`
 	Templates int                `json:"templates"`
 	Frozen    []string           `json:"frozen"`
-	Summary   string             `json:"summary"`
+	// Warnings do not make the repo invalid (see projects.Config.Warnings).
+	Warnings []projects.Problem `json:"warnings"`
+	Summary  string             `json:"summary"`
 }
 
 func writeJSON(w io.Writer, _ string, cfg *projects.Config, probs projects.Problems) error {
-	r := jsonReport{Valid: len(probs) == 0, Problems: probs, Projects: len(cfg.Projects), Frozen: []string{}, Summary: summary(cfg, probs)}
+	r := jsonReport{Valid: len(probs) == 0, Problems: probs, Projects: len(cfg.Projects), Frozen: []string{},
+		Warnings: cfg.Warnings, Summary: summary(cfg, probs)}
 	if r.Problems == nil {
 		r.Problems = []projects.Problem{}
+	}
+	if r.Warnings == nil {
+		r.Warnings = []projects.Problem{}
 	}
 	for _, p := range cfg.Projects {
 		r.Templates += len(p.Templates)
@@ -145,9 +161,9 @@ func writeJSON(w io.Writer, _ string, cfg *projects.Config, probs projects.Probl
 // (DIR joined with the file), since workflows run at the repo root.
 func writeGitHub(w io.Writer, dir string, cfg *projects.Config, probs projects.Problems) error {
 	var b strings.Builder
-	for _, p := range probs {
+	annotate := func(level string, p projects.Problem) {
 		file := filepath.ToSlash(filepath.Join(dir, p.File))
-		fmt.Fprintf(&b, "::error file=%s", escapeProperty(file))
+		fmt.Fprintf(&b, "::%s file=%s", level, escapeProperty(file))
 		if p.Line > 0 {
 			fmt.Fprintf(&b, ",line=%d", p.Line)
 			if p.Column > 0 {
@@ -163,6 +179,12 @@ func writeGitHub(w io.Writer, dir string, cfg *projects.Config, probs projects.P
 			msg += " (" + p.Hint + ")"
 		}
 		fmt.Fprintf(&b, ",title=%s::%s\n", escapeProperty(title), escapeData(msg))
+	}
+	for _, p := range probs {
+		annotate("error", p)
+	}
+	for _, p := range cfg.Warnings {
+		annotate("warning", p)
 	}
 	b.WriteString(summary(cfg, probs))
 	b.WriteByte('\n')

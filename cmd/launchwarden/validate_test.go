@@ -77,9 +77,15 @@ func TestValidateText(t *testing.T) {
 		wantCode int
 	}{
 		{
-			name:     "example repo",
-			args:     []string{"validate", "../../examples/config-repo"},
-			wantOut:  "ok: 3 projects, 5 templates\n",
+			name: "example repo",
+			args: []string{"validate", "../../examples/config-repo"},
+			// The example shows the surprise of issue 13: min_notice (1d)
+			// outweighs every project's warn_before.
+			wantOut: `projects/cockpit.toml:13:1: lifecycle.warn_before: warning: instances live about ttl − warn_before + min_notice = 1d − 4h + 1d = 1d20h, not 1d (a notice gives at least caps.min_notice; set warn_before to 1d or more to have instances stopped at their ttl)
+projects/osbuild.toml:15:1: lifecycle.warn_before: warning: instances live about ttl − warn_before + min_notice = 12h − 2h + 1d = 1d10h, not 12h (a notice gives at least caps.min_notice; set warn_before to 1d or more to have instances terminated at their ttl)
+projects/packit.toml:14:1: lifecycle.warn_before: warning: instances live about ttl − warn_before + min_notice = 2d − 12h + 1d = 2d12h, not 2d (a notice gives at least caps.min_notice; set warn_before to 1d or more to have instances stopped at their ttl)
+ok: 3 projects, 5 templates, 3 warnings
+`,
 			wantCode: exitOK,
 		},
 		{
@@ -209,5 +215,43 @@ func TestValidateUsage(t *testing.T) {
 				t.Errorf("stderr = %q, want it to mention %q", stderr, tt.wantStderr)
 			}
 		})
+	}
+}
+
+// TestValidateWarnings: a lifetime the project file's reader would not
+// expect is a warning in every format, and warnings change no exit code.
+func TestValidateWarnings(t *testing.T) {
+	project := `owners = ["octocat"]
+
+[slack]
+channel = "#demo"
+
+[lifecycle]
+ttl = "12h"
+warn_before = "2h"
+`
+	valid := writeRepo(t, map[string]string{"launchwarden.toml": testAdmin + "min_notice = \"24h\"\n", "projects/demo.toml": project})
+	broken := writeRepo(t, map[string]string{"launchwarden.toml": testAdmin + "min_notice = \"24h\"\n", "projects/demo.toml": project,
+		"projects/other.toml": "owners = [\"octocat\"]\n"})
+	const msg = "instances live about ttl − warn_before + min_notice = 12h − 2h + 1d = 1d10h, not 12h"
+	for _, tt := range []struct {
+		format, want string
+	}{
+		{"text", "projects/demo.toml:8:1: lifecycle.warn_before: warning: " + msg},
+		{"github", "::warning file=" + filepath.ToSlash(valid) + "/projects/demo.toml,line=8,col=1,title=lifecycle.warn_before::" + msg},
+		{"json", `"message": "` + msg + `"`},
+	} {
+		out, _, code := runCmd(t, "validate", "--format", tt.format, valid)
+		if code != exitOK || !strings.Contains(out, tt.want) {
+			t.Errorf("--format %s: exit %d, want 0 and %q in:\n%s", tt.format, code, tt.want, out)
+		}
+	}
+	out, _, _ := runCmd(t, "validate", "--format", "json", valid)
+	var r jsonReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil || !r.Valid || len(r.Warnings) != 1 || len(r.Problems) != 0 {
+		t.Errorf("json report = %+v, %v; want valid with one warning", r, err)
+	}
+	if _, _, code := runCmd(t, "validate", broken); code != exitFailed {
+		t.Errorf("a broken repo with warnings exited %d, want %d", code, exitFailed)
 	}
 }
