@@ -510,14 +510,11 @@ func decodeGrant(t table) Grant {
 	if v, ok := t.duration("max_terminate_stopped_after"); ok {
 		g.MaxTerminateStoppedAfter = &v
 	}
-	for key, bits := range map[string]int{"min_ssh_prefix_ipv4": 32, "min_ssh_prefix_ipv6": 128} {
-		if n, ok := t.prefixLen(key, bits); ok {
-			if bits == 32 {
-				g.MinSSHPrefixIPv4 = &n
-			} else {
-				g.MinSSHPrefixIPv6 = &n
-			}
-		}
+	if n, ok := t.prefixLen("min_ssh_prefix_ipv4", 32); ok {
+		g.MinSSHPrefixIPv4 = &n
+	}
+	if n, ok := t.prefixLen("min_ssh_prefix_ipv6", 128); ok {
+		g.MinSSHPrefixIPv6 = &n
 	}
 	if modes, ok := t.strs("allowed_modes"); ok {
 		g.AllowedModes = []string{}

@@ -231,16 +231,15 @@ type Caps struct {
 
 // Grant raises caps for one project. Nil fields leave the cap as it is.
 type Grant struct {
-	MaxInstances         *int
-	MaxVCPUs             *int
-	AllowedInstanceTypes []string
-	MaxVolumeGiB         *int
-	MaxTTL               *Duration
-	MaxLifetime          *Duration
-	MinNotice            *Duration
-	RestartGrace         *Duration
-	AllowWorldSSH        *bool
-	// Cap keys added for issue 12's gaps.
+	MaxInstances             *int
+	MaxVCPUs                 *int
+	AllowedInstanceTypes     []string
+	MaxVolumeGiB             *int
+	MaxTTL                   *Duration
+	MaxLifetime              *Duration
+	MinNotice                *Duration
+	RestartGrace             *Duration
+	AllowWorldSSH            *bool
 	MaxTerminateStoppedAfter *Duration
 	MinSSHPrefixIPv4         *int
 	MinSSHPrefixIPv6         *int
