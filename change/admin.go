@@ -9,15 +9,20 @@ import (
 // capNotes say what each cap does; one per field of projects.Caps (and so
 // of projects.Grant, which raises them for one project).
 var capNotes = map[string]string{
-	"max_instances":          "the most instances a project may ask for",
-	"max_vcpus":              "the most vCPUs a project may ask for",
-	"allowed_instance_types": "the instance types a project may use",
-	"max_volume_gib":         "the largest root volume a template may ask for",
-	"max_ttl":                "the longest ttl a project may set",
-	"max_lifetime":           "the longest an instance may live, extensions included",
-	"min_notice":             "the least time between a notice and the stop or termination it announces",
-	"restart_grace":          "how long an instance started again after its expiry runs before it is stopped again",
-	"allow_world_ssh":        "whether a template may allow SSH from the whole internet",
+	"max_instances":               "the most instances a project may ask for",
+	"max_vcpus":                   "the most vCPUs a project may ask for",
+	"allowed_instance_types":      "the instance types a project may use",
+	"max_volume_gib":              "the largest root volume a template may ask for",
+	"max_ttl":                     "the longest ttl a project may set",
+	"max_lifetime":                "the longest an instance may live, extensions included",
+	"min_notice":                  "the least time between a notice and the stop or termination it announces",
+	"restart_grace":               "how long an instance started again after its expiry runs before it is stopped again",
+	"allow_world_ssh":             "whether a template may allow SSH from the whole internet",
+	"max_terminate_stopped_after": "the longest terminate_stopped_after a project may set",
+	"min_ssh_prefix_ipv4":         "the widest IPv4 prefix ssh_from may list (private ranges exempt)",
+	"min_ssh_prefix_ipv6":         "the widest IPv6 prefix ssh_from may list (private ranges exempt)",
+	"allowed_modes":               "the lifecycle modes besides enforce a project may set",
+	"shared_channels":             "Slack channels this project may use although they are the admin channel or another project's",
 }
 
 // safetyNotes say what each safety key does; one per field of
@@ -93,6 +98,10 @@ func noteFor(f FieldChange) string {
 		return capNotes[segs[1]] + ", unless a grant says otherwise"
 	case len(segs) == 3 && segs[0] == "grants" && segs[2] == "allowed_instance_types":
 		return "instance types this project may use on top of caps.allowed_instance_types"
+	case len(segs) == 3 && segs[0] == "grants" && segs[2] == "allowed_modes":
+		return "lifecycle modes this project may use on top of caps.allowed_modes"
+	case len(segs) == 3 && segs[0] == "grants" && segs[2] == "shared_channels":
+		return capNotes["shared_channels"]
 	case len(segs) == 3 && segs[0] == "grants" && capNotes[segs[2]] != "":
 		return capNotes[segs[2]] + ", for this project alone"
 	case len(segs) == 2 && segs[0] == "safety":

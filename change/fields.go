@@ -345,7 +345,7 @@ func show(v reflect.Value, format func(reflect.Value) string) string {
 }
 
 // words are runs of capitals that make one word of a snake_case key.
-var words = []string{"GitHub", "VCPUs", "GiB", "SSH", "IDs", "ID", "ARN", "URL", "VPC", "TTL", "AWS", "AZ"}
+var words = []string{"GitHub", "VCPUs", "GiB", "SSH", "IDs", "ID", "ARN", "URL", "VPC", "TTL", "AWS", "AZ", "IPv4", "IPv6"}
 
 // snake turns a Go field name into the TOML key launchwarden uses for it:
 // MaxVCPUs → max_vcpus, VolumeGiB → volume_gib, SSHKeysFromGitHub →
