@@ -1,6 +1,7 @@
 package ec2sim
 
 import (
+	"errors"
 	"maps"
 	"net/http"
 	"regexp"
@@ -129,7 +130,11 @@ func (img *Image) deprecated(now time.Time) bool {
 }
 
 // image returns a copy of the image id in the call's region if the caller
-// may launch it (public or its own), or InvalidAMIID.Malformed/NotFound.
+// may launch it (public or its own). An id the region does not have is
+// InvalidAMIID.NotFound; an image of another account that is not public
+// exists but is not the caller's to use: AuthFailure, in EC2's words for
+// RunInstances ("Not authorized for images: [ami-…]", as reported in
+// StreisandEffect/streisand issue 82 and agentsea/surfkit issue 88).
 func (c *call) image(id string) (Image, error) {
 	if err := checkImageID(id); err != nil {
 		return Image{}, err
@@ -137,8 +142,11 @@ func (c *call) image(id string) (Image, error) {
 	c.sim.imagesMu.Lock()
 	defer c.sim.imagesMu.Unlock()
 	img, ok := c.sim.images.byRegion[c.r.name][id]
-	if !ok || !(img.Public || img.OwnerID == c.r.account) {
+	if !ok {
 		return Image{}, errImageNotFound(id)
+	}
+	if !img.Public && img.OwnerID != c.r.account {
+		return Image{}, newError(http.StatusBadRequest, "AuthFailure", "Not authorized for images: [%s]", id)
 	}
 	return img.view(), nil
 }
@@ -347,9 +355,13 @@ func describeImages(c *call) (response, error) {
 	visible := func(img *Image) bool { return img != nil && (img.Public || img.OwnerID == caller) }
 	resp := &describeImagesResponse{}
 	if len(ids) > 0 {
+		// An id the region does not have is InvalidAMIID.NotFound; a
+		// private image of another account is left out of the answer
+		// (agentsea/surfkit issue 88: describe-images --image-ids returned
+		// no images for an AMI RunInstances was not authorized for).
 		var missing []string
 		for _, id := range ids {
-			if !visible(all[id]) {
+			if all[id] == nil {
 				missing = append(missing, id)
 			}
 		}
@@ -359,7 +371,7 @@ func describeImages(c *call) (response, error) {
 		seen := map[string]bool{}
 		for _, id := range ids {
 			img := all[id]
-			if seen[id] || !ownedBy(img, owners, caller) || !matches(filters, imageAttr, imageView{img, c.now}) {
+			if seen[id] || !visible(img) || !ownedBy(img, owners, caller) || !matches(filters, imageAttr, imageView{img, c.now}) {
 				continue
 			}
 			seen[id] = true
@@ -483,17 +495,18 @@ func registerImage(c *call) (response, error) {
 // deregisterImage removes one of the caller's images: "A deregistered AMI
 // can't be used to launch new instances" (API model). Instances already
 // launched from it keep running. Another account's image is not the
-// caller's to remove.
+// caller's to remove: AuthFailure "Not authorized for image:ami-…"
+// (cloudcaptainsh/cloudcaptain issue 66).
 func deregisterImage(c *call) (response, error) {
 	id := c.p.str("ImageId")
 	if id == "" {
 		return nil, errMissingParameter("ImageId")
 	}
 	img, err := c.image(id)
-	if err != nil {
+	if err != nil && errorCodeOf(err) != "AuthFailure" {
 		return nil, err
 	}
-	if img.OwnerID != c.r.account {
+	if err != nil || img.OwnerID != c.r.account {
 		return nil, newError(http.StatusBadRequest, "AuthFailure", "Not authorized for image:%s", id)
 	}
 	c.sim.imagesMu.Lock()
@@ -501,4 +514,13 @@ func deregisterImage(c *call) (response, error) {
 	delete(c.sim.images.byRegion[c.r.name], id)
 	c.sim.images.idx[c.r.name].remove(map[string]bool{id: true})
 	return &returnResponse{Return: true}, nil
+}
+
+// errorCodeOf returns the EC2 error code of err, or "".
+func errorCodeOf(err error) string {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return ""
 }

@@ -123,9 +123,9 @@ func TestDescribeImagesHidesDeprecated_APIModelIncludeDeprecated(t *testing.T) {
 }
 
 // TestDescribeImagesByIDAndRegion_InvalidAMIIDNotFound: ids are regional
-// and a private image of another account does not exist for the caller
-// ("The image id '[ami-…]' does not exist"); a malformed id is
-// InvalidAMIID.Malformed.
+// ("The image id '[ami-…]' does not exist" elsewhere); another account's
+// private image is left out of DescribeImages and is AuthFailure to launch
+// or deregister; a malformed id is InvalidAMIID.Malformed.
 func TestDescribeImagesByIDAndRegion_InvalidAMIIDNotFound(t *testing.T) {
 	sim, srv := newServer(t, ec2sim.Options{})
 	ids := seedImages(sim)
@@ -159,10 +159,6 @@ func TestDescribeImagesByIDAndRegion_InvalidAMIIDNotFound(t *testing.T) {
 			_, err := europe.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
 			return err
 		},
-		"another account's private image": func() error {
-			_, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{ids["team-private"]}})
-			return err
-		},
 		"launch in another region": func() error {
 			_, err := europe.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(id), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
 			return err
@@ -171,6 +167,18 @@ func TestDescribeImagesByIDAndRegion_InvalidAMIIDNotFound(t *testing.T) {
 		if code := errorCode(call()); code != "InvalidAMIID.NotFound" {
 			t.Errorf("%s: error %q, want InvalidAMIID.NotFound", name, code)
 		}
+	}
+	// Another account's private image exists, but not for the caller:
+	// DescribeImages leaves it out and RunInstances is not authorized.
+	private := ids["team-private"]
+	if out, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{private}}); err != nil || len(out.Images) != 0 {
+		t.Errorf("another account's private image by id: %v, %v; want no images", out, err)
+	}
+	if _, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(private), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)}); errorCode(err) != "AuthFailure" {
+		t.Errorf("launch of another account's private image: %v, want AuthFailure", err)
+	}
+	if _, err := c.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(id)}); errorCode(err) != "AuthFailure" {
+		t.Errorf("deregistering another account's public image: %v, want AuthFailure", err)
 	}
 	if _, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{"ami-xyz"}}); errorCode(err) != "InvalidAMIID.Malformed" {
 		t.Errorf("malformed id: %v, want InvalidAMIID.Malformed", err)
