@@ -79,7 +79,8 @@ func rootAndOtherVolumes(img Image, mappings []BlockDevice) ([]BlockDevice, erro
 //     (InvalidParameterCombination "The parameter groupName cannot be used
 //     with the parameter subnet", aws/aws-cli issue 2453).
 //
-// The primary interface gets a public IPv4 address when its
+// Every security group must be in the VPC of its interface's subnet
+// (sameNetwork). The primary interface gets a public IPv4 address when its
 // AssociatePublicIpAddress says so, else when its subnet maps one on
 // launch (the model's Subnet.MapPublicIpOnLaunch).
 func (r *region) placeNetwork(data LaunchTemplateData) ([]nicPlan, error) {
@@ -101,6 +102,9 @@ func (r *region) placeNetwork(data LaunchTemplateData) ([]nicPlan, error) {
 		}
 		groups, err := r.resolveGroups(data.SecurityGroupIDs, data.SecurityGroupNames)
 		if err != nil {
+			return nil, err
+		}
+		if err := r.sameNetwork(groups, sn); err != nil {
 			return nil, err
 		}
 		return []nicPlan{{subnet: sn, groups: groups, publicIP: sn.MapPublicIPOnLaunch, deleteOnTermination: true}}, nil
@@ -146,6 +150,9 @@ func (r *region) placeNetwork(data LaunchTemplateData) ([]nicPlan, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := r.sameNetwork(groups, sn); err != nil {
+			return nil, err
+		}
 		plan := nicPlan{
 			deviceIndex:         *ni.DeviceIndex,
 			subnet:              sn,
@@ -162,6 +169,20 @@ func (r *region) placeNetwork(data LaunchTemplateData) ([]nicPlan, error) {
 		out = append(out, plan)
 	}
 	return out, nil
+}
+
+// sameNetwork fails when a security group is not in the subnet's VPC, in
+// EC2's words: "Security group sg-… and subnet subnet-… belong to different
+// networks." (InvalidParameter, as reported in ansible/ansible-modules-core
+// issue 347 and philschmid/efsync PR 16). So a group of the configured VPC
+// on a launch that names no subnet, which goes to the default VPC, fails.
+func (r *region) sameNetwork(groups []string, sn *Subnet) error {
+	for _, id := range groups {
+		if g, ok := r.groups[id]; ok && g.VpcID != sn.VPCID {
+			return newError(http.StatusBadRequest, "InvalidParameter", "Security group %s and subnet %s belong to different networks.", id, sn.ID)
+		}
+	}
+	return nil
 }
 
 // isReservedTag reports whether key uses the aws: prefix, which is

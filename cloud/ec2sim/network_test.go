@@ -256,3 +256,46 @@ func TestAdminAPISeedsImagesAndNetworks(t *testing.T) {
 		t.Errorf("DescribeSubnets: %+v, %v", sn, err)
 	}
 }
+
+// TestGroupAndSubnetOfDifferentVPCs_InvalidParameter: a security group
+// must be in the VPC of the subnet the instance goes to ("Security group …
+// and subnet … belong to different networks.", InvalidParameter); a launch
+// that names no subnet goes to the default VPC, so a group of another VPC
+// fails there.
+func TestGroupAndSubnetOfDifferentVPCs_InvalidParameter(t *testing.T) {
+	sim, srv := newServer(t, ec2sim.Options{})
+	vpc := sim.AddVPC("", "us-east-1", ec2sim.VPC{CIDR: "10.20.0.0/16"})
+	subnet := sim.AddSubnet("", "us-east-1", ec2sim.Subnet{VPCID: vpc})
+	c := newClient(t, srv)
+	ctx := context.Background()
+	g, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("g"), Description: aws.String("d"), VpcId: aws.String(vpc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := aws.ToString(g.GroupId)
+	launch := func(in ec2.RunInstancesInput) error {
+		in.ImageId, in.MinCount, in.MaxCount = aws.String("ami-0123456789abcdef0"), aws.Int32(1), aws.Int32(1)
+		_, err := c.RunInstances(ctx, &in)
+		return err
+	}
+	if err := launch(ec2.RunInstancesInput{SecurityGroupIds: []string{group}}); errorCode(err) != "InvalidParameter" || !strings.Contains(err.Error(), "belong to different networks") {
+		t.Errorf("group of %s without a subnet: %v, want InvalidParameter", vpc, err)
+	}
+	defaultSubnet := sim.Subnets("", "us-east-1")
+	other := ""
+	for _, sn := range defaultSubnet {
+		if sn.DefaultForAZ {
+			other = sn.ID
+		}
+	}
+	err = launch(ec2.RunInstancesInput{NetworkInterfaces: []types.InstanceNetworkInterfaceSpecification{{DeviceIndex: aws.Int32(0), SubnetId: aws.String(other), Groups: []string{group}}}})
+	if errorCode(err) != "InvalidParameter" {
+		t.Errorf("interface in a default subnet with a group of %s: %v, want InvalidParameter", vpc, err)
+	}
+	if err := launch(ec2.RunInstancesInput{SubnetId: aws.String(subnet), SecurityGroupIds: []string{group}}); err != nil {
+		t.Errorf("group and subnet of one VPC: %v", err)
+	}
+	if got := len(sim.Instances("", "")); got != 1 {
+		t.Errorf("%d instances, want only the launch whose group and subnet agree", got)
+	}
+}
