@@ -24,7 +24,8 @@ import (
 //   - nothing is done to instances in flux (pending, stopping, shutting-down)
 //     or terminated;
 //   - notify-only destroys nothing, stop-only terminates nothing;
-//   - a notice is never the one already recorded, and gives at least MinNotice;
+//   - a notice is never the one already recorded, and gives at least MinNotice
+//     (RestartGrace for the stop of an instance started again past expiry);
 //   - once Slack works, nothing in enforce or stop-only mode runs (and, in
 //     enforce mode, nothing stays stopped) much past its due time.
 func TestFleetSimulation(t *testing.T) {
@@ -42,7 +43,7 @@ func TestFleetSimulation(t *testing.T) {
 	for name, n := range map[string]int{
 		"delivered": total.delivered, "failed deliveries": total.failed, "held actions": total.held, "stops": total.stops,
 		"terminates": total.terminates, "cleared notices": total.cleared, "late notices": total.late,
-		"demand actions": total.demandActions, "acts after a keep": total.afterKeep,
+		"demand actions": total.demandActions, "acts after a keep": total.afterKeep, "restart notices": total.restarts,
 	} {
 		if n == 0 {
 			t.Errorf("simulation never produced %s", name)
@@ -52,6 +53,8 @@ func TestFleetSimulation(t *testing.T) {
 
 type simStats struct {
 	delivered, failed, held, stops, terminates, cleared, late, demandActions, afterKeep int
+	// restarts counts notices given the restart grace.
+	restarts int
 }
 
 func (s *simStats) add(o simStats) {
@@ -64,6 +67,7 @@ func (s *simStats) add(o simStats) {
 	s.late += o.late
 	s.demandActions += o.demandActions
 	s.afterKeep += o.afterKeep
+	s.restarts += o.restarts
 }
 
 type delivery struct {
@@ -96,6 +100,7 @@ func randomPolicy(r *rand.Rand) Policy {
 		TTL:                   pick(6*time.Hour, day, 2*day, 3*day, 5*day),
 		WarnBefore:            pick(0, 2*time.Hour, day),
 		MinNotice:             pick(time.Hour, 4*time.Hour, 12*time.Hour),
+		RestartGrace:          pick(0, 30*time.Minute, time.Hour),
 		TerminateStoppedAfter: pick(0, day, 3*day),
 		MaxLifetime:           pick(0, 7*day),
 		OnExpiry:              []Action{ActionStop, ActionTerminate}[r.IntN(2)],
@@ -146,6 +151,9 @@ func simulate(t *testing.T, seed uint64) simStats {
 					continue
 				}
 				st.delivered++
+				if leastNotice(s, d) < s.p.MinNotice {
+					st.restarts++
+				}
 				if d.Deadline.After(Expiry(s.in, s.p).Add(s.p.MinNotice)) {
 					st.late++
 				}
@@ -242,6 +250,22 @@ func world(r *rand.Rand, s *simInstance, now time.Time) {
 	}
 }
 
+// leastNotice is the least time the harness accepts between a notice and
+// the action of decision d: MinNotice, but only RestartGrace (MinNotice if
+// unset) for the age-based stop of an instance its team started again at
+// or after its expiry.
+func leastNotice(s *simInstance, d Decision) time.Duration {
+	in, p := s.in, s.p
+	restarted := in.State == "running" && in.StartedAt.After(in.BornAt) && !in.StartedAt.Before(Expiry(in, p))
+	byDemand := in.Demand != nil && d.Reason == in.Demand.Reason
+	if restarted && !byDemand && d.Stage == ActionStop {
+		if p.RestartGrace > 0 {
+			return p.RestartGrace
+		}
+	}
+	return p.MinNotice
+}
+
 // check asserts the promises about one decision, from the harness's record.
 func check(t *testing.T, s *simInstance, d Decision, now time.Time) {
 	t.Helper()
@@ -261,8 +285,8 @@ func check(t *testing.T, s *simInstance, d Decision, now time.Time) {
 			t.Errorf("%s at %s: notice with action %s", id, formatTime(now), d.Action)
 		case *n == s.tag:
 			t.Errorf("%s at %s: announces %s again", id, formatTime(now), n)
-		case d.Deadline.Before(now.Add(p.MinNotice)):
-			t.Errorf("%s at %s: notice %s gives less than %s", id, formatTime(now), n, p.MinNotice)
+		case d.Deadline.Before(now.Add(leastNotice(s, d))):
+			t.Errorf("%s at %s: notice %s gives less than %s", id, formatTime(now), n, leastNotice(s, d))
 		case n.Stage != ActionStop && n.Stage != ActionTerminate:
 			t.Errorf("%s at %s: notice %s names no destructive stage", id, formatTime(now), n)
 		case p.Mode == ModeStopOnly && n.Stage == ActionTerminate:
@@ -290,7 +314,7 @@ func check(t *testing.T, s *simInstance, d Decision, now time.Time) {
 			t.Errorf("%s at %s: %s before its expiry %s", id, formatTime(now), d.Action, formatTime(Expiry(s.in, p)))
 		case last.notice.Stage != d.Action:
 			t.Errorf("%s at %s: %s, but the last notice delivered was %s", id, formatTime(now), d.Action, last.notice)
-		case now.Sub(last.at) < p.MinNotice:
+		case now.Sub(last.at) < leastNotice(s, d):
 			t.Errorf("%s at %s: %s only %s after notice %s", id, formatTime(now), d.Action, now.Sub(last.at), last.notice)
 		case now.Before(last.deadline):
 			t.Errorf("%s at %s: %s before the announced deadline of %s", id, formatTime(now), d.Action, last.notice)
