@@ -529,11 +529,17 @@ func planFrozen(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 			}
 		}
 		if announce || !templates {
-			plan.Notices = append(plan.Notices, notify.Notice{
+			n := notify.Notice{
 				Kind: notify.KindFrozen, Channel: plan.AdminChannel, Project: name,
 				Reason: fmt.Sprintf("%d problem(s) in its file: no template change and no stop or terminate until fixed", len(problems)),
 				Detail: strings.Join(lines, "\n"),
-			})
+			}
+			plan.Notices = append(plan.Notices, n)
+			// The team owns the file: it is told too, where its channel reads.
+			if team := cfg.FrozenParts[name].SlackChannel; team != "" && team != plan.AdminChannel {
+				n.Channel = team
+				plan.Notices = append(plan.Notices, n)
+			}
 		}
 	}
 	// A project that is valid again loses its frozen mark, so that a later

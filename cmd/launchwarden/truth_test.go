@@ -106,6 +106,9 @@ func TestFrozenProjectStillWarnsItsTeam(t *testing.T) {
 	if admin := strings.Join(w.slack.texts("#lw-admins"), "\n"); !strings.Contains(admin, "projects/packit.toml:1") {
 		t.Errorf("admins were not told the file and line:\n%s", admin)
 	}
+	if team := strings.Join(w.slack.texts("#packit"), "\n"); !strings.Contains(team, "projects/packit.toml:1") {
+		t.Errorf("the team, which owns the file, was not told the file and line:\n%s", team)
+	}
 
 	// Past the announced deadline, still frozen: still running.
 	for range 3 {
