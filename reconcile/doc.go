@@ -19,9 +19,10 @@
 //     authorize missing SSH rules, revoke extra rules.
 //  2. Launch templates: create missing ones; for a changed spec, create a new
 //     version and make it the default; restore a default version changed by
-//     hand; then record the spec hash and version in tags (and the frozen
-//     mark of frozen projects, and launchwarden:launch, which closes a
-//     template while its project is at quota: see admission.go).
+//     hand; then record the spec hash and version in tags (and remove the
+//     frozen mark of projects valid again, and set launchwarden:launch,
+//     which closes a template while its project is at quota: see
+//     admission.go).
 //  3. Instance tags that need no notice: launchwarden:expires-at from
 //     [[extensions]] (signed), the launchwarden:project and :template labels
 //     of owned instances that lack them or carry wrong ones, removal of
@@ -37,7 +38,8 @@
 //     project and stage of the run) only once the digest naming it was
 //     delivered. This is what later runs act on. Once the admin digest was
 //     delivered: the forged state tags it reported are removed from our
-//     instances, and the strays it reported are recorded (TagStrays).
+//     instances, and the strays and frozen projects it reported are recorded
+//     (TagStrays, TagFrozen, TagFrozenBare), so they are told once.
 //  7. Stop and terminate, batched, only for instances whose digest of this run
 //     was delivered, and never more than the admin's per-run cap. A
 //     termination refused by termination protection is recorded in

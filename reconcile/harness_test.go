@@ -95,17 +95,25 @@ func tomlList(items []string) string {
 type recorder struct {
 	mu        sync.Mutex
 	down      bool
+	failing   string // a channel whose digests fail, "" for none
 	delivered []notify.Digest
 }
 
 func (r *recorder) Send(_ context.Context, d notify.Digest) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.down {
+	if r.down || (r.failing != "" && d.Channel == r.failing) {
 		return errors.New("slack is down")
 	}
 	r.delivered = append(r.delivered, d)
 	return nil
+}
+
+// failChannel makes the digests of channel fail ("" for none).
+func (r *recorder) failChannel(channel string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failing = channel
 }
 
 func (r *recorder) take() []notify.Digest {

@@ -500,59 +500,6 @@ func heldNotices(plan *RunPlan, p *projects.Project, t *projects.Template, snap 
 	}
 }
 
-// planFrozen announces each frozen project to admins, naming every problem
-// with file:line, once per distinct set of problems: the hash of the
-// problems is recorded on the project's templates (TagFrozen), which is the
-// only change a frozen project gets besides its team's notices. A frozen
-// project with no template has nowhere to record it and is announced every
-// run until its file is fixed (nothing fails silently).
-func planFrozen(plan *RunPlan, cfg *projects.Config, obs *Observation) {
-	for _, name := range plan.Frozen {
-		problems := cfg.Frozen[name]
-		var lines []string
-		for _, p := range problems {
-			lines = append(lines, p.String())
-		}
-		sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
-		hash := hex.EncodeToString(sum[:8])
-		announce, templates := false, false
-		for i, snap := range obs.Snapshots {
-			for _, t := range snap.Templates {
-				if t.Managed && t.Project == name {
-					templates = true
-				}
-				if t.Managed && t.Project == name && t.Tags[TagFrozen] != hash {
-					announce = true
-					rp := plan.Regions[i]
-					rp.TemplateTags = append(rp.TemplateTags, TagChange{ID: t.ID, Name: t.Name, Set: map[string]string{TagFrozen: hash}})
-				}
-			}
-		}
-		if announce || !templates {
-			n := notify.Notice{
-				Kind: notify.KindFrozen, Channel: plan.AdminChannel, Project: name,
-				Reason: fmt.Sprintf("%d problem(s) in its file: no template change and no stop or terminate until fixed", len(problems)),
-				Detail: strings.Join(lines, "\n"),
-			}
-			plan.Notices = append(plan.Notices, n)
-			// The team owns the file: it is told too, where its channel reads.
-			if team := cfg.FrozenParts[name].SlackChannel; team != "" && team != plan.AdminChannel {
-				n.Channel = team
-				plan.Notices = append(plan.Notices, n)
-			}
-		}
-	}
-	// A project that is valid again loses its frozen mark, so that a later
-	// freeze for the same reasons is announced again.
-	for i, snap := range obs.Snapshots {
-		for _, t := range snap.Templates {
-			if _, frozen := cfg.Frozen[t.Project]; t.Managed && !frozen && t.Tags[TagFrozen] != "" {
-				plan.Regions[i].TemplateTags = append(plan.Regions[i].TemplateTags, TagChange{ID: t.ID, Name: t.Name, Delete: []string{TagFrozen}})
-			}
-		}
-	}
-}
-
 // TemplatesOnly returns a copy of the plan that keeps launch templates and
 // security groups true and does nothing else: no notice, no instance change,
 // no deletion. serve uses it when a new config fails to load: the last good

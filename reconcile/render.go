@@ -93,7 +93,7 @@ func (p *RunPlan) writeBody(b *strings.Builder, heading string, code func(string
 		for _, t := range rp.Templates {
 			fmt.Fprintf(b, "  - launch template %s: %s (%s)%s\n", code(t.Name), t.Op, t.Reason, dataText(t))
 		}
-		for _, tc := range rp.TemplateTags {
+		tagLine := func(tc TagChange, when string) {
 			var what []string
 			for _, k := range sortedKeys(tc.Set) {
 				what = append(what, "tag "+k+"="+tc.Set[k])
@@ -101,7 +101,13 @@ func (p *RunPlan) writeBody(b *strings.Builder, heading string, code func(string
 			for _, k := range tc.Delete {
 				what = append(what, "untag "+k)
 			}
-			fmt.Fprintf(b, "  - launch template %s (%s): %s\n", code(cmp.Or(tc.Name, tc.ID)), tc.ID, strings.Join(what, ", "))
+			fmt.Fprintf(b, "  - launch template %s (%s): %s%s\n", code(cmp.Or(tc.Name, tc.ID)), tc.ID, strings.Join(what, ", "), when)
+		}
+		for _, tc := range rp.TemplateTags {
+			tagLine(tc, "")
+		}
+		for _, tc := range rp.AfterAdmin {
+			tagLine(tc, " once the admin digest is delivered")
 		}
 		for _, ic := range rp.Instances {
 			fmt.Fprintf(b, "  - instance %s (%s, %s): %s\n", code(ic.ID), ic.Project, ic.Type, instanceText(ic))
