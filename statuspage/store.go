@@ -144,13 +144,22 @@ func actionsOf(r Run) map[string][]Action {
 		}
 	}
 	for _, n := range plan.Notices {
+		switch {
+		case n.Kind == notify.KindOrphan && n.InstanceID == "":
+			// The admins' one line per removed template; its team got a
+			// line per instance.
+			add(n.Project, "template %s removed, admins told in %s: %s%s", n.Template, n.Channel, n.Reason, told(n))
+			continue
+		case n.Kind == notify.KindFrozen:
+			// Told to the admins and, where its channel reads, the team.
+			add(n.Project, "frozen, told in %s: %s%s", n.Channel, n.Reason, told(n))
+			continue
+		}
 		switch n.Kind {
 		case notify.KindExpiring, notify.KindOverQuota, notify.KindDisallowedType, notify.KindOrphan:
 			add(n.Project, "%s: warned in %s: %s at %s — %s%s", n.InstanceID, n.Channel, n.Action, notify.FormatTime(n.Deadline), n.Reason, told(n))
 		case notify.KindTemplateChanged:
 			add(n.Project, "template %s: %s (%s), %s", n.Template, n.Action, n.Reason, n.Detail)
-		case notify.KindFrozen:
-			add(n.Project, "frozen: %s", n.Reason)
 		case notify.KindActionFailed:
 			add(n.Project, "%s: %s failed: %s", n.InstanceID, n.Action, n.Reason)
 		case notify.KindStopped, notify.KindTerminated:
