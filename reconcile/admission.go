@@ -117,9 +117,10 @@ func templateClosure(plan *RunPlan, cfg *projects.Config, vcpus map[string]int, 
 			notice: fmt.Sprintf("%d/%d instances — stop or terminate one to launch again", use.Instances, lim.MaxInstances),
 		}
 	}
-	// A type whose size no observation told (no instance of it runs
-	// anywhere) counts as 1 vCPU: the template then closes once the vCPUs
-	// are used up, and a launch that overshoots is handled by the next run.
+	// Every template's type is described in every region (LookupsFor), so
+	// its size is known unless no region offers it; such a type counts as
+	// 1 vCPU (the template is held back anyway, and a launch that overshoots
+	// is handled by the next run).
 	size, known := vcpus[t.InstanceType]
 	need := max(size, 1)
 	if lim.MaxVCPUs > 0 && use.VCPUs+need > lim.MaxVCPUs {
