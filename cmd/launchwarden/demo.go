@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -85,11 +84,17 @@ var demoEvents = []demoEvent{
 	{at: 2*time.Hour + 30*time.Minute, do: func(ctx context.Context, d *demoWorld) ([]string, error) {
 		return d.launch(ctx, "lbarcziova", "packit", "fedora", demoEast, 1)
 	}},
+	{at: 3 * time.Hour, do: func(ctx context.Context, d *demoWorld) ([]string, error) {
+		return d.launchRefused(ctx, "nforro", "packit", "fedora", demoEast, "m5.large")
+	}},
 	{at: 20*time.Hour + 30*time.Minute, do: func(ctx context.Context, d *demoWorld) ([]string, error) {
 		return d.extend("packit", demoExtendedID, demoStart.Add(10*demoDay+9*time.Hour), "reproducing a flaky mock build; needed until next week")
 	}},
 	{at: 47*time.Hour + 30*time.Minute, do: func(ctx context.Context, d *demoWorld) ([]string, error) {
 		return d.launch(ctx, "supakeen", "osbuild", "builder-x86", demoEast, 4)
+	}},
+	{at: 48*time.Hour + 30*time.Minute, do: func(ctx context.Context, d *demoWorld) ([]string, error) {
+		return d.launchRefused(ctx, "supakeen", "osbuild", "builder-x86", demoEast, "")
 	}},
 	{at: 50*time.Hour + 30*time.Minute, do: publishFedoraRefresh},
 }
@@ -115,6 +120,9 @@ type demoResult struct {
 	Templates map[string][]string
 	// Launched are the instances maintainers launched from templates.
 	Launched []string
+	// Refused are the launch guard statements that refused maintainers'
+	// launches, in the order of the story.
+	Refused []string
 	// Delivered are the digests Slack accepted, in the order of the runs.
 	Delivered []notify.Digest
 	// Messages are the messages the local Slack server received.
@@ -247,6 +255,9 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoRe
 	}
 
 	seedExampleCloud(sim)
+	if err := attachDemoGuard(sim, cfg.Admin); err != nil {
+		return nil, err
+	}
 	if err := d.seed(ctx); err != nil {
 		return nil, err
 	}
@@ -463,18 +474,12 @@ func (d *demoWorld) step(ctx context.Context, t time.Time, happened []string, se
 }
 
 // launch is a maintainer launching instances the way the provisioning
-// service does: from the project's launch template, default version, with
-// the SDK and nothing else. The instances carry the project's tags because
-// the template says so.
+// service does: from the project's launch template, default version, as the
+// launching role (which carries the launch guard), with the SDK and nothing
+// else. The instances carry the project's tags because the template says so.
 func (d *demoWorld) launch(ctx context.Context, who, project, template, region string, count int32) ([]string, error) {
-	api := ec2.New(ec2.Options{
-		Region:       region,
-		BaseEndpoint: aws.String(d.ec2),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDMAINTAINER", "demo-secret", ""),
-		HTTPClient:   plainBodyDoer{http.DefaultClient},
-	})
 	name := reconcile.Name(project, template)
-	out, err := api.RunInstances(ctx, &ec2.RunInstancesInput{
+	out, err := d.launchClient(region).RunInstances(ctx, &ec2.RunInstancesInput{
 		LaunchTemplate: &ec2types.LaunchTemplateSpecification{LaunchTemplateName: aws.String(name), Version: aws.String("$Default")},
 		MinCount:       aws.Int32(count),
 		MaxCount:       aws.Int32(count),

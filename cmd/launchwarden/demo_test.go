@@ -87,6 +87,13 @@ func TestDemoWeek(t *testing.T) {
 		}
 	})
 
+	t.Run("the launch guard refuses a type outside the caps and a closed template", func(t *testing.T) {
+		want := []string{"DenyInstanceTypes", "DenyClosedTemplates"}
+		if diff := cmp.Diff(want, res.Refused); diff != "" {
+			t.Errorf("refused launches by guard statement (-want +got):\n%s", diff)
+		}
+	})
+
 	t.Run("instances launched from templates carry the project's tags", func(t *testing.T) {
 		got := map[string]int{}
 		for _, id := range res.Launched {
