@@ -335,81 +335,60 @@ func (r *region) xmlSubnet(sn *Subnet) xmlSubnet {
 // describeVpcs follows the API model: VpcId.N (each must exist), Filter.N
 // and MaxResults 5–1000 with NextToken.
 func describeVpcs(c *call) (response, error) {
-	attr := vpcAttr(c.r.account)
-	filters, err := parseFilters(c.p)
+	vpcs, next, err := describeNetwork(c, "VpcId", vpcAttr(c.r.account), c.r.findVPC, &c.r.vpcIdx, c.r.vpcs, c.r.xmlVPC)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFilters(filters, attr, nil); err != nil {
-		return nil, err
-	}
-	maxResults, err := pageSize(c.p, 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	resp := &describeVpcsResponse{}
-	if ids := c.p.list("VpcId"); len(ids) > 0 {
-		for _, id := range ids {
-			v, err := c.r.findVPC(id)
-			if err != nil {
-				return nil, err
-			}
-			if matches(filters, attr, v) {
-				resp.VPCs = append(resp.VPCs, c.r.xmlVPC(v))
-			}
-		}
-		return resp, nil
-	}
-	page, next, err := c.r.vpcIdx.page(c.p.str("NextToken"), maxResults, func(id string) bool {
-		return matches(filters, attr, c.r.vpcs[id])
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, id := range page {
-		resp.VPCs = append(resp.VPCs, c.r.xmlVPC(c.r.vpcs[id]))
-	}
-	resp.NextToken = next
-	return resp, nil
+	return &describeVpcsResponse{VPCs: vpcs, NextToken: next}, nil
 }
 
 // describeSubnets follows the API model: SubnetId.N (each must exist),
 // Filter.N and MaxResults 5–1000 with NextToken.
 func describeSubnets(c *call) (response, error) {
-	attr := subnetAttr(c.r.account)
-	filters, err := parseFilters(c.p)
+	subnets, next, err := describeNetwork(c, "SubnetId", subnetAttr(c.r.account), c.r.findSubnet, &c.r.subnetIdx, c.r.subnets, c.r.xmlSubnet)
 	if err != nil {
 		return nil, err
 	}
+	return &describeSubnetsResponse{Subnets: subnets, NextToken: next}, nil
+}
+
+// describeNetwork lists VPCs or subnets as DescribeVpcs and DescribeSubnets
+// do: the ids named by idParam (each must exist, then filtered), or a page
+// of all that match the filters.
+func describeNetwork[T any, X any](c *call, idParam string, attr attrFunc[*T], find func(string) (*T, error),
+	idx *index, all map[string]*T, toXML func(*T) X) ([]X, string, error) {
+	filters, err := parseFilters(c.p)
+	if err != nil {
+		return nil, "", err
+	}
 	if err := checkFilters(filters, attr, nil); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	maxResults, err := pageSize(c.p, 5, 1000)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	resp := &describeSubnetsResponse{}
-	if ids := c.p.list("SubnetId"); len(ids) > 0 {
+	var out []X
+	if ids := c.p.list(idParam); len(ids) > 0 {
 		for _, id := range ids {
-			sn, err := c.r.findSubnet(id)
+			v, err := find(id)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
-			if matches(filters, attr, sn) {
-				resp.Subnets = append(resp.Subnets, c.r.xmlSubnet(sn))
+			if matches(filters, attr, v) {
+				out = append(out, toXML(v))
 			}
 		}
-		return resp, nil
+		return out, "", nil
 	}
-	page, next, err := c.r.subnetIdx.page(c.p.str("NextToken"), maxResults, func(id string) bool {
-		return matches(filters, attr, c.r.subnets[id])
+	page, next, err := idx.page(c.p.str("NextToken"), maxResults, func(id string) bool {
+		return matches(filters, attr, all[id])
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	for _, id := range page {
-		resp.Subnets = append(resp.Subnets, c.r.xmlSubnet(c.r.subnets[id]))
+		out = append(out, toXML(all[id]))
 	}
-	resp.NextToken = next
-	return resp, nil
+	return out, next, nil
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/launchwarden/launchwarden/cloud"
 )
@@ -27,20 +25,9 @@ func runAdopt(ctx context.Context, e env, args []string) error {
 	regions := fs.String("region", "", "comma-separated `regions` to look in (default: all configured)")
 	project := fs.String("project", "", "the project that takes the instance (required)")
 	template := fs.String("template", "", "the project's template it counts as (required)")
-	var id string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		id, args = args[0], args[1:]
-	}
-	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, errHelp) {
-			return nil
-		}
+	id, err := parseInstanceFlags(fs, args, "adopt")
+	if id == "" {
 		return err
-	}
-	if id == "" && fs.NArg() == 1 {
-		id = fs.Arg(0)
-	} else if fs.NArg() > 0 || id == "" {
-		return usageError("adopt takes one instance id")
 	}
 	if *project == "" || *template == "" {
 		return usageError("--project and --template are required")

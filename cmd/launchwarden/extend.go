@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -30,21 +31,9 @@ func runExtend(ctx context.Context, e env, args []string) error {
 	by := fs.String("by", "", "how much longer, e.g. 12h, 2d (required)")
 	reason := fs.String("reason", "", "why, for the team and the audit trail (required)")
 	now := fs.String("now", "", "act as of this RFC 3339 `time` instead of the clock (for the emulator)")
-	// The instance may come first, as in `extend i-0abc --by 1d`.
-	var id string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		id, args = args[0], args[1:]
-	}
-	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, errHelp) {
-			return nil
-		}
+	id, err := parseInstanceFlags(fs, args, "extend")
+	if id == "" {
 		return err
-	}
-	if id == "" && fs.NArg() == 1 {
-		id = fs.Arg(0)
-	} else if fs.NArg() > 0 || id == "" {
-		return usageError("extend takes one instance id")
 	}
 	d, err := projects.ParseDuration(*by)
 	if err != nil || d <= 0 {
@@ -129,4 +118,27 @@ func findInstance(snaps []*cloud.Snapshot, clients []*cloud.Client, id string) (
 		}
 	}
 	return nil, nil
+}
+
+// parseInstanceFlags parses the arguments of a command that acts on one
+// instance, whose id may come before or after the flags (`extend i-0abc
+// --by 1d`). It returns the id, or "" with the error to return (nil for
+// -help).
+func parseInstanceFlags(fs *flag.FlagSet, args []string, verb string) (string, error) {
+	var id string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, errHelp) {
+			return "", nil
+		}
+		return "", err
+	}
+	if id == "" && fs.NArg() == 1 {
+		id = fs.Arg(0)
+	} else if fs.NArg() > 0 || id == "" {
+		return "", usageError("%s takes one instance id", verb)
+	}
+	return id, nil
 }
