@@ -258,7 +258,13 @@ func applyTemplates(ctx context.Context, c *cloud.Client, rp *RegionPlan, groupI
 			r.log.Info("updated launch template", "region", c.Region, "template", t.Name, "version", v, "spec", spec)
 		}
 	}
-	for _, tc := range rp.TemplateTags {
+	applyTemplateTags(ctx, c, rp.TemplateTags, r)
+}
+
+// applyTemplateTags sets and removes tags on launch templates, one template
+// at a time (each change names its own template).
+func applyTemplateTags(ctx context.Context, c *cloud.Client, changes []TagChange, r *reporter) {
+	for _, tc := range changes {
 		if len(tc.Set) > 0 {
 			if err := c.TagTemplate(ctx, tc.ID, tc.Set); err != nil {
 				r.fail(fmt.Errorf("tagging launch template %s: %w", tc.ID, err))
@@ -371,18 +377,7 @@ func applyNotices(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivere
 		for _, k := range sortedKeys(forged) {
 			reportBatch(r, "removing forged "+k, c.DeleteTags(ctx, forged[k], []string{k}))
 		}
-		for _, tc := range rp.AfterAdmin {
-			if len(tc.Set) > 0 {
-				if err := c.TagTemplate(ctx, tc.ID, tc.Set); err != nil {
-					r.fail(fmt.Errorf("tagging launch template %s: %w", tc.ID, err))
-				}
-			}
-			if len(tc.Delete) > 0 {
-				if err := c.DeleteTags(ctx, []string{tc.ID}, tc.Delete).Failed[tc.ID]; err != nil {
-					r.fail(fmt.Errorf("untagging launch template %s: %w", tc.ID, err))
-				}
-			}
-		}
+		applyTemplateTags(ctx, c, rp.AfterAdmin, r)
 	}
 	set := map[string]map[string]string{}
 	for _, ic := range rp.Instances {

@@ -128,6 +128,8 @@ func problemLines(problems projects.Problems) []string {
 	return lines
 }
 
+// hashLines is a short hash of a set of lines, kept in a marker tag so that
+// the same set (held-back problems, strays, frozen problems) is announced once.
 func hashLines(lines []string) string {
 	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
 	return hex.EncodeToString(sum[:8])

@@ -2,8 +2,6 @@ package reconcile
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -198,10 +196,4 @@ func place(p *projects.Project, t *projects.Template, snap *cloud.Snapshot, cur 
 		pl.subnetID = snap.Subnets[i].ID
 	}
 	return pl, problems
-}
-
-// problemsHash is the TagHeld value for a set of problems.
-func problemsHash(problems []string) string {
-	sum := sha256.Sum256([]byte(strings.Join(problems, "\n")))
-	return hex.EncodeToString(sum[:8])
 }

@@ -367,7 +367,7 @@ func planGroupsAndTemplates(plan *RunPlan, rp *RegionPlan, cfg *projects.Config,
 			pl, problems := place(p, t, snap, templates[o], network, plan.Now)
 			held := ""
 			if len(problems) > 0 {
-				held = problemsHash(problems)
+				held = hashLines(problems)
 			}
 
 			// Security group first: the template refers to it by ID.

@@ -1,8 +1,6 @@
 package reconcile
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -76,8 +74,7 @@ func planStrays(plan *RunPlan, rp *RegionPlan, snap *cloud.Snapshot, strays []st
 	slices.Sort(strays)
 	hash := ""
 	if len(strays) > 0 {
-		sum := sha256.Sum256([]byte(strings.Join(strays, "\n")))
-		hash = hex.EncodeToString(sum[:8])
+		hash = hashLines(strays)
 		plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s/%s: %d instance(s) carry launchwarden tags but are not ours (no managed template launched them, no admin adopted them): left alone: %s",
 			snap.Account, snap.Region, len(strays), strings.Join(strays[:min(len(strays), maxListed)], "; ")))
 	}
