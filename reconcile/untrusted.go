@@ -47,9 +47,8 @@ func planUntrusted(plan *RunPlan, obs *Observation) {
 				strays = append(strays, what)
 				continue
 			}
-			if plan.Frozen != nil && slices.Contains(plan.Frozen, in.Project) {
-				continue // a frozen project's instances are left as they are
-			}
+			// A frozen project's forged tags are reported too: Apply removes
+			// them once the admin digest was delivered, frozen or not.
 			for _, k := range in.Forged {
 				key := in.Project + " " + k
 				forged[key] = append(forged[key], in.ID)
