@@ -64,8 +64,9 @@ func (s *Sim) principalFor(r *http.Request, accessKey string) principal {
 	return principal{account: account, arn: roleARN, caller: assumedRoleARN(roleARN, session)}
 }
 
-// assumedRoleARN is the ARN of a role session: the role's name without its
-// path, then the session name.
+// assumedRoleARN is the ARN of a role session (STS AssumedRoleUser.Arn,
+// whose form the IAM User Guide's "IAM identifiers" page gives: the role's
+// name without its path, then the session name).
 func assumedRoleARN(roleARN, session string) string {
 	m := roleARNPattern.FindStringSubmatch(roleARN)
 	return "arn:aws:sts::" + m[1] + ":assumed-role/" + roleARN[strings.LastIndex(roleARN, "/")+1:] + "/" + session

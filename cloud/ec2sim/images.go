@@ -429,6 +429,8 @@ func registerImage(c *call) (response, error) {
 	if !imageNamePattern.MatchString(name) {
 		return nil, errInvalidParameterValue("AMI names must be between 3 and 128 characters long, and may contain letters, numbers, '(', ')', '.', '-', '/' and '_'")
 	}
+	// botocore ec2 2016-11-15: RegisterImageRequest.Architecture defaults to
+	// i386 for EBS-backed AMIs; the values are the ArchitectureValues enum.
 	arch := c.p.str("Architecture")
 	switch arch {
 	case "":
@@ -437,6 +439,9 @@ func registerImage(c *call) (response, error) {
 	default:
 		return nil, errInvalidParameterValue("Invalid value '%s' for architecture.", arch)
 	}
+	// The emulator's defaults (no AWS source): an image registered without a
+	// root device name gets /dev/xvda, and without a root mapping an 8 GiB
+	// snapshot.
 	root := c.p.str("RootDeviceName")
 	if root == "" {
 		root = "/dev/xvda"
@@ -458,6 +463,7 @@ func registerImage(c *call) (response, error) {
 		if err != nil {
 			return nil, err
 		}
+		// EbsBlockDevice.VolumeSize: at most 65,536 GiB (gp3, io2).
 		if size < 0 || size > 65536 {
 			return nil, errInvalidParameterValue("Volume of %d GiB is out of range", size)
 		}
@@ -472,13 +478,14 @@ func registerImage(c *call) (response, error) {
 	}
 	img.Tags = map[string]string{}
 	for _, ts := range specs {
-		if ts.ResourceType != "image" && ts.ResourceType != "snapshot" {
+		// RegisterImageRequest.TagSpecifications: "the value for
+		// ResourceType must be image. If you specify another value for
+		// ResourceType, the request fails."
+		if ts.ResourceType != "image" {
 			return nil, errInvalidParameterValue("'%s' is not a valid taggable resource type for this operation.", ts.ResourceType)
 		}
-		if ts.ResourceType == "image" {
-			for _, t := range ts.Tags {
-				img.Tags[t.Key] = t.Value
-			}
+		for _, t := range ts.Tags {
+			img.Tags[t.Key] = t.Value
 		}
 	}
 	c.sim.imagesMu.Lock()

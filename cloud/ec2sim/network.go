@@ -115,6 +115,11 @@ func (r *region) placeNetwork(data LaunchTemplateData) ([]nicPlan, error) {
 	if len(data.SecurityGroupIDs) > 0 || len(data.SecurityGroupNames) > 0 {
 		return nil, newError(http.StatusBadRequest, "InvalidParameterCombination", "Network interfaces and an instance-level security groups may not be specified on the same request")
 	}
+	// botocore ec2 2016-11-15, InstanceNetworkInterfaceSpecification.DeviceIndex:
+	// "A primary network interface has a device index of 0. If you specify a
+	// network interface when launching an instance, you must specify the
+	// device index." Uniqueness follows from "position ... in the attachment
+	// order"; the messages are the emulator's own words.
 	specs := slices.Clone(data.NetworkInterfaces)
 	seen := map[int]bool{}
 	for _, ni := range specs {
@@ -140,6 +145,8 @@ func (r *region) placeNetwork(data LaunchTemplateData) ([]nicPlan, error) {
 				return nil, err
 			}
 		case len(out) > 0:
+			// The emulator's simplification (no AWS source): a secondary
+			// interface without a subnet joins the primary's.
 			sn = out[0].subnet
 		default:
 			if sn = r.defaultSubnet(data.AvailabilityZone); sn == nil {
@@ -154,9 +161,12 @@ func (r *region) placeNetwork(data LaunchTemplateData) ([]nicPlan, error) {
 			return nil, err
 		}
 		plan := nicPlan{
-			deviceIndex:         *ni.DeviceIndex,
-			subnet:              sn,
-			groups:              groups,
+			deviceIndex: *ni.DeviceIndex,
+			subnet:      sn,
+			groups:      groups,
+			// The emulator's default for an unset value (no AWS source;
+			// InstanceNetworkInterfaceSpecification.DeleteOnTermination
+			// says only that true applies to interfaces created at launch).
 			deleteOnTermination: ni.DeleteOnTermination == nil || *ni.DeleteOnTermination,
 			description:         ni.Description,
 		}

@@ -91,7 +91,9 @@ func sizeVCPUs(size string) int {
 }
 
 // architecture guesses the CPU architecture from the family: Graviton
-// families carry a "g" after the generation digit (t4g, m7g, c7g).
+// families carry a "g" after the generation digit (t4g, m7g, c7g). This is
+// the emulator's heuristic over its own type table, not an AWS rule; real
+// EC2 answers DescribeInstanceTypes' ProcessorInfo.SupportedArchitectures.
 func architecture(instanceType string) string {
 	family, _, _ := strings.Cut(instanceType, ".")
 	for i, ch := range family {

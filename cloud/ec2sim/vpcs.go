@@ -198,7 +198,9 @@ func (r *region) findSubnet(id string) (*Subnet, error) {
 }
 
 // defaultSubnet returns the default VPC's default subnet in zone, or in
-// the first zone when zone is empty; nil when there is none.
+// the first zone when zone is empty; nil when there is none. EC2 says only
+// that it chooses a default subnet (RunInstancesRequest.SubnetId); taking
+// the first zone is the emulator's deterministic choice.
 func (r *region) defaultSubnet(zone string) *Subnet {
 	var best *Subnet
 	for _, id := range r.subnetIdx.all() {
