@@ -104,12 +104,7 @@ func tagKeyFilter(keys ...string) []ec2types.Filter {
 // (snap.Templates). Terminated instances stay visible in EC2 for a while;
 // they are left out since nothing is owed to them.
 func (c *Client) observeInstances(ctx context.Context, snap *Snapshot) error {
-	owners := make(map[string]owner, len(snap.Templates))
-	for _, t := range snap.Templates {
-		if t.Managed {
-			owners[t.ID] = owner{t.Project, t.TemplateName}
-		}
-	}
+	owners := ownersOf(snap)
 	p := ec2.NewDescribeInstancesPaginator(c.api, &ec2.DescribeInstancesInput{
 		Filters:    tagKeyFilter(tagLaunchTemplateID, TagProject, TagAdopted),
 		MaxResults: aws.Int32(maxInstancesPage),
@@ -379,4 +374,16 @@ func (c *Client) ApplyTags(ctx context.Context, changes map[string]map[string]st
 		}
 	}
 	return res
+}
+
+// ownersOf maps the ID of each managed template of snap to the project and
+// template that own the instances it launched.
+func ownersOf(snap *Snapshot) map[string]owner {
+	owners := make(map[string]owner, len(snap.Templates))
+	for _, t := range snap.Templates {
+		if t.Managed {
+			owners[t.ID] = owner{t.Project, t.TemplateName}
+		}
+	}
+	return owners
 }

@@ -156,12 +156,7 @@ func (c *Client) WriteState(ctx context.Context, changes map[string]map[string]s
 // of snap (observed before). It returns nil, nil when the region has no
 // such instance, or only a terminated one.
 func (c *Client) LookupInstance(ctx context.Context, id string, snap *Snapshot) (*Instance, error) {
-	owners := map[string]owner{}
-	for _, t := range snap.Templates {
-		if t.Managed {
-			owners[t.ID] = owner{t.Project, t.TemplateName}
-		}
-	}
+	owners := ownersOf(snap)
 	out, err := c.api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
 	if IsNotFound(err) {
 		return nil, nil
