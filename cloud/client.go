@@ -29,7 +29,11 @@ type Client struct {
 	// Keys verify the state tags Observe reads and sign those WriteState
 	// writes; nil verifies nothing and signs nothing.
 	Keys *StateKeys
-	api  EC2
+	// InstanceTypes, if set, remembers the instance types Observe described
+	// beyond this client's life (see InstanceTypeCache); nil describes the
+	// types in use on every observation.
+	InstanceTypes *InstanceTypeCache
+	api           EC2
 	// sts, name and where serve VerifyAccounts: the account's STS client, its
 	// name and where it is configured.
 	sts         STS
@@ -170,14 +174,21 @@ func (c *Client) observeSecurityGroups(ctx context.Context, snap *Snapshot) erro
 // observeInstanceTypes describes only the types in use, up to 100 per call:
 // those of the observed instances, so that vCPU quotas can be checked, and
 // the extra ones (the templates'), whose architectures must fit their images.
+// Types c.InstanceTypes remembers are not described again.
 func (c *Client) observeInstanceTypes(ctx context.Context, extra []string, snap *Snapshot) error {
 	seen := make(map[string]bool)
+	snap.InstanceTypes = make(map[string]InstanceType)
 	var names []ec2types.InstanceType
 	add := func(t string) {
-		if t != "" && !seen[t] {
-			seen[t] = true
-			names = append(names, ec2types.InstanceType(t))
+		if t == "" || seen[t] {
+			return
 		}
+		seen[t] = true
+		if it, ok := c.InstanceTypes.get(c.Account, c.Region, t); ok {
+			snap.InstanceTypes[t] = it
+			return
+		}
+		names = append(names, ec2types.InstanceType(t))
 	}
 	for _, in := range snap.Instances {
 		add(in.Type)
@@ -186,7 +197,6 @@ func (c *Client) observeInstanceTypes(ctx context.Context, extra []string, snap 
 		add(t)
 	}
 	slices.Sort(names)
-	snap.InstanceTypes = make(map[string]InstanceType, len(names))
 	for batch := range slices.Chunk(names, maxInstanceTypesBatch) {
 		err := c.describeInstanceTypes(ctx, batch, snap)
 		if IsNotFound(err) && len(batch) > 1 {
@@ -221,6 +231,7 @@ func (c *Client) describeInstanceTypes(ctx context.Context, names []ec2types.Ins
 		for _, it := range out.InstanceTypes {
 			t := newInstanceType(it)
 			snap.InstanceTypes[t.Name] = t
+			c.InstanceTypes.put(c.Account, c.Region, t)
 		}
 	}
 	return nil

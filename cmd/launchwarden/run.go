@@ -210,6 +210,9 @@ type worker struct {
 	load func(dir string) (*projects.Config, projects.Problems)
 	// onCall, if set, observes every AWS API call attempt (serve's metrics).
 	onCall func(service, action string, err error)
+	// types, if set, remembers instance types across runs (serve's);
+	// one-shot commands describe the types in use every time.
+	types *cloud.InstanceTypeCache
 	// observed, if set, is given the config and what the run observed
 	// (serve's status pages).
 	observed func(*projects.Config, *reconcile.Observation)
@@ -246,7 +249,7 @@ func (w *worker) connect(ctx context.Context, cfg *projects.Config) ([]*cloud.Cl
 	}
 	if w.clients != nil {
 		for _, c := range w.clients {
-			c.Keys = keys
+			c.Keys, c.InstanceTypes = keys, w.types
 		}
 		return w.clients, nil
 	}
@@ -260,7 +263,7 @@ func (w *worker) connect(ctx context.Context, cfg *projects.Config) ([]*cloud.Cl
 		return nil, &exitError{code: exitAborted, err: err}
 	}
 	for _, c := range clients {
-		c.Keys = keys
+		c.Keys, c.InstanceTypes = keys, w.types
 	}
 	return clients, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/projects"
 	"github.com/launchwarden/launchwarden/reconcile"
 	"github.com/launchwarden/launchwarden/statuspage"
@@ -75,7 +76,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s := &server{flags: f, env: e, log: log, metrics: newMetrics(), pages: statuspage.NewStore(), runCtx: context.WithoutCancel(ctx)}
+	s := newServer(ctx, f, e, log)
 	if err := s.initSchedule(); err != nil {
 		return err
 	}
@@ -139,6 +140,9 @@ type server struct {
 	// runCtx is the parent of every run's context. It is not cancelled by
 	// a signal: a run in progress finishes its batch, bounded by its timeout.
 	runCtx context.Context
+	// types remembers instance types for every run of the process: a run
+	// describes only the types no run has seen before.
+	types *cloud.InstanceTypeCache
 
 	cron  *cron.Cron
 	job   cron.Job
@@ -155,6 +159,13 @@ type server struct {
 	// password is where the status pages' password is, from the last
 	// admin file that loaded.
 	password projects.SecretRef
+}
+
+// newServer returns the state of a serve process with flags f, before its
+// schedule is set (initSchedule).
+func newServer(ctx context.Context, f serveFlags, e env, log *slog.Logger) *server {
+	return &server{flags: f, env: e, log: log, metrics: newMetrics(), pages: statuspage.NewStore(),
+		runCtx: context.WithoutCancel(ctx), types: &cloud.InstanceTypeCache{}}
 }
 
 // initSchedule sets the schedule from --schedule, else from the admin file,
@@ -246,7 +257,7 @@ func (s *server) reconcile(ctx context.Context, log *slog.Logger, now time.Time,
 	var seen statuspage.Run
 	w := worker{
 		config: s.flags.config, regions: splitList(s.flags.regions), endpointURL: s.flags.endpointURL, githubURL: s.flags.githubURL,
-		log: log, getenv: s.env.getenv, onCall: s.metrics.observeAPICall,
+		log: log, getenv: s.env.getenv, onCall: s.metrics.observeAPICall, types: s.types,
 		load: func(dir string) (cfg *projects.Config, problems projects.Problems) {
 			cfg, problems, stale = s.load(dir, log)
 			return cfg, problems
