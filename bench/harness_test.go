@@ -125,11 +125,12 @@ ssh_from = ["203.0.113.0/24"]
 
 func projectName(i int) string { return fmt.Sprintf("p%04d", i) }
 
-// world is a config repo, the EC2 emulator over loopback HTTP reached by
-// the real SDK, a GitHub keys server and a Slack that accepts everything.
+// world is a config repo, the EC2 emulator in its own process over
+// loopback HTTP reached by the real SDK, a GitHub keys server and a Slack
+// that accepts everything.
 type world struct {
 	tb      testing.TB
-	sim     *ec2sim.Sim
+	sim     *emulator
 	dir     string
 	regions []string
 	clients []*cloud.Client
@@ -138,16 +139,24 @@ type world struct {
 	state   *cloud.StateKeys
 }
 
-// templateID returns the ID of a project's template "fedora" in a region,
-// as EC2 marks the instances launched from it. A template the runs have not
-// made yet is made as an earlier launchwarden would have (a first run then
-// brings it up to date).
-func (w *world) templateID(region, project string) string {
-	name := reconcile.Name(project, "fedora")
+// templateIDs returns the IDs of the templates of a region by name, as EC2
+// marks the instances launched from them.
+func (w *world) templateIDs(region string) map[string]string {
+	ids := map[string]string{}
 	for _, lt := range w.sim.LaunchTemplates(account, region) {
-		if lt.Name == name {
-			return lt.ID
-		}
+		ids[lt.Name] = lt.ID
+	}
+	return ids
+}
+
+// templateID returns the ID of a project's template "fedora" among ids (a
+// region's templates by name). A template the runs have not made yet is
+// made as an earlier launchwarden would have (a first run then brings it up
+// to date).
+func (w *world) templateID(ids map[string]string, region, project string) string {
+	name := reconcile.Name(project, "fedora")
+	if id, ok := ids[name]; ok {
+		return id
 	}
 	for _, c := range w.clients {
 		if c.Region == region {
@@ -156,6 +165,7 @@ func (w *world) templateID(region, project string) string {
 			if err != nil {
 				w.tb.Fatal(err)
 			}
+			ids[name] = lt.ID
 			return lt.ID
 		}
 	}
@@ -165,7 +175,7 @@ func (w *world) templateID(region, project string) string {
 
 func newWorld(tb testing.TB, projectCount int, regions []string) *world {
 	tb.Helper()
-	sim := ec2sim.New(ec2sim.Options{Start: t0})
+	sim := startEmulator(tb, t0)
 	for i, r := range regions {
 		// The VPC networks() configures, a subnet, and the image the
 		// templates' selector finds.
@@ -174,8 +184,6 @@ func newWorld(tb testing.TB, projectCount int, regions []string) *world {
 		sim.AddImage(r, ec2sim.Image{ID: "ami-0123456789abcdef0", OwnerID: "125523088429", Name: "Fedora-Cloud-Base-Generic-41-20261101.0.x86_64",
 			RootDeviceName: "/dev/sda1", RootVolumeGiB: 5, Public: true, CreationDate: t0.Add(-22 * 24 * time.Hour)})
 	}
-	srv := httptest.NewServer(sim)
-	tb.Cleanup(srv.Close)
 	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, keyLine(tb, strings.TrimSuffix(path.Base(r.URL.Path), ".keys")))
 	}))
@@ -188,7 +196,7 @@ func newWorld(tb testing.TB, projectCount int, regions []string) *world {
 	tb.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(tb.TempDir(), "none"))
 	tb.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	clients, err := cloud.Connect(context.Background(), cloud.ConnectOptions{
-		EndpointURL: srv.URL,
+		EndpointURL: sim.URL,
 		Accounts:    []cloud.Account{{Name: "bench", ID: account, Regions: regions}},
 	})
 	if err != nil {
@@ -218,7 +226,9 @@ func newWorld(tb testing.TB, projectCount int, regions []string) *world {
 // stage announced in one run.
 func (w *world) seedFleet(projectCount, n int) {
 	now := w.sim.Now()
+	templates := map[string]map[string]string{}
 	ids := map[string]string{}
+	fleet := make([]ec2sim.SeedInstance, 0, n)
 	notice := func(stage, project string, at time.Time) string {
 		return w.state.Sign("", cloud.TagNotice, stage+"@"+at.UTC().Format(time.RFC3339)+" p="+project+" r=bench-earlier")
 	}
@@ -227,7 +237,10 @@ func (w *world) seedFleet(projectCount, n int) {
 		region := w.regions[i%len(w.regions)]
 		key := region + "/" + p
 		if ids[key] == "" {
-			ids[key] = w.templateID(region, p)
+			if templates[region] == nil {
+				templates[region] = w.templateIDs(region)
+			}
+			ids[key] = w.templateID(templates[region], region, p)
 		}
 		tags := map[string]string{"aws:ec2launchtemplate:id": ids[key], cloud.TagProject: p, cloud.TagTemplate: "fedora"}
 		state := ec2sim.StateRunning
@@ -247,11 +260,12 @@ func (w *world) seedFleet(projectCount, n int) {
 		case 9:
 			born = now.Add(-30 * time.Hour)
 		}
-		w.sim.Seed(ec2sim.SeedInstance{
+		fleet = append(fleet, ec2sim.SeedInstance{
 			ID: fmt.Sprintf("i-%017x", i+1), ImageID: "ami-0123456789abcdef0", InstanceType: "t3.large", State: state,
 			LaunchTime: born, AttachTime: born, Tags: tags, Account: account, Region: region,
 		})
 	}
+	w.sim.Seed(fleet)
 }
 
 // config loads the repo; every project must validate.
@@ -283,15 +297,7 @@ func (w *world) run(ctx context.Context, cfg *projects.Config) (*reconcile.Obser
 }
 
 // callsIn returns the emulator's call counts in one region.
-func (w *world) callsIn(region string) Calls {
-	out := Calls{}
-	for action := range w.sim.CallCounts() {
-		if n := w.sim.CallsIn(account, region, action); n > 0 {
-			out[action] = n
-		}
-	}
-	return out
-}
+func (w *world) callsIn(region string) Calls { return w.sim.CallsIn(account, region) }
 
 // countingSender delivers every digest and counts them.
 type countingSender struct{ n atomic.Int64 }

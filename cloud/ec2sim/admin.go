@@ -10,7 +10,7 @@ import (
 // serveAdmin exposes the Go controls as JSON below /_sim/, so an emulator
 // running in another process can be driven by tests and demos:
 //
-//	GET  /_sim/calls                      {"RunInstances": 3, …}
+//	GET  /_sim/calls?account=…&region=…   {"RunInstances": 3, …} (either or both filter)
 //	POST /_sim/reset-calls
 //	GET  /_sim/clock                      {"now": "2026-01-01T00:00:00Z"}
 //	POST /_sim/clock        {"now": "RFC 3339", "advance": "1h"} (either or both)
@@ -36,7 +36,7 @@ func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch r.Method + " " + r.URL.Path {
 	case "GET /_sim/calls":
-		writeJSON(w, s.CallCounts())
+		writeJSON(w, s.CallCountsIn(q.Get("account"), q.Get("region")))
 	case "POST /_sim/reset-calls":
 		s.ResetCalls()
 		writeJSON(w, map[string]bool{"ok": true})

@@ -207,17 +207,28 @@ func TestAdminAPI(t *testing.T) {
 		t.Errorf("DescribeInstances after an injected fault: %v, want InternalError", err)
 	}
 
-	resp, err := http.Get(srv.URL + "/_sim/calls")
-	if err != nil {
-		t.Fatalf("GET /_sim/calls: %v", err)
-	}
-	defer resp.Body.Close()
-	var calls map[string]int
-	if err := json.NewDecoder(resp.Body).Decode(&calls); err != nil {
-		t.Fatalf("decode calls: %v", err)
-	}
-	if diff := cmp.Diff(map[string]int{"DescribeInstances": 1}, calls); diff != "" {
-		t.Errorf("calls (-want +got):\n%s", diff)
+	for _, tt := range []struct {
+		query string
+		want  map[string]int
+	}{
+		{"", map[string]int{"DescribeInstances": 1}},
+		{"?account=123456789012&region=us-east-1", map[string]int{"DescribeInstances": 1}},
+		{"?region=eu-west-1", map[string]int{}},
+		{"?account=210987654321", map[string]int{}},
+	} {
+		resp, err := http.Get(srv.URL + "/_sim/calls" + tt.query)
+		if err != nil {
+			t.Fatalf("GET /_sim/calls%s: %v", tt.query, err)
+		}
+		var calls map[string]int
+		err = json.NewDecoder(resp.Body).Decode(&calls)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("decode calls: %v", err)
+		}
+		if diff := cmp.Diff(tt.want, calls); diff != "" {
+			t.Errorf("GET /_sim/calls%s (-want +got):\n%s", tt.query, diff)
+		}
 	}
 	post("/_sim/reset-calls", ``)
 	if got := sim.CallCounts(); len(got) != 0 {

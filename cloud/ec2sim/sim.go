@@ -205,12 +205,18 @@ func (s *Sim) CallsIn(account, region, action string) int {
 }
 
 // CallCounts returns the number of calls per action.
-func (s *Sim) CallCounts() map[string]int {
+func (s *Sim) CallCounts() map[string]int { return s.CallCountsIn("", "") }
+
+// CallCountsIn returns the number of calls per action one account and
+// region received (empty strings: every account, every region).
+func (s *Sim) CallCountsIn(account, region string) map[string]int {
 	s.callsMu.Lock()
 	defer s.callsMu.Unlock()
 	out := map[string]int{}
 	for k, c := range s.calls {
-		out[k.action] += c
+		if (account == "" || k.account == account) && (region == "" || k.region == region) {
+			out[k.action] += c
+		}
 	}
 	return out
 }
