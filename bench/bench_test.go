@@ -228,8 +228,8 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
 	removeBinary()
-	if *writeTable && code == 0 && len(results) > 0 {
-		if err := os.WriteFile("README.md", []byte(renderTable(results, planResults)), 0o644); err != nil {
+	if *writeTable && code == 0 {
+		if err := writeREADME(); err != nil {
 			fmt.Fprintln(os.Stderr, "writing README.md:", err)
 			code = 1
 		}
