@@ -8,6 +8,7 @@
 package bench
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -50,13 +51,21 @@ func (c Calls) Total() int {
 // template change (a group and its rules take two; a new template version,
 // its default and its spec tag take three).
 func LowerBound(snap *cloud.Snapshot, l cloud.Lookups, identity bool, rp *reconcile.RegionPlan) Calls {
+	return LowerBoundKnowing(snap, l, identity, rp, nil)
+}
+
+// LowerBoundKnowing is LowerBound for a run of a process that has described
+// the instance types known before (serve, with a cloud.InstanceTypeCache):
+// only the types in use that it does not know yet are described.
+func LowerBoundKnowing(snap *cloud.Snapshot, l cloud.Lookups, identity bool, rp *reconcile.RegionPlan, known map[string]bool) Calls {
 	types := map[string]bool{}
 	for _, in := range snap.Instances {
-		types[in.Type] = true
+		types[in.Type] = !known[in.Type]
 	}
 	for _, t := range l.InstanceTypes {
-		types[t] = true
+		types[t] = !known[t]
 	}
+	maps.DeleteFunc(types, func(_ string, describe bool) bool { return !describe })
 	c := Calls{
 		"DescribeInstances":       pages(len(snap.Instances), instancesPage),
 		"DescribeLaunchTemplates": pages(len(snap.Templates), templatesPage),

@@ -96,6 +96,18 @@ func TestLowerBound(t *testing.T) {
 			},
 		},
 	}
+	t.Run("a serving process describes only the types it does not know", func(t *testing.T) {
+		snap := &cloud.Snapshot{Instances: instances}
+		l := cloud.Lookups{InstanceTypes: []string{"m6i.large"}}
+		want := Calls{"DescribeInstances": 3, "DescribeLaunchTemplates": 1, "DescribeSecurityGroups": 1}
+		if diff := cmp.Diff(want, LowerBoundKnowing(snap, l, false, nil, map[string]bool{"t3.large": true, "t3.micro": true, "m6i.large": true})); diff != "" {
+			t.Errorf("all known (-want +got):\n%s", diff)
+		}
+		want["DescribeInstanceTypes"] = 1
+		if diff := cmp.Diff(want, LowerBoundKnowing(snap, l, false, nil, map[string]bool{"t3.large": true})); diff != "" {
+			t.Errorf("some known (-want +got):\n%s", diff)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if diff := cmp.Diff(tt.want, LowerBound(tt.snap, tt.lookups, tt.identity, tt.plan)); diff != "" {

@@ -41,12 +41,36 @@ type lifecycleFleet struct {
 	// spread is how long the launch wave lasts: the instances' births, and
 	// so their expiries, are spread evenly over it, to the second.
 	spread time.Duration
+	// serve is true when one process makes every run (launchwarden serve,
+	// which remembers the instance types it described), false when each
+	// run is a process of its own (launchwarden run from cron).
+	serve bool
+}
+
+// mode is how the runs are made: "serve" or "run".
+func (f lifecycleFleet) mode() string {
+	if f.serve {
+		return "serve"
+	}
+	return "run"
 }
 
 var (
 	spreadFleet = lifecycleFleet{name: "launches spread over 101 s", projects: 10, ours: 1000, notOurs: 100, spread: 100 * time.Second}
 	dueFleet    = lifecycleFleet{name: "all due at the same moment", projects: 10, ours: 1000, notOurs: 100}
 )
+
+// lifecycleFleets are the fleets walked, each by serve and by run.
+func lifecycleFleets() []lifecycleFleet {
+	var out []lifecycleFleet
+	for _, f := range []lifecycleFleet{spreadFleet, dueFleet} {
+		for _, serve := range []bool{true, false} {
+			f.serve = serve
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 // born is when the i-th of ours was launched: 101 distinct seconds over a
 // spread of 100 s (0 s to 100 s after the wave's start).
@@ -114,6 +138,21 @@ type lifecycleWorld struct {
 	*world
 	fleet   lifecycleFleet
 	notOurs map[string]ec2sim.Instance
+	// known are the instance types the serving process has described
+	// (nil when each run is a process of its own).
+	known map[string]bool
+}
+
+// learn records the instance types a serving process described in a run.
+func (w *lifecycleWorld) learn(obs *reconcile.Observation) {
+	if w.known == nil {
+		return
+	}
+	for _, snap := range obs.Snapshots {
+		for t := range snap.InstanceTypes {
+			w.known[t] = true
+		}
+	}
 }
 
 // launchLifecycleFleet makes the projects' templates by a run at t0 and
@@ -125,7 +164,16 @@ func launchLifecycleFleet(tb testing.TB, f lifecycleFleet) *lifecycleWorld {
 	ctx := context.Background()
 	w := newWorld(tb, f.projects, allRegions[:1])
 	region := w.regions[0]
-	w.run(ctx, w.config())
+	lw := &lifecycleWorld{world: w, fleet: f, notOurs: map[string]ec2sim.Instance{}}
+	if f.serve {
+		cache := &cloud.InstanceTypeCache{}
+		for _, c := range w.clients {
+			c.InstanceTypes = cache
+		}
+		lw.known = map[string]bool{}
+	}
+	obs, _, _ := w.run(ctx, w.config())
+	lw.learn(obs)
 	foreign, err := w.clients[0].CreateTemplate(ctx, "ci-runner", cloud.TemplateData{ImageID: "ami-0123456789abcdef0"}, map[string]string{"team": "ci"})
 	if err != nil {
 		tb.Fatal(err)
@@ -155,7 +203,6 @@ func launchLifecycleFleet(tb testing.TB, f lifecycleFleet) *lifecycleWorld {
 		})
 	}
 	w.sim.Seed(fleet)
-	lw := &lifecycleWorld{world: w, fleet: f, notOurs: map[string]ec2sim.Instance{}}
 	for _, in := range w.sim.Instances(account, region) {
 		if strings.HasPrefix(in.ID, notOursPrefix) {
 			lw.notOurs[in.ID] = in
@@ -179,11 +226,12 @@ func (w *lifecycleWorld) runAt(ctx context.Context, at time.Time) lifecycleRun {
 		}
 	}
 	for i, snap := range obs.Snapshots {
-		b := LowerBound(snap, reconcile.LookupsFor(cfg, snap.Account, snap.Region), i == 0, plan.Regions[i])
+		b := LowerBoundKnowing(snap, reconcile.LookupsFor(cfg, snap.Account, snap.Region), i == 0, plan.Regions[i], w.known)
 		for a, n := range b {
 			run.bound[a] += n
 		}
 	}
+	w.learn(obs)
 	return run
 }
 
