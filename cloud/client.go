@@ -147,7 +147,7 @@ func (c *Client) observeTemplates(ctx context.Context, snap *Snapshot) error {
 			return fmt.Errorf("listing launch templates in %s: %w", c, err)
 		}
 		for _, lt := range out.LaunchTemplates {
-			snap.Templates = append(snap.Templates, newTemplate(lt, c.Account, c.Region))
+			snap.Templates = append(snap.Templates, newTemplate(lt, c.Account, c.Region, c.Keys))
 		}
 	}
 	return nil
@@ -165,7 +165,7 @@ func (c *Client) observeSecurityGroups(ctx context.Context, snap *Snapshot) erro
 			return fmt.Errorf("listing security groups in %s: %w", c, err)
 		}
 		for _, sg := range out.SecurityGroups {
-			snap.SecurityGroups = append(snap.SecurityGroups, newSecurityGroup(sg))
+			snap.SecurityGroups = append(snap.SecurityGroups, newSecurityGroup(sg, c.Account, c.Region, c.Keys))
 		}
 	}
 	return nil

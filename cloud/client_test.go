@@ -284,7 +284,7 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 		"terminate":       c.TerminateInstances(ctx, []string{"i-1"}).Failed["i-1"],
 		"create tags":     c.CreateTags(ctx, []string{"i-1"}, map[string]string{"a": "b"}).Failed["i-1"],
 		"delete tags":     c.DeleteTags(ctx, []string{"i-1"}, []string{"a"}).Failed["i-1"],
-		"tag template":    c.TagTemplate(ctx, "lt-1", map[string]string{"a": "b"}),
+		"tag template":    c.TagTemplate(ctx, "lt-1", "t", map[string]string{"a": "b"}),
 		"set default":     c.SetDefaultVersion(ctx, "lt-1", 2),
 		"delete template": c.DeleteTemplate(ctx, "lt-1"),
 		"authorize":       c.AuthorizeIngress(ctx, "sg-1", []Rule{{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDR: "10.0.0.0/8"}}),

@@ -373,6 +373,7 @@ func TestApplyTagsE2E(t *testing.T) {
 func TestTemplateLifecycle(t *testing.T) {
 	_, url := newSim(t)
 	c := connect(t, url)[0]
+	c.Keys = testKeys(t, strings.Repeat("k", 32))
 	ctx := t.Context()
 	tags := map[string]string{TagManaged: "true", TagProject: "packit", TagTemplate: "fedora", TagSpec: "v1"}
 
@@ -411,7 +412,7 @@ func TestTemplateLifecycle(t *testing.T) {
 	if err := c.SetDefaultVersion(ctx, tpl.ID, v2); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.TagTemplate(ctx, tpl.ID, map[string]string{TagSpec: "v2"}); err != nil {
+	if err := c.TagTemplate(ctx, tpl.ID, tpl.Name, map[string]string{TagSpec: "v2"}); err != nil {
 		t.Fatal(err)
 	}
 	data, version, err = c.TemplateVersionData(ctx, tpl.ID, "$Default")

@@ -159,7 +159,7 @@ func TestManagedTemplateNeedsItsName(t *testing.T) {
 		{Key: aws.String(TagTemplate), Value: aws.String("fedora")},
 	}
 	for name, want := range map[string]bool{"lw-cockpit-fedora": true, "my-own": false, "lw-cockpit-fedora2": false} {
-		got := newTemplate(ec2types.LaunchTemplate{LaunchTemplateId: aws.String("lt-1"), LaunchTemplateName: aws.String(name), Tags: tags}, "a", "r")
+		got := newTemplate(ec2types.LaunchTemplate{LaunchTemplateId: aws.String("lt-1"), LaunchTemplateName: aws.String(name), Tags: tags}, "a", "r", nil)
 		if got.Managed != want {
 			t.Errorf("template %q tagged managed for cockpit/fedora: Managed = %v, want %v", name, got.Managed, want)
 		}

@@ -149,6 +149,10 @@ func optional(s string) *string {
 
 // CreateTemplate creates a launch template with its first version.
 func (c *Client) CreateTemplate(ctx context.Context, name string, data TemplateData, tags map[string]string) (Template, error) {
+	tags, err := c.signMarkers(kindTemplate, name, tags)
+	if err != nil {
+		return Template{}, err
+	}
 	out, err := c.api.CreateLaunchTemplate(ctx, CreateLaunchTemplateInput(name, data, tags))
 	if err != nil {
 		return Template{}, fmt.Errorf("creating launch template %q in %s: %w", name, c, err)
@@ -161,7 +165,7 @@ func (c *Client) CreateTemplate(ctx context.Context, name string, data TemplateD
 		// EC2 does not always echo the tags back; they were set with the template.
 		lt.Tags = sdkTags(tags)
 	}
-	return newTemplate(lt, c.Account, c.Region), nil
+	return newTemplate(lt, c.Account, c.Region, c.Keys), nil
 }
 
 // CreateTemplateVersion adds a version to a template and returns its number.
@@ -223,16 +227,13 @@ func (c *Client) TemplateVersionData(ctx context.Context, id, version string) (T
 	return d, aws.ToInt64(v.VersionNumber), nil
 }
 
-// TagTemplate sets tags on a launch template, e.g. a new TagSpec after a new
-// default version.
-func (c *Client) TagTemplate(ctx context.Context, id string, tags map[string]string) error {
-	res := c.CreateTags(ctx, []string{id}, tags)
-	return res.Failed[id]
-}
-
 // CreateSecurityGroup creates a tagged security group in a VPC and returns its ID.
 // EC2 gives a new group an allow-all egress rule and no ingress.
 func (c *Client) CreateSecurityGroup(ctx context.Context, name, vpcID, description string, tags map[string]string) (string, error) {
+	tags, err := c.signMarkers(kindGroup, name, tags)
+	if err != nil {
+		return "", err
+	}
 	in := &ec2.CreateSecurityGroupInput{
 		GroupName:   aws.String(name),
 		Description: aws.String(description),

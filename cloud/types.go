@@ -17,7 +17,8 @@ import (
 // template, or from a signed TagAdopted. The state tags on instances
 // (expires-at, notice, keep, protected, adopted) are signed with the
 // StateKeys; newInstance verifies them, and a value that does not verify
-// counts as absent (see Instance.Forged).
+// counts as absent (see Instance.Forged). The markers on templates and
+// groups are signed too (see IsMarker).
 const (
 	// TagManaged marks templates and security groups that launchwarden created and owns.
 	TagManaged = "launchwarden:managed"
@@ -26,7 +27,8 @@ const (
 	TagProject = "launchwarden:project"
 	// TagTemplate names the project's template a resource belongs to.
 	TagTemplate = "launchwarden:template"
-	// TagSpec holds the hash of a template's desired spec, for drift checks without extra calls.
+	// TagSpec holds the hash of a template's desired spec, for drift checks
+	// without extra calls; a signed marker.
 	TagSpec = "launchwarden:spec"
 	// TagExpiresAt holds an instance's explicit expiry, RFC 3339 UTC; signed.
 	TagExpiresAt = "launchwarden:expires-at"
@@ -103,7 +105,12 @@ type owner struct{ project, template string }
 type Template struct {
 	ID, Name                      string
 	DefaultVersion, LatestVersion int64
-	Tags                          map[string]string
+	// Tags holds the labels as they are and the markers whose signature
+	// verified, without it (see IsMarker).
+	Tags map[string]string
+	// Forged lists the markers present whose signature did not verify,
+	// sorted: they count as absent and are reported to admins.
+	Forged []string
 	// Project, TemplateName and Spec come from the TagProject, TagTemplate and TagSpec tags.
 	Project, TemplateName, Spec string
 	// Managed is true when the template carries TagManaged.
@@ -114,7 +121,9 @@ type Template struct {
 // SecurityGroup is an EC2 security group with its ingress rules.
 type SecurityGroup struct {
 	ID, Name, VPCID string
-	Tags            map[string]string
+	// Tags and Forged are as for Template.
+	Tags   map[string]string
+	Forged []string
 	// Project and TemplateName come from the TagProject and TagTemplate tags.
 	Project, TemplateName string
 	// Managed is true when the group carries TagManaged.
@@ -317,8 +326,8 @@ func stoppedAt(reason string) time.Time {
 	return t
 }
 
-// newTemplate converts an SDK launch template.
-func newTemplate(lt ec2types.LaunchTemplate, account, region string) Template {
+// newTemplate converts an SDK launch template, verifying its markers.
+func newTemplate(lt ec2types.LaunchTemplate, account, region string, keys *StateKeys) Template {
 	tags := tagMap(lt.Tags)
 	_, managed := tags[TagManaged]
 	// A template is managed only under the name launchwarden gives it:
@@ -327,7 +336,9 @@ func newTemplate(lt ec2types.LaunchTemplate, account, region string) Template {
 	// else tagged managed cannot pose as another project's.
 	name := aws.ToString(lt.LaunchTemplateName)
 	managed = managed && tags[TagProject] != "" && tags[TagTemplate] != "" && name == ManagedName(tags[TagProject], tags[TagTemplate])
+	forged := verifyMarkers(keys, kindTemplate, account, region, name, tags)
 	return Template{
+		Forged:         forged,
 		ID:             aws.ToString(lt.LaunchTemplateId),
 		Name:           name,
 		DefaultVersion: aws.ToInt64(lt.DefaultVersionNumber),
@@ -342,12 +353,14 @@ func newTemplate(lt ec2types.LaunchTemplate, account, region string) Template {
 	}
 }
 
-// newSecurityGroup converts an SDK security group, flattening its ingress
-// permissions into one Rule per CIDR.
-func newSecurityGroup(sg ec2types.SecurityGroup) SecurityGroup {
+// newSecurityGroup converts an SDK security group, verifying its markers and
+// flattening its ingress permissions into one Rule per CIDR.
+func newSecurityGroup(sg ec2types.SecurityGroup, account, region string, keys *StateKeys) SecurityGroup {
 	tags := tagMap(sg.Tags)
 	_, managed := tags[TagManaged]
+	forged := verifyMarkers(keys, kindGroup, account, region, aws.ToString(sg.GroupName), tags)
 	return SecurityGroup{
+		Forged:       forged,
 		ID:           aws.ToString(sg.GroupId),
 		Name:         aws.ToString(sg.GroupName),
 		VPCID:        aws.ToString(sg.VpcId),

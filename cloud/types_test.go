@@ -1,6 +1,7 @@
 package cloud
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -135,6 +136,7 @@ func TestStoppedAt(t *testing.T) {
 }
 
 func TestNewTemplate(t *testing.T) {
+	keys := testKeys(t, strings.Repeat("k", 32))
 	lt := ec2types.LaunchTemplate{
 		LaunchTemplateId:     aws.String("lt-1"),
 		LaunchTemplateName:   aws.String("lw-packit-fedora"),
@@ -144,7 +146,7 @@ func TestNewTemplate(t *testing.T) {
 			{Key: aws.String(TagManaged), Value: aws.String("true")},
 			{Key: aws.String(TagProject), Value: aws.String("packit")},
 			{Key: aws.String(TagTemplate), Value: aws.String("fedora")},
-			{Key: aws.String(TagSpec), Value: aws.String("abc123")},
+			{Key: aws.String(TagSpec), Value: aws.String(keys.Sign(markerScope(kindTemplate, "123456789012", "us-east-1", "lw-packit-fedora", TagSpec, ""), TagSpec, "abc123"))},
 		},
 	}
 	want := Template{
@@ -155,7 +157,7 @@ func TestNewTemplate(t *testing.T) {
 		Project: "packit", TemplateName: "fedora", Spec: "abc123", Managed: true,
 		Region: "us-east-1", Account: "123456789012",
 	}
-	if diff := cmp.Diff(want, newTemplate(lt, "123456789012", "us-east-1")); diff != "" {
+	if diff := cmp.Diff(want, newTemplate(lt, "123456789012", "us-east-1", keys)); diff != "" {
 		t.Errorf("newTemplate (-want +got):\n%s", diff)
 	}
 }
@@ -193,7 +195,7 @@ func TestNewSecurityGroup(t *testing.T) {
 			{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDR: "2001:db8::/32"},
 		},
 	}
-	got := newSecurityGroup(sg)
+	got := newSecurityGroup(sg, "123456789012", "us-east-1", nil)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("newSecurityGroup (-want +got):\n%s", diff)
 	}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/iamguard"
 	"github.com/launchwarden/launchwarden/notify"
 	"github.com/launchwarden/launchwarden/projects"
@@ -27,13 +28,19 @@ import (
 // counts, so a closed template is not re-tagged as its usage moves.
 // Closing and reopening are announced in the team's digest.
 //
+// TagLaunch is plain (IAM compares it); the reason is a signed marker, and a
+// template is closed by launchwarden only when both are there and the
+// reason verifies (closedBy). A closing someone else tagged counts as open:
+// it is removed (or replaced by launchwarden's own, announced as a
+// closing), and its forged reason is reported to admins.
+//
 // Between two runs IAM cannot count: launches made meanwhile may take a
 // project past its quota (two launches racing into the last slot both
 // succeed); the next run sees that usage and handles it as any over-quota
 // project.
 const (
-	TagLaunch       = iamguard.TagLaunch
-	TagLaunchReason = "launchwarden:launch-reason"
+	TagLaunch       = cloud.TagLaunch
+	TagLaunchReason = cloud.TagLaunchReason
 	LaunchClosed    = iamguard.LaunchClosed
 )
 
@@ -67,13 +74,17 @@ func planAdmission(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 				continue
 			}
 			c := templateClosure(plan, cfg, vcpus, t.Project, t.TemplateName)
-			open := t.Tags[TagLaunch] == ""
+			reason, closed := closedBy(t)
+			open := !closed
 			switch {
-			case c.tag == "" && open:
+			case c.tag == "" && !hasLaunchTags(t):
 				continue
 			case c.tag == "":
 				plan.Regions[i].TemplateTags = append(plan.Regions[i].TemplateTags, TagChange{ID: t.ID, Name: t.Name, Delete: []string{TagLaunch, TagLaunchReason}})
-			case t.Tags[TagLaunch] == LaunchClosed && t.Tags[TagLaunchReason] == c.tag:
+				if open {
+					continue // not closed by launchwarden: nothing to announce
+				}
+			case closed && reason == c.tag:
 				continue
 			default:
 				plan.Regions[i].TemplateTags = append(plan.Regions[i].TemplateTags, TagChange{ID: t.ID, Name: t.Name, Set: map[string]string{TagLaunch: LaunchClosed, TagLaunchReason: c.tag}})
@@ -94,6 +105,20 @@ func planAdmission(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 			plan.Notices = append(plan.Notices, n)
 		}
 	}
+}
+
+// closedBy returns the reason template t is closed for, and whether it is
+// closed by launchwarden: TagLaunch says closed and the signed reason verified.
+func closedBy(t cloud.Template) (string, bool) {
+	reason := t.Tags[TagLaunchReason]
+	return reason, t.Tags[TagLaunch] == LaunchClosed && reason != ""
+}
+
+// hasLaunchTags reports whether t carries either launch tag, verified or not.
+func hasLaunchTags(t cloud.Template) bool {
+	_, launch := t.Tags[TagLaunch]
+	_, reason := t.Tags[TagLaunchReason]
+	return launch || reason || slices.Contains(t.Forged, TagLaunchReason)
 }
 
 // templateClosure decides whether a project's template is closed, and why.
@@ -147,8 +172,8 @@ func ClosedTemplates(obs *Observation) map[string][]string {
 	out := map[string][]string{}
 	for _, snap := range obs.Snapshots {
 		for _, t := range snap.Templates {
-			if t.Managed && t.Tags[TagLaunch] == LaunchClosed {
-				r := t.TemplateName + ": " + t.Tags[TagLaunchReason]
+			if reason, closed := closedBy(t); t.Managed && closed {
+				r := t.TemplateName + ": " + reason
 				if !slices.Contains(out[t.Project], r) {
 					out[t.Project] = append(out[t.Project], r)
 				}

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/cloud/iamguard"
 	"github.com/launchwarden/launchwarden/notify"
 )
 
@@ -122,5 +123,13 @@ func TestAdmissionSkipsDeletedTemplates(t *testing.T) {
 	plan := Plan(cfg, obs, t0, "delete")
 	if got := launchTags(plan)[testRegion+" lw-gone-box"]; got != "" {
 		t.Errorf("a template deleted by the run is also tagged: %s", got)
+	}
+}
+
+// TestLaunchTagIsTheGuards: the plain tag the launch guard denies on is the
+// one cloud leaves unsigned.
+func TestLaunchTagIsTheGuards(t *testing.T) {
+	if cloud.TagLaunch != iamguard.TagLaunch || cloud.TagManaged != iamguard.TagManaged || cloud.IsMarker(iamguard.TagLaunch) {
+		t.Errorf("cloud %q/%q, guard %q/%q", cloud.TagLaunch, cloud.TagManaged, iamguard.TagLaunch, iamguard.TagManaged)
 	}
 }

@@ -249,7 +249,7 @@ func applyTemplates(ctx context.Context, c *cloud.Client, rp *RegionPlan, groupI
 				if t.Image != "" {
 					tags[TagImage] = t.Image
 				}
-				err = c.TagTemplate(ctx, t.ID, tags)
+				err = c.TagTemplate(ctx, t.ID, t.Name, tags)
 			}
 			if err != nil {
 				r.fail(fmt.Errorf("launch template %s: new version: %w", t.Name, err))
@@ -261,18 +261,23 @@ func applyTemplates(ctx context.Context, c *cloud.Client, rp *RegionPlan, groupI
 	applyTemplateTags(ctx, c, rp.TemplateTags, r)
 }
 
-// applyTemplateTags sets and removes tags on launch templates, one template
-// at a time (each change names its own template).
+// applyTemplateTags sets (signing markers) and removes tags on launch
+// templates and security groups, one resource at a time (each change names
+// its own).
 func applyTemplateTags(ctx context.Context, c *cloud.Client, changes []TagChange, r *reporter) {
 	for _, tc := range changes {
+		kind, tag := "launch template", c.TagTemplate
+		if tc.Group {
+			kind, tag = "security group", c.TagGroup
+		}
 		if len(tc.Set) > 0 {
-			if err := c.TagTemplate(ctx, tc.ID, tc.Set); err != nil {
-				r.fail(fmt.Errorf("tagging launch template %s: %w", tc.ID, err))
+			if err := tag(ctx, tc.ID, tc.Name, tc.Set); err != nil {
+				r.fail(fmt.Errorf("tagging %s %s: %w", kind, tc.ID, err))
 			}
 		}
 		if len(tc.Delete) > 0 {
 			if err := c.DeleteTags(ctx, []string{tc.ID}, tc.Delete).Failed[tc.ID]; err != nil {
-				r.fail(fmt.Errorf("untagging launch template %s: %w", tc.ID, err))
+				r.fail(fmt.Errorf("untagging %s %s: %w", kind, tc.ID, err))
 			}
 		}
 	}

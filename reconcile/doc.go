@@ -38,8 +38,11 @@
 //     project and stage of the run) only once the digest naming it was
 //     delivered. This is what later runs act on. Once the admin digest was
 //     delivered: the forged state tags it reported are removed from our
-//     instances, and the strays and frozen projects it reported are recorded
-//     (TagStrays, TagFrozen, TagFrozenBare), so they are told once.
+//     instances, the forged markers it reported from our templates and
+//     groups (unless this run rewrote them signed), and the strays and
+//     frozen projects it reported are recorded (TagStrays, TagFrozen,
+//     TagFrozenBare; signed markers, see cloud.IsMarker), so they are told
+//     once.
 //  7. Stop and terminate, batched, only for instances whose digest of this run
 //     was delivered, and never more than the admin's per-run cap. A
 //     termination refused by termination protection is recorded in

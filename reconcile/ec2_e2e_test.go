@@ -152,7 +152,8 @@ func TestSelectorResolvesPerRegionAndANewerImageIsAnnounced(t *testing.T) {
 	if got := defaultData(t, h, testRegion, "lw-packit-fedora").ImageID; got != us2.ID {
 		t.Errorf("us-east-1 template launches %s, want the newer %s", got, us2.ID)
 	}
-	if lt := h.templatesIn(testRegion)["lw-packit-fedora"]; lt.DefaultVersion != 2 || lt.Tags[TagImage] != us2.ID+" "+us2.Name {
+	if ts, _ := h.observed(testRegion); ts["lw-packit-fedora"].DefaultVersion != 2 || ts["lw-packit-fedora"].Tags[TagImage] != us2.ID+" "+us2.Name {
+		lt := ts["lw-packit-fedora"]
 		t.Errorf("us-east-1 template default %d, tags %v; want version 2 naming the new image", lt.DefaultVersion, lt.Tags)
 	}
 	if lt := h.templatesIn(euRegion)["lw-packit-fedora"]; lt.DefaultVersion != 1 {

@@ -351,6 +351,31 @@ func (h *harness) templatesIn(region string) map[string]ec2sim.LaunchTemplate {
 	return out
 }
 
+// observed returns the managed templates and groups of a region as a run
+// reads them, by name: markers verified and without their signatures.
+func (h *harness) observed(region string) (map[string]cloud.Template, map[string]cloud.SecurityGroup) {
+	h.t.Helper()
+	for _, c := range h.clients {
+		if c.Region != region {
+			continue
+		}
+		snap, err := c.Observe(context.Background())
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		ts, gs := map[string]cloud.Template{}, map[string]cloud.SecurityGroup{}
+		for _, t := range snap.Templates {
+			ts[t.Name] = t
+		}
+		for _, g := range snap.SecurityGroups {
+			gs[g.Name] = g
+		}
+		return ts, gs
+	}
+	h.t.Fatalf("no client for %s", region)
+	return nil, nil
+}
+
 func (h *harness) groups() map[string]ec2sim.SecurityGroup {
 	out := map[string]ec2sim.SecurityGroup{}
 	for _, g := range h.sim.SecurityGroups(testAccount, testRegion) {

@@ -16,7 +16,7 @@ const (
 	// TagImage on a launch template names the image its default version
 	// launches, "<ami-id> <name>": what a refresh announces as the old
 	// image, and what pin = true keeps, without describing it again.
-	TagImage = "launchwarden:image"
+	TagImage = cloud.TagImage
 	// TagHeld on a template's security group is the hash of the problems
 	// that hold the template back in that region, so that they are
 	// announced once rather than every run.

@@ -19,11 +19,12 @@ import (
 	"github.com/launchwarden/launchwarden/reconcile/userdata"
 )
 
-// Tags launchwarden keeps on launch templates besides those in cloud.
+// Markers launchwarden keeps on launch templates besides those in cloud;
+// like every marker they are signed (see cloud.IsMarker).
 const (
 	// TagVersion is the template version launchwarden made the default; a
 	// default version that differs was changed by hand and is restored.
-	TagVersion = "launchwarden:version"
+	TagVersion = cloud.TagVersion
 	// TagFrozen is the hash of the config problems last announced for a frozen
 	// project, so that a project frozen for the same reasons is announced once.
 	TagFrozen = "launchwarden:frozen"
@@ -146,8 +147,11 @@ type TemplateChange struct {
 
 // TagChange sets and deletes tags on one resource.
 type TagChange struct {
-	ID     string            `json:"id"`
-	Name   string            `json:"name,omitempty"`
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// Group is true for a security group, false for a launch template:
+	// markers are signed for the kind and name of their resource.
+	Group  bool              `json:"group,omitempty"`
 	Set    map[string]string `json:"set,omitempty"`
 	Delete []string          `json:"delete,omitempty"`
 }
@@ -325,6 +329,7 @@ func Plan(cfg *projects.Config, obs *Observation, now time.Time, runID string) *
 	planUntrusted(plan, obs)
 	planInstances(plan, cfg, obs, now)
 	planAdmission(plan, cfg, obs)
+	planForgedMarkers(plan, obs)
 	capDestructive(plan)
 	planNotices(plan, cfg)
 	return plan
@@ -382,9 +387,9 @@ func planGroupsAndTemplates(plan *RunPlan, rp *RegionPlan, cfg *projects.Config,
 			} else {
 				switch {
 				case held != "" && g.Tags[TagHeld] != held:
-					rp.TemplateTags = append(rp.TemplateTags, TagChange{ID: g.ID, Name: g.Name, Set: map[string]string{TagHeld: held}})
+					rp.TemplateTags = append(rp.TemplateTags, TagChange{ID: g.ID, Name: g.Name, Group: true, Set: map[string]string{TagHeld: held}})
 				case held == "" && g.Tags[TagHeld] != "":
-					rp.TemplateTags = append(rp.TemplateTags, TagChange{ID: g.ID, Name: g.Name, Delete: []string{TagHeld}})
+					rp.TemplateTags = append(rp.TemplateTags, TagChange{ID: g.ID, Name: g.Name, Group: true, Delete: []string{TagHeld}})
 				}
 				groupID = g.ID
 				add, remove := diffRules(rules, sortRules(slices.Clone(g.Ingress)))

@@ -101,8 +101,8 @@ func TestFreshAccountGetsEveryTemplateAndGroup(t *testing.T) {
 			t.Errorf("tag specification %s = %v, want project and template tags", ts.ResourceType, tags)
 		}
 	}
-	if lt.Tags[cloud.TagSpec] == "" || lt.Tags[TagVersion] != "1" || lt.Tags[cloud.TagManaged] != "true" {
-		t.Errorf("template tags = %v", lt.Tags)
+	if ts, _ := h.observed(testRegion); ts[lt.Name].Spec == "" || ts[lt.Name].Tags[TagVersion] != "1" || ts[lt.Name].Tags[cloud.TagManaged] != "true" || ts[lt.Name].Forged != nil {
+		t.Errorf("template tags = %v, forged %v", ts[lt.Name].Tags, ts[lt.Name].Forged)
 	}
 }
 

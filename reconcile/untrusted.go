@@ -98,6 +98,73 @@ func planStrays(plan *RunPlan, rp *RegionPlan, snap *cloud.Snapshot, strays []st
 	rp.AfterAdmin = append(rp.AfterAdmin, TagChange{ID: marker.ID, Name: marker.Name, Set: map[string]string{TagStrays: hash}})
 }
 
+// planForgedMarkers tells admins about markers on managed templates and
+// groups whose signature did not verify (see cloud.IsMarker): written by
+// someone with tag rights, copied from another resource, or unsigned from
+// an older release. They counted as absent in this plan, which recomputed
+// them: those the plan rewrites (signed) or removes anyway are left to it;
+// the others are removed once the admin digest was delivered, so that each
+// is reported once. It runs after the rest of the plan.
+func planForgedMarkers(plan *RunPlan, obs *Observation) {
+	for i, snap := range obs.Snapshots {
+		rp := plan.Regions[i]
+		touched := map[string]map[string]bool{} // resource ID → keys the plan writes or removes
+		touch := func(id string, keys ...string) {
+			if touched[id] == nil {
+				touched[id] = map[string]bool{}
+			}
+			for _, k := range keys {
+				touched[id][k] = true
+			}
+		}
+		for _, tc := range slices.Concat(rp.TemplateTags, rp.AfterAdmin) {
+			touch(tc.ID, tc.Delete...)
+			for k := range tc.Set {
+				touch(tc.ID, k)
+			}
+		}
+		for _, tc := range rp.Templates {
+			if tc.Op == OpUpdate {
+				touch(tc.ID, cloud.TagSpec, TagVersion)
+				if tc.Image != "" {
+					touch(tc.ID, TagImage)
+				}
+			}
+		}
+		var listed []string
+		remove := func(id, name string, group bool, forged []string) {
+			var del []string
+			for _, k := range forged {
+				listed = append(listed, name+" "+k)
+				if !touched[id][k] {
+					del = append(del, k)
+				}
+			}
+			if len(del) > 0 {
+				rp.AfterAdmin = append(rp.AfterAdmin, TagChange{ID: id, Name: name, Group: group, Delete: del})
+			}
+		}
+		for _, t := range snap.Templates {
+			if t.Managed && len(t.Forged) > 0 {
+				remove(t.ID, t.Name, false, t.Forged)
+			}
+		}
+		for _, g := range snap.SecurityGroups {
+			if g.Managed && len(g.Forged) > 0 {
+				remove(g.ID, g.Name, true, g.Forged)
+			}
+		}
+		if len(listed) == 0 {
+			continue
+		}
+		plan.Notices = append(plan.Notices, notify.Notice{
+			Kind: notify.KindUntrusted, Channel: plan.AdminChannel, Account: snap.Account, Region: snap.Region,
+			Reason: fmt.Sprintf("%d marker tag(s) on launch templates or security groups carry a value launchwarden did not sign: ignored, recomputed, and rewritten or removed", len(listed)),
+			Detail: listIDs(listed),
+		})
+	}
+}
+
 func listIDs(ids []string) string {
 	if len(ids) <= maxListed {
 		return strings.Join(ids, "\n")

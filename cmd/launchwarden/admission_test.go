@@ -85,7 +85,9 @@ func (l launcher) launch(t *testing.T, template, typ string) string {
 func templateTags(w *world) map[string]string {
 	for _, lt := range w.sim.LaunchTemplates(serveAccount, serveRegion) {
 		if lt.Name == reconcile.Name("packit", "fedora") {
-			return map[string]string{reconcile.TagLaunch: lt.Tags[reconcile.TagLaunch], reconcile.TagLaunchReason: lt.Tags[reconcile.TagLaunchReason]}
+			// The reason is a signed marker: its value, without the signature.
+			reason, _, _ := strings.Cut(lt.Tags[reconcile.TagLaunchReason], " sig=")
+			return map[string]string{reconcile.TagLaunch: lt.Tags[reconcile.TagLaunch], reconcile.TagLaunchReason: reason}
 		}
 	}
 	return nil

@@ -437,6 +437,9 @@ func (w *world) checkTemplatesConverged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, c := range clients {
+		c.Keys = testStateKeys(t) // the markers are read as a run reads them
+	}
 	obs, err := reconcile.Observe(context.Background(), cfg, clients, &sshkeys.Fetcher{BaseURL: w.keysURL}, nil)
 	if err != nil {
 		t.Fatal(err)
