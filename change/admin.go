@@ -17,6 +17,7 @@ var capNotes = map[string]string{
 	"max_lifetime":                "the longest an instance may live, extensions included",
 	"min_notice":                  "the least time between a notice and the stop or termination it announces",
 	"restart_grace":               "how long an instance started again after its expiry runs before it is stopped again",
+	"button_extend":               "how much one click of a digest's Extend button adds to an instance's expiry (within max_lifetime)",
 	"allow_world_ssh":             "whether a template may allow SSH from the whole internet",
 	"max_terminate_stopped_after": "the longest terminate_stopped_after a project may set",
 	"min_ssh_prefix_ipv4":         "the widest IPv4 prefix ssh_from may list (private ranges exempt)",

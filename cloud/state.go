@@ -35,7 +35,7 @@ const sigSep = " sig="
 //
 // A value's signature covers the tag key, the value and a scope: the
 // instance ID for values written on one instance at a time (expires-at,
-// keep, protected, adopted), and nothing for notices, whose value is shared
+// keep, protected, adopted, extended), and nothing for notices, whose value is shared
 // by every instance of one project and stage announced in one run and
 // names that project, stage, time and run itself (see lifecycle.Notice).
 type StateKeys struct {
@@ -112,7 +112,7 @@ func stateScope(tag, instanceID string) string {
 }
 
 // stateTags are the instance tags whose values launchwarden signs.
-var stateTags = []string{TagExpiresAt, TagNotice, TagKeep, TagProtected, TagAdopted}
+var stateTags = []string{TagExpiresAt, TagNotice, TagKeep, TagProtected, TagAdopted, TagExtended}
 
 // IsStateTag reports whether key is a tag whose value launchwarden signs.
 func IsStateTag(key string) bool {

@@ -15,7 +15,7 @@ import (
 // Ownership of an instance never comes from these tags: it comes from EC2's
 // own tagLaunchTemplateID (which nobody can write) naming a managed
 // template, or from a signed TagAdopted. The state tags on instances
-// (expires-at, notice, keep, protected, adopted) are signed with the
+// (expires-at, notice, keep, protected, adopted, extended) are signed with the
 // StateKeys; newInstance verifies them, and a value that does not verify
 // counts as absent (see Instance.Forged). The markers on templates and
 // groups are signed too (see IsMarker).
@@ -44,6 +44,10 @@ const (
 	// TagAdopted makes an instance that no managed template launched ours:
 	// "<project>/<template>", written by an admin's 'launchwarden adopt'; signed.
 	TagAdopted = "launchwarden:adopted"
+	// TagExtended records the last extension made with a digest's Extend
+	// button: when, by whom, from which digest, to when, and whether the
+	// admin digest told of it yet (see reconcile.Extended); signed.
+	TagExtended = "launchwarden:extended"
 
 	// tagLaunchTemplateID is set by EC2 itself on instances launched from a
 	// launch template; it cannot be edited or removed
@@ -84,8 +88,8 @@ type Instance struct {
 	StoppedAt time.Time
 	// State values whose signature verified, without the signature: zero
 	// or empty when absent or forged.
-	ExpiresAt, KeepUntil time.Time
-	Notice, Protected    string
+	ExpiresAt, KeepUntil        time.Time
+	Notice, Protected, Extended string
 	// Forged lists the state tags present whose signature did not verify,
 	// in a fixed order: they count as absent and are reported to admins.
 	Forged []string
@@ -254,6 +258,7 @@ func newInstance(in ec2types.Instance, account, region string, owners map[string
 	out.KeepUntil = parseStateTime(verified[TagKeep])
 	out.Notice = verified[TagNotice]
 	out.Protected = verified[TagProtected]
+	out.Extended = verified[TagExtended]
 	if in.State != nil {
 		out.State = string(in.State.Name)
 	}

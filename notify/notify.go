@@ -36,6 +36,9 @@ const (
 	// state tag whose signature does not verify, or an instance labelled
 	// with a project that no managed template launched (admin digest).
 	KindUntrusted Kind = "untrusted"
+	// KindExtended: someone extended the instance with a digest's Extend
+	// button (admin digest).
+	KindExtended Kind = "extended"
 	// KindExpiring: Action will happen to the instance at Deadline.
 	KindExpiring Kind = "expiring"
 	// KindOverQuota: the project is over a limit; Action will happen at Deadline.
@@ -67,7 +70,7 @@ const (
 // Kinds lists every kind in presentation order: what needs attention first.
 var Kinds = []Kind{
 	KindFrozen, KindSafety, KindUndelivered, KindActionFailed, KindUntrusted,
-	KindTemplateHeld, KindExpiring, KindOverQuota, KindDisallowedType, KindLaunchesClosed,
+	KindExtended, KindTemplateHeld, KindExpiring, KindOverQuota, KindDisallowedType, KindLaunchesClosed,
 	KindStopped, KindTerminated, KindOrphan,
 	KindLaunchesOpened, KindTemplateChanged, KindKeysKept,
 }
@@ -126,6 +129,11 @@ type Digest struct {
 	// StatusURL is the base URL of serve's status pages ([web] base_url);
 	// when set, each item about an instance links to its project's page.
 	StatusURL string
+	// ExtendBy is, by project, what the Extend button on the project's
+	// expiry items adds (caps.button_extend). A project without an entry
+	// gets no button: set only on team digests, and left out for frozen
+	// projects. Senders that cannot carry buttons (webhooks) drop them.
+	ExtendBy map[string]time.Duration
 }
 
 // Sender delivers one digest. A nil error means it was delivered.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/launchwarden/launchwarden/projects"
 )
 
 // textItems is how many items a section shows in RenderText before it
@@ -39,6 +41,9 @@ type Item struct {
 	Detail  string
 	// Link, if set, is the status page of the subject's project.
 	Link string
+	// Extend, if set, is the value of the item's Extend button (an
+	// ExtendRequest), and ExtendLabel its text: "Extend 1d".
+	Extend, ExtendLabel string
 }
 
 // String is the item's line without its Detail, e.g.
@@ -67,6 +72,7 @@ var sectionInfo = map[Kind]struct {
 	KindUndelivered:     {"Digests not delivered", "1 digest undelivered", "%d digests undelivered", "Instances of these teams are not stopped or terminated until their digest gets through."},
 	KindActionFailed:    {"Actions failed", "1 action failed", "%d actions failed", ""},
 	KindUntrusted:       {"Tags launchwarden did not write", "1 untrusted tag", "%d untrusted tags", "Ignored: launchwarden acts only on instances its templates launched or an admin adopted, and on state it signed. Forged state tags on our instances are removed after this message."},
+	KindExtended:        {"Extended from Slack", "1 extended from Slack", "%d extended from Slack", "With a digest's Extend button, within the caps."},
 	KindExpiring:        {"Expiring soon", "1 instance expires soon", "%d instances expire soon", ""},
 	KindOverQuota:       {"Over quota", "1 over quota", "%d over quota", ""},
 	KindDisallowedType:  {"Disallowed instance types", "1 disallowed type", "%d disallowed types", ""},
@@ -155,6 +161,10 @@ func Sections(d Digest) []Section {
 func extendHow(d Digest, n Notice) (note, snippet string) {
 	project := cmp.Or(n.Project, d.Project, "<project>")
 	note = fmt.Sprintf("To keep an instance longer, add this to projects/%s.toml in a pull request, with your own until and reason.", project)
+	if by := d.ExtendBy[project]; by > 0 {
+		note = fmt.Sprintf("Extend adds %s to an instance's expiry, up to the max lifetime. For longer, add this to projects/%s.toml in a pull request, with your own until and reason.",
+			projects.Duration(by), project)
+	}
 	if d.ExtendHint != "" {
 		note += " " + d.ExtendHint
 	}
@@ -172,6 +182,7 @@ func itemOf(d Digest, n Notice) Item {
 	if project := cmp.Or(n.Project, d.Project); d.StatusURL != "" && n.InstanceID != "" && project != "" {
 		it.Link = d.StatusURL + "/projects/" + url.PathEscape(project)
 	}
+	extendButton(d, n, &it)
 
 	var about []string
 	if n.InstanceID != "" && n.Template != "" {

@@ -32,7 +32,7 @@ func BuiltinDefaults() Defaults {
 // nothing: 10 instances, 64 vCPUs, general-purpose and burstable types,
 // 200 GiB volumes, ttl up to 14 days, 30 days of life including
 // extensions, 24 hours of notice, an hour's grace for an instance started
-// again after its expiry, no SSH from the whole internet nor from prefixes
+// again after its expiry, a day per click of a digest's Extend button, no SSH from the whole internet nor from prefixes
 // shorter than /16 (IPv4) or /32 (IPv6), stopped instances terminated
 // within 30 days, and mode "enforce" only.
 func BuiltinCaps() Caps {
@@ -45,6 +45,7 @@ func BuiltinCaps() Caps {
 		MaxLifetime:          Duration(30 * Day),
 		MinNotice:            Duration(24 * time.Hour),
 		RestartGrace:         Duration(time.Hour),
+		ButtonExtend:         Duration(Day),
 		AllowWorldSSH:        false,
 		// Longer than the built-in default of 14 days, shorter than a
 		// forgotten instance's bill should grow.
@@ -78,7 +79,7 @@ var adminHomes = map[string]string{
 	"base_url": "[web]", "password_env": "[web]", "password_file": "[web]",
 	"max_instances": "[caps]", "max_vcpus": "[caps]", "allowed_instance_types": "[caps]",
 	"max_volume_gib": "[caps]", "max_ttl": "[caps]", "max_lifetime": "[caps]", "min_notice": "[caps]", "restart_grace": "[caps]",
-	"allow_world_ssh": "[caps]", "max_terminate_stopped_after": "[caps]",
+	"button_extend": "[caps]", "allow_world_ssh": "[caps]", "max_terminate_stopped_after": "[caps]",
 	"min_ssh_prefix_ipv4": "[caps]", "min_ssh_prefix_ipv6": "[caps]", "allowed_modes": "[caps]",
 	"shared_channels":         "[grants.<project>]",
 	"max_destructive_per_run": "[safety]", "orphan_grace": "[safety]", "enforce": "[safety]",
@@ -86,7 +87,7 @@ var adminHomes = map[string]string{
 	"terminate_stopped_after": "[defaults.lifecycle]", "mode": "[defaults.lifecycle]",
 }
 
-var capKeys = []string{"max_instances", "max_vcpus", "allowed_instance_types", "max_volume_gib", "max_ttl", "max_lifetime", "min_notice", "restart_grace", "allow_world_ssh",
+var capKeys = []string{"max_instances", "max_vcpus", "allowed_instance_types", "max_volume_gib", "max_ttl", "max_lifetime", "min_notice", "restart_grace", "button_extend", "allow_world_ssh",
 	"max_terminate_stopped_after", "min_ssh_prefix_ipv4", "min_ssh_prefix_ipv6", "allowed_modes"}
 
 // grantKeys are capKeys and what only a grant can say.
@@ -148,6 +149,10 @@ func parseAdmin(file, src string) (*Admin, *decoder) {
 		if a.Caps.MaxLifetime < a.Caps.MaxTTL {
 			d.report("caps.max_lifetime", "max_lifetime counts extensions too, so it must be at least max_ttl",
 				"max_lifetime (%s) is shorter than max_ttl (%s)", a.Caps.MaxLifetime, a.Caps.MaxTTL)
+		}
+		if a.Caps.ButtonExtend > a.Caps.MaxLifetime {
+			d.report("caps.button_extend", "one click cannot give more than a whole lifetime: use a day or so",
+				"button_extend (%s) is longer than max_lifetime (%s)", a.Caps.ButtonExtend, a.Caps.MaxLifetime)
 		}
 	}
 	if t, ok := root.sub("defaults"); ok {
@@ -503,6 +508,9 @@ func decodeGrant(t table) Grant {
 	}
 	if v, ok := t.duration("restart_grace"); ok {
 		g.RestartGrace = &v
+	}
+	if v, ok := t.duration("button_extend"); ok {
+		g.ButtonExtend = &v
 	}
 	if v, ok := t.boolean("allow_world_ssh"); ok {
 		g.AllowWorldSSH = &v

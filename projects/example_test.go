@@ -63,7 +63,7 @@ func TestLoadExample(t *testing.T) {
 		},
 		Caps: Caps{
 			MaxInstances: 10, MaxVCPUs: 64, AllowedInstanceTypes: capsTypes,
-			MaxVolumeGiB: 200, MaxTTL: d14, MaxLifetime: d30, MinNotice: d1, RestartGrace: Duration(time.Hour),
+			MaxVolumeGiB: 200, MaxTTL: d14, MaxLifetime: d30, MinNotice: d1, RestartGrace: Duration(time.Hour), ButtonExtend: d1,
 			MaxTerminateStoppedAfter: d30, MinSSHPrefixIPv4: 16, MinSSHPrefixIPv6: 32, AllowedModes: []string{"enforce"},
 		},
 		Grants: map[string]Grant{

@@ -78,6 +78,7 @@ func applyGrant(c Caps, g Grant, replaceTypes bool) Caps {
 	setIf(&c.MaxLifetime, g.MaxLifetime)
 	setIf(&c.MinNotice, g.MinNotice)
 	setIf(&c.RestartGrace, g.RestartGrace)
+	setIf(&c.ButtonExtend, g.ButtonExtend)
 	setIf(&c.AllowWorldSSH, g.AllowWorldSSH)
 	setIf(&c.MaxTerminateStoppedAfter, g.MaxTerminateStoppedAfter)
 	setIf(&c.MinSSHPrefixIPv4, g.MinSSHPrefixIPv4)
@@ -215,6 +216,9 @@ type Caps struct {
 	// RestartGrace is how long an instance started again after its expiry
 	// runs before it is stopped again (announced at the restart).
 	RestartGrace Duration
+	// ButtonExtend is how much the Extend button of a team digest adds to
+	// an instance's expiry (still within MaxLifetime).
+	ButtonExtend Duration
 	// AllowWorldSSH allows SSH from 0.0.0.0/0 or ::/0, and then any prefix.
 	AllowWorldSSH bool
 	// MaxTerminateStoppedAfter bounds a project's terminate_stopped_after.
@@ -239,6 +243,7 @@ type Grant struct {
 	MaxLifetime              *Duration
 	MinNotice                *Duration
 	RestartGrace             *Duration
+	ButtonExtend             *Duration
 	AllowWorldSSH            *bool
 	MaxTerminateStoppedAfter *Duration
 	MinSSHPrefixIPv4         *int

@@ -335,6 +335,7 @@ func deliver(ctx context.Context, plan *RunPlan, s notify.Sender, rep *Report, l
 			admin = &digests[i]
 			continue
 		}
+		digests[i].ExtendBy = plan.ExtendBy
 		team = append(team, digests[i])
 	}
 	results := notify.Deliver(ctx, s, team)
@@ -366,7 +367,7 @@ func deliver(ctx context.Context, plan *RunPlan, s notify.Sender, rep *Report, l
 // applyNotices records delivered notices in launchwarden:notice (grouped by
 // value: one CreateTags call per distinct notice, i.e. per project and stage
 // of the run), and, once the admin digest got through, marks termination
-// protections as reported, removes the forged state tags it reported and
+// protections and Extend buttons' extensions as reported, removes the forged state tags it reported and
 // records the strays it reported.
 func applyNotices(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivered map[string]bool, adminChannel string, r *reporter) {
 	if delivered[adminChannel] {
@@ -389,11 +390,14 @@ func applyNotices(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivere
 		if ic.Action == lifecycle.ActionNotify && ic.Notice != "" && delivered[ic.Channel] {
 			set[ic.ID] = map[string]string{cloud.TagNotice: ic.Notice}
 		}
-		if ic.Protected != "" && delivered[adminChannel] {
+		for k, v := range map[string]string{cloud.TagProtected: ic.Protected, cloud.TagExtended: ic.Extended} {
+			if v == "" || !delivered[adminChannel] {
+				continue
+			}
 			if set[ic.ID] == nil {
 				set[ic.ID] = map[string]string{}
 			}
-			set[ic.ID][cloud.TagProtected] = ic.Protected
+			set[ic.ID][k] = v
 		}
 	}
 	if len(set) > 0 {
@@ -512,6 +516,8 @@ func (c InstanceChange) writes(k string) bool {
 		return c.Notice != ""
 	case cloud.TagProtected:
 		return c.Protected != ""
+	case cloud.TagExtended:
+		return c.Extended != ""
 	}
 	return false
 }

@@ -41,6 +41,10 @@ type InstanceChange struct {
 	// Protected is a new launchwarden:protected value, written once the
 	// admin digest telling of the termination protection was delivered.
 	Protected string `json:"protected,omitempty"`
+	// Extended is a new launchwarden:extended value, marking an Extend
+	// button's extension reported, written once the admin digest telling
+	// of it was delivered.
+	Extended string `json:"extended,omitempty"`
 	// Then is the launchwarden:notice value recorded once the stop is done:
 	// the termination the stop's digest announced, due at ThenDeadline.
 	Then         string    `json:"then,omitempty"`
@@ -133,12 +137,15 @@ type evaluation struct {
 	// protected is set when termination protection held a termination
 	// back and admins have not been told yet: the tag value to record.
 	protected string
+	// extended is set when admins have not been told yet of an Extend
+	// button's extension: the tag value to record once they were.
+	extended string
 }
 
 // quiet reports whether the evaluation changes nothing on the instance.
 func (ev *evaluation) quiet() bool {
 	in := ev.in
-	return ev.decision.Action == lifecycle.ActionKeep && !ev.decision.ClearNotice && ev.expiresAt == "" && ev.protected == "" &&
+	return ev.decision.Action == lifecycle.ActionKeep && !ev.decision.ClearNotice && ev.expiresAt == "" && ev.protected == "" && ev.extended == "" &&
 		len(in.Forged) == 0 && in.LabelProject == in.Project && in.LabelTemplate == in.Template
 }
 
@@ -182,13 +189,14 @@ func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now ti
 				Detail: "turn the protection off to let it go, or give it a launchwarden:keep tag to keep it",
 			})
 		}
+		ev.extended = planExtended(plan, &ev)
 		if ev.quiet() {
 			return
 		}
 		change := InstanceChange{
 			ID: in.ID, Project: in.Project, Template: in.Template, Type: in.Type, State: in.State,
 			Channel: ev.channel, Action: d.Action, Stage: d.Stage, Deadline: d.Deadline, Reason: d.Reason,
-			ClearNotice: d.ClearNotice, ExpiresAt: ev.expiresAt, Protected: ev.protected,
+			ClearNotice: d.ClearNotice, ExpiresAt: ev.expiresAt, Protected: ev.protected, Extended: ev.extended,
 			Label: in.LabelProject != in.Project || in.LabelTemplate != in.Template, Forged: in.Forged,
 		}
 		if d.Notice != nil {

@@ -53,8 +53,13 @@ type RunPlan struct {
 	AdminChannel   string `json:"admin_channel,omitempty"`
 	// StatusURL is the status pages' base URL ([web] base_url), which
 	// digests link instances to; "" for no links.
-	StatusURL string        `json:"status_url,omitempty"`
-	Regions   []*RegionPlan `json:"regions"`
+	StatusURL string `json:"status_url,omitempty"`
+	// ExtendBy is, by project, what the Extend button of its team digest
+	// adds (caps.button_extend): set only when the admin file names a Slack
+	// signing secret, for serve to check the clicks with, and never for a
+	// frozen project (see notify.Digest.ExtendBy).
+	ExtendBy map[string]time.Duration `json:"-"`
+	Regions  []*RegionPlan            `json:"regions"`
 	// Notices are what teams and admins are told before any action.
 	Notices []notify.Notice         `json:"notices,omitempty"`
 	Usage   map[string]notify.Usage `json:"usage,omitempty"`
@@ -308,6 +313,12 @@ func Plan(cfg *projects.Config, obs *Observation, now time.Time, runID string) *
 	}
 	for name := range cfg.Frozen {
 		plan.Frozen = append(plan.Frozen, name)
+	}
+	if !admin.Slack.SigningSecret.IsZero() {
+		plan.ExtendBy = map[string]time.Duration{}
+		for _, p := range cfg.Projects {
+			plan.ExtendBy[p.Name] = time.Duration(admin.EffectiveCaps(p.Name).ButtonExtend)
+		}
 	}
 	slices.Sort(plan.Frozen)
 

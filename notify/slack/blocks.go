@@ -32,6 +32,7 @@ var emoji = map[notify.Kind]string{
 	notify.KindSafety:          ":rotating_light:",
 	notify.KindUndelivered:     ":mailbox_with_no_mail:",
 	notify.KindActionFailed:    ":x:",
+	notify.KindExtended:        ":calendar:",
 	notify.KindExpiring:        ":hourglass_flowing_sand:",
 	notify.KindOverQuota:       ":chart_with_upwards_trend:",
 	notify.KindDisallowedType:  ":no_entry:",
@@ -46,10 +47,11 @@ var emoji = map[notify.Kind]string{
 }
 
 // Blocks lays a digest out in Block Kit: a header with the headline, the
-// project's usage, one section per kind (with the extension snippet after
-// the expiring section), and a context line naming the run. It stays within
-// Slack's limits of 50 blocks and 3,000 characters per text: items that do
-// not fit are counted ("… and 12 more"), never silently dropped.
+// project's usage, one section per kind (with the Extend buttons of the
+// items it shows, and the extension snippet, after it), and a context line
+// naming the run. It stays within Slack's limits of 50 blocks and 3,000
+// characters per text: items that do not fit are counted ("… and 12
+// more"), never silently dropped.
 func Blocks(d notify.Digest) []slack.Block {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(truncate(notify.Headline(d), maxHeaderText))),
@@ -60,8 +62,13 @@ func Blocks(d notify.Digest) []slack.Block {
 
 	sections := notify.Sections(d)
 	for i, s := range sections {
+		text, shown := sectionText(s)
+		buttons := extendButtons(s.Items[:shown])
 		need := 2 // divider + section
 		if s.Snippet != "" {
+			need++
+		}
+		if buttons != nil {
 			need++
 		}
 		// Keep one block for the context line, and one for the count of
@@ -74,7 +81,10 @@ func Blocks(d notify.Digest) []slack.Block {
 			blocks = append(blocks, section(escape(notify.More(rest))))
 			break
 		}
-		blocks = append(blocks, slack.NewDividerBlock(), section(sectionText(s)))
+		blocks = append(blocks, slack.NewDividerBlock(), section(text))
+		if buttons != nil {
+			blocks = append(blocks, buttons)
+		}
 		if s.Snippet != "" {
 			blocks = append(blocks, section(truncate(escape(s.Note)+"\n```"+escape(s.Snippet)+"```", maxText)))
 		}
@@ -85,8 +95,9 @@ func Blocks(d notify.Digest) []slack.Block {
 }
 
 // sectionText renders a section's title, note and as many items as fit in
-// one text object, ending with "… and N more" when some do not.
-func sectionText(s notify.Section) string {
+// one text object, ending with "… and N more" when some do not. It returns
+// the text and how many items it shows.
+func sectionText(s notify.Section) (string, int) {
 	title := "*" + escape(s.Title) + "* (" + strconv.Itoa(len(s.Items)) + ")"
 	if e := emoji[s.Kind]; e != "" {
 		title = e + " " + title
@@ -102,11 +113,11 @@ func sectionText(s notify.Section) string {
 		line := "\n" + itemText(it)
 		if i == maxItems || b.Len()+len(line) > budget {
 			b.WriteString("\n" + notify.More(len(s.Items)-i))
-			break
+			return truncate(b.String(), maxText), i
 		}
 		b.WriteString(line)
 	}
-	return truncate(b.String(), maxText)
+	return truncate(b.String(), maxText), len(s.Items)
 }
 
 func itemText(it notify.Item) string {

@@ -222,12 +222,16 @@ func (s *Sender) poster(d notify.Digest) (post func(context.Context) error, how 
 	if d.Channel == "" {
 		return nil, "", notify.Permanent(errors.New("no channel configured"))
 	}
-	blocks := Blocks(d)
-	text := FallbackText(d)
 	if u, ok := s.webhooks[d.Channel]; ok {
 		if u == "" {
 			return nil, "", notify.Permanent(errors.New("empty webhook URL"))
 		}
+		// No Extend buttons: a click goes to the interactivity URL of the
+		// app that posted the message, and a webhook may belong to another
+		// app (or to none, for a legacy one), whose signing secret serve
+		// does not have. Such teams extend by pull request.
+		d.ExtendBy = nil
+		blocks, text := Blocks(d), FallbackText(d)
 		msg := &slack.WebhookMessage{Text: text, Blocks: &slack.Blocks{BlockSet: blocks}}
 		return func(ctx context.Context) error {
 			return slack.PostWebhookCustomHTTPContext(ctx, u, s.http, msg)
@@ -236,6 +240,7 @@ func (s *Sender) poster(d notify.Digest) (post func(context.Context) error, how 
 	if s.client == nil {
 		return nil, "", notify.Permanent(errors.New("no bot token and no webhook for this channel"))
 	}
+	blocks, text := Blocks(d), FallbackText(d)
 	return func(ctx context.Context) error {
 		_, _, err := s.client.PostMessageContext(ctx, d.Channel,
 			slack.MsgOptionText(text, false),

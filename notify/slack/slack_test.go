@@ -36,8 +36,8 @@ const token = "xoxb-1234-5678-SECRETTOKENvalue"
 // teamDigest is a realistic digest for one project's channel.
 func teamDigest() notify.Digest {
 	n := func(kind notify.Kind, id, tpl, typ, action string, in time.Duration, reason string) notify.Notice {
-		nt := notify.Notice{Kind: kind, Channel: "packit-infra", Project: "packit", InstanceID: id, Template: tpl,
-			InstanceType: typ, Action: action, Reason: reason}
+		nt := notify.Notice{Kind: kind, Channel: "packit-infra", Project: "packit", Account: "123456789012", Region: "us-east-1",
+			InstanceID: id, Template: tpl, InstanceType: typ, Action: action, Reason: reason}
 		if in != 0 {
 			nt.Deadline = now.Add(in)
 		}
@@ -132,6 +132,7 @@ func TestPostMessageGolden(t *testing.T) {
 	}{
 		{"team", teamDigest()},
 		{"team-linked", linked(teamDigest())},
+		{"team-buttons", withButtons(teamDigest())},
 		{"admin", admin},
 	}
 	for _, tt := range tests {
@@ -165,6 +166,14 @@ func TestPostMessageGolden(t *testing.T) {
 			golden(t, filepath.Join("testdata", tt.name+".blocks.golden"), pretty.String())
 		})
 	}
+}
+
+// withButtons is d with the Extend buttons on, as reconcile sets them on
+// team digests.
+func withButtons(d notify.Digest) notify.Digest {
+	d.ExtendBy = map[string]time.Duration{"packit": 24 * time.Hour}
+	d.RunID = "20261125T060000-7f3a" // as newRunID makes them
+	return d
 }
 
 // linked is d with the status pages' base URL set, as [web] base_url does.
@@ -306,8 +315,9 @@ func TestWebhook(t *testing.T) {
 			// The token is set too: the webhook takes precedence.
 			s, _ := newSender(Options{Token: token, APIURL: "http://127.0.0.1:1/", Webhooks: map[string]string{"packit-infra": hook}})
 
-			d := teamDigest()
+			d := withButtons(teamDigest())
 			err := s.Send(context.Background(), d)
+			d.ExtendBy = nil // webhooks carry no buttons: see TestWebhookHasNoButtons
 			if (err != nil) != tt.wantErr || notify.IsPermanent(err) != tt.permanent {
 				t.Errorf("Send error = %v (permanent %t), want error %t, permanent %t", err, notify.IsPermanent(err), tt.wantErr, tt.permanent)
 			}
@@ -351,7 +361,7 @@ func TestBlocksStayWithinLimits(t *testing.T) {
 	longDetail := strings.Repeat("projects/big.toml:1:1: ünknown key <x> & more\n", 200)
 	var many []notify.Notice
 	for i := range 300 {
-		many = append(many, notify.Notice{Kind: notify.Kinds[i%len(notify.Kinds)], Channel: "big", Project: "big",
+		many = append(many, notify.Notice{Kind: notify.Kinds[i%len(notify.Kinds)], Channel: "big", Project: "big", Account: "123456789012", Region: "eu-west-1",
 			InstanceID: fmt.Sprintf("i-%017x", i), Template: "fedora", InstanceType: "t3.small", Action: "stop",
 			Deadline: now.Add(time.Duration(i) * time.Minute), Reason: strings.Repeat("reason ", 20), Detail: longDetail})
 	}
@@ -361,17 +371,25 @@ func TestBlocksStayWithinLimits(t *testing.T) {
 		kinds = append(kinds, notify.Notice{Kind: notify.Kind(fmt.Sprintf("custom-%03d", i%60)), Channel: "big", Project: "big",
 			InstanceID: fmt.Sprintf("i-%017x", i)})
 	}
+	var expiring []notify.Notice
+	for i := range 300 {
+		expiring = append(expiring, notify.Notice{Kind: notify.KindExpiring, Channel: "big", Project: "big", Account: "123456789012", Region: "eu-west-1",
+			InstanceID: fmt.Sprintf("i-%017x", i), Action: "stop", Deadline: now.Add(time.Duration(i) * time.Minute)})
+	}
 	tests := []struct {
 		name    string
 		notices []notify.Notice
 	}{
 		{"300 notices of every kind, long details", many},
 		{"300 notices of 60 kinds", kinds},
+		{"300 expiring, each with a button", expiring},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := notify.Group("r", now, tt.notices, nil)[0]
+			d := notify.Group("20261125T060000-7f3a", now, tt.notices, nil)[0]
+			d.ExtendBy = map[string]time.Duration{"big": 36 * time.Hour}
 			blocks := Blocks(d)
+			checkButtons(t, blocks)
 			if len(blocks) > maxBlocks {
 				t.Errorf("%d blocks, Slack allows %d", len(blocks), maxBlocks)
 			}
