@@ -57,7 +57,8 @@ type RunPlan struct {
 	// ExtendBy is, by project, what the Extend button of its team digest
 	// adds (caps.button_extend): set only when the admin file names a Slack
 	// signing secret, for serve to check the clicks with, and never for a
-	// frozen project (see notify.Digest.ExtendBy).
+	// frozen project (see notify.Digest.ExtendBy). The one-shot run clears
+	// it: nothing would answer the clicks.
 	ExtendBy map[string]time.Duration `json:"-"`
 	Regions  []*RegionPlan            `json:"regions"`
 	// Notices are what teams and admins are told before any action.

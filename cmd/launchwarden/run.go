@@ -162,6 +162,8 @@ func runOnce(ctx context.Context, e env, args []string, apply bool) error {
 	if err != nil {
 		return err
 	}
+	// No Extend buttons: only serve answers them (interactions.go).
+	plan.ExtendBy = nil
 	rep, err := reconcile.Apply(ctx, plan, reconcile.Deps{Clients: clients, Sender: sender, Logger: base})
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}

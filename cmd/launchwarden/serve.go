@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/launchwarden/launchwarden/cloud"
+	slacknotify "github.com/launchwarden/launchwarden/notify/slack"
 	"github.com/launchwarden/launchwarden/projects"
 	"github.com/launchwarden/launchwarden/reconcile"
 	"github.com/launchwarden/launchwarden/statuspage"
@@ -43,8 +45,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 }
 
 // runServe runs reconcile runs on the admin file's cron schedule (UTC) until
-// ctx is cancelled, and serves /healthz, /readyz, /metrics and the status
-// pages (at /, from what the last run observed). Runs never
+// ctx is cancelled, and serves /healthz, /readyz, /metrics, the status
+// pages (at /, from what the last run observed) and the digests' Extend
+// buttons (POST /slack/interactions, see clicks). Runs never
 // overlap: a run still going when the next is due makes that one skip. On
 // cancellation (SIGTERM, SIGINT) it stops scheduling, lets a running run
 // finish (bounded by --run-timeout), shuts the HTTP server down and returns
@@ -89,6 +92,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("POST /slack/interactions", s.clicks)
 	mux.Handle("/", statuspage.Handler(s.pages, statuspage.Options{Now: e.now, Password: s.pagePassword, Logger: log}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
@@ -121,6 +125,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("health and metrics server did not shut down cleanly", "err", err)
 	}
+	s.clicks.pending.Wait() // clicks acknowledged but not yet answered
 	if serveErr != nil {
 		return fmt.Errorf("serving health and metrics: %w", serveErr)
 	}
@@ -137,6 +142,8 @@ type server struct {
 	// pages keeps what the last run observed and planned for the status
 	// pages.
 	pages *statuspage.Store
+	// clicks answers the Extend buttons of the digests (interactions.go).
+	clicks *clicks
 	// runCtx is the parent of every run's context. It is not cancelled by
 	// a signal: a run in progress finishes its batch, bounded by its timeout.
 	runCtx context.Context
@@ -165,7 +172,9 @@ type server struct {
 // schedule is set (initSchedule).
 func newServer(ctx context.Context, f serveFlags, e env, log *slog.Logger) *server {
 	return &server{flags: f, env: e, log: log, metrics: newMetrics(), pages: statuspage.NewStore(),
-		runCtx: context.WithoutCancel(ctx), types: &cloud.InstanceTypeCache{}}
+		runCtx: context.WithoutCancel(ctx), types: &cloud.InstanceTypeCache{},
+		clicks: &clicks{log: log, now: e.now, getenv: e.getenv, verify: &slacknotify.Verifier{},
+			replier: slacknotify.Replier{Hosts: responseHosts(f.slackAPIURL)}}}
 }
 
 // initSchedule sets the schedule from --schedule, else from the admin file,
@@ -177,6 +186,10 @@ func (s *server) initSchedule() error {
 	cfg, problems := projects.Load(s.flags.config)
 	if cfg.Admin != nil {
 		s.password = cfg.Admin.Web.Password
+		s.clicks.setSecret(cfg.Admin.Slack.SigningSecret)
+		if cfg.Admin.Slack.SigningSecret.IsZero() {
+			s.log.Info("no Slack signing secret in the admin file: /slack/interactions answers 404 and digests carry no Extend button")
+		}
 	}
 	spec := s.flags.schedule
 	if spec == "" {
@@ -255,6 +268,12 @@ func (s *server) finish(log *slog.Logger, result string, start time.Time) {
 func (s *server) reconcile(ctx context.Context, log *slog.Logger, now time.Time, id string) (result string) {
 	stale := false
 	var seen statuspage.Run
+	// Clicks wait while the run observes, plans and applies, and are
+	// then checked against what it used.
+	var used *projects.Config
+	var usedClients []*cloud.Client
+	s.clicks.hold()
+	defer func() { s.clicks.release(used, usedClients, seen.Observation) }()
 	w := worker{
 		config: s.flags.config, regions: splitList(s.flags.regions), endpointURL: s.flags.endpointURL, githubURL: s.flags.githubURL,
 		log: log, getenv: s.env.getenv, onCall: s.metrics.observeAPICall, types: s.types,
@@ -269,6 +288,7 @@ func (s *server) reconcile(ctx context.Context, log *slog.Logger, now time.Time,
 		log.Error("run aborted: nothing done", "err", err)
 		return resultAborted
 	}
+	used, usedClients = cfg, clients
 	s.metrics.observePlan(plan)
 	if stale {
 		plan = plan.TemplatesOnly()
@@ -331,6 +351,7 @@ func (s *server) load(dir string, log *slog.Logger) (cfg *projects.Config, probl
 		s.mu.Lock()
 		s.password = cfg.Admin.Web.Password
 		s.mu.Unlock()
+		s.clicks.setSecret(cfg.Admin.Slack.SigningSecret)
 		s.reschedule(cfg.Admin.Schedule, log)
 		return cfg, problems, false
 	}
@@ -418,4 +439,14 @@ func (l cronLogger) Info(msg string, keysAndValues ...any) {
 
 func (l cronLogger) Error(err error, msg string, keysAndValues ...any) {
 	l.log.Error("cron: "+msg, append(keysAndValues, "err", err)...)
+}
+
+// responseHosts are the hosts besides Slack's that a click's response_url
+// may name: the --slack-api-url test server's.
+func responseHosts(apiURL string) []string {
+	u, err := url.Parse(apiURL)
+	if apiURL == "" || err != nil || u.Host == "" {
+		return nil
+	}
+	return []string{u.Host}
 }
