@@ -123,7 +123,7 @@ func (c *clicks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.log.Error("slack interaction refused", "reason", err)
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
-	case err != nil && strings.HasPrefix(err.Error(), "slack signature") || errors.Is(err, slacknotify.ErrReplayed):
+	case errors.Is(err, slacknotify.ErrUnverified) || errors.Is(err, slacknotify.ErrReplayed):
 		c.log.Warn("slack interaction refused", "reason", err, "remote", r.RemoteAddr)
 		http.Error(w, "refused: "+err.Error(), http.StatusUnauthorized)
 		return

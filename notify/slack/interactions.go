@@ -2,6 +2,7 @@ package slack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,9 @@ const replayWindow = 10 * time.Minute
 
 // Errors of VerifyClick that say why a request was refused.
 var (
+	// ErrUnverified: the signature is missing or wrong, or the timestamp
+	// is more than five minutes off.
+	ErrUnverified = errors.New("not verified as Slack's")
 	// ErrReplayed: the same signature or trigger was seen within the
 	// replay window.
 	ErrReplayed = errors.New("replayed request: its signature or trigger was seen before")
@@ -79,18 +83,19 @@ type Verifier struct {
 // parses it. A nil Click with a nil error is a verified interaction that is
 // not a click on an Extend button (nothing to do but acknowledge it).
 // Errors mean the request must be refused: a missing or bad signature, a
-// timestamp more than five minutes off (slack.NewSecretsVerifier), a
+// timestamp more than five minutes off (slack.NewSecretsVerifier; all
+// ErrUnverified), a
 // request already seen (ErrReplayed), or a payload that does not parse.
 func (v *Verifier) VerifyClick(header http.Header, body []byte, secret string) (*Click, error) {
 	sv, err := slack.NewSecretsVerifier(header, secret)
 	if err != nil {
-		return nil, fmt.Errorf("slack signature: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrUnverified, err)
 	}
 	if _, err := sv.Write(body); err != nil {
-		return nil, fmt.Errorf("slack signature: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrUnverified, err)
 	}
 	if err := sv.Ensure(); err != nil {
-		return nil, fmt.Errorf("slack signature: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrUnverified, err)
 	}
 	// Signed by Slack: from here on the payload is Slack's word.
 	r := &http.Request{Method: http.MethodPost, Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
@@ -118,7 +123,7 @@ func (v *Verifier) VerifyClick(header http.Header, body []byte, secret string) (
 			return nil, err
 		}
 		return &Click{
-			Request: req, UserID: ic.User.ID, User: ic.User.Name,
+			Request: req, UserID: ic.User.ID, User: cmp.Or(ic.User.Name, ic.User.ID),
 			ChannelID: ic.Channel.ID, ChannelName: ic.Channel.Name, ResponseURL: ic.ResponseURL,
 		}, nil
 	}
