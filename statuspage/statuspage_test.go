@@ -152,7 +152,9 @@ func scriptedRun(t *testing.T) Run {
 				Tags: managed("packit", "small", nil)},
 			{ID: "i-00000000000000104", Type: "t3.large", State: "running", Project: "packit", Template: "fedora", BornAt: t0.Add(-1 * time.Hour), LaunchTime: t0.Add(-1 * time.Hour),
 				Tags: managed("packit", "fedora", nil)},
+			// Extended with a digest's button.
 			{ID: "i-00000000000000301", Type: "c7i.2xlarge", State: "running", Project: "osbuild", Template: "builder", BornAt: t0.Add(-3 * time.Hour), LaunchTime: t0.Add(-3 * time.Hour),
+				ExpiresAt: t0.Add(48 * time.Hour), Extended: "2026-11-23T08:30:00Z u=U0DAVE01 n=dave r=20261123T080000-aaaaaa e=" + t0.Add(48*time.Hour).Format(time.RFC3339),
 				Tags: managed("osbuild", "builder", nil)},
 			{ID: "i-00000000000000401", Type: "t3.micro", State: "running", Project: "cockpit", Template: "tasks", BornAt: t0.Add(-50 * time.Hour), LaunchTime: t0.Add(-50 * time.Hour),
 				Tags: managed("cockpit", "tasks", nil)},
@@ -160,6 +162,9 @@ func scriptedRun(t *testing.T) Run {
 		Templates: []cloud.Template{
 			{ID: "lt-0000000000000001", Name: "lw-packit-fedora", DefaultVersion: 2, LatestVersion: 2, Project: "packit", TemplateName: "fedora", Managed: true},
 			{ID: "lt-0000000000000002", Name: "lw-packit-old", DefaultVersion: 1, LatestVersion: 1, Project: "packit", TemplateName: "old", Managed: true},
+			// Closed when observed; the run opens it again (usage allows).
+			{ID: "lt-0000000000000004", Name: "lw-osbuild-builder", DefaultVersion: 1, LatestVersion: 1, Project: "osbuild", TemplateName: "builder", Managed: true,
+				Tags: map[string]string{reconcile.TagLaunch: reconcile.LaunchClosed, reconcile.TagLaunchReason: "max_vcpus 8 reached for c7i.2xlarge"}},
 		},
 	}
 	europe := &cloud.Snapshot{
@@ -346,5 +351,26 @@ func TestPassword(t *testing.T) {
 	pwErr = errors.New("environment variable LW_WEB_PASSWORD is empty or unset")
 	if got := do("alice", "correct horse", true); got != http.StatusServiceUnavailable {
 		t.Errorf("unreadable password: %d, want 503 (closed, not open)", got)
+	}
+}
+
+// A template's launch state is the observed one, changed as the run
+// planned when the run applied its plan.
+func TestLaunchStates(t *testing.T) {
+	r := scriptedRun(t)
+	got := launchesClosed(&r)
+	want := map[launchKey]string{
+		{"packit", "fedora"}:   "max_instances 4 reached", // closed by the run
+		{"packit", "old"}:      "",                        // deleted by the run: not the guard's business
+		{"osbuild", "builder"}: "",                        // opened by the run
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(launchKey{})); diff != "" {
+		t.Errorf("after the run (-want +got):\n%s", diff)
+	}
+	r.Report = nil // nothing applied (safety.enforce = false)
+	got = launchesClosed(&r)
+	want = map[launchKey]string{{"packit", "fedora"}: "", {"packit", "old"}: "", {"osbuild", "builder"}: "max_vcpus 8 reached for c7i.2xlarge"}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(launchKey{})); diff != "" {
+		t.Errorf("nothing applied (-want +got):\n%s", diff)
 	}
 }

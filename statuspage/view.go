@@ -54,7 +54,7 @@ type projectRow struct {
 	Instances bar
 	VCPUs     bar
 	HasUsage  bool
-	Templates []string
+	Templates []templateLaunch
 	Next      *deadline
 	Frozen    bool
 	Orphaned  bool
@@ -95,6 +95,10 @@ type templateRow struct {
 	SSHFrom  []string
 	Keys     []string
 	KeysFrom string
+	// Launches is "open", or "closed: <reason>" while the launch guard
+	// refuses launches from it.
+	Launches string
+	Closed   bool
 }
 
 type limitRow struct {
@@ -205,6 +209,7 @@ func (s *Store) overview(now time.Time) overviewPage {
 		return page
 	}
 	cfg, obs := r.Config, r.Plan.Now
+	closed := launchesClosed(r)
 	byProject := map[string][]reconcile.InstanceStatus{}
 	for _, in := range st.Instances {
 		byProject[in.Project] = append(byProject[in.Project], in)
@@ -216,9 +221,11 @@ func (s *Store) overview(now time.Time) overviewPage {
 			row.HasUsage = true
 		}
 		if p := cfg.Project(name); p != nil {
+			var names []string
 			for _, t := range p.Templates {
-				row.Templates = append(row.Templates, t.Name)
+				names = append(names, t.Name)
 			}
+			row.Templates = templateLaunches(closed, name, names)
 		} else if ps, frozen := cfg.Frozen[name]; frozen {
 			row.Frozen = true
 			fr := frozenRow{Name: name, URL: row.URL}
@@ -298,8 +305,8 @@ func (s *Store) project(name string, now time.Time) (projectPage, bool) {
 }
 
 // instanceRowOf describes an instance observed at observed; explicit says
-// whether it carries an explicit expiry.
-func instanceRowOf(in reconcile.InstanceStatus, p *projects.Project, observed, now time.Time, explicit bool) instanceRow {
+// where its explicit expiry comes from, "" for none.
+func instanceRowOf(in reconcile.InstanceStatus, p *projects.Project, observed, now time.Time, explicit string) instanceRow {
 	row := instanceRow{
 		ID: in.ID, Template: cmp.Or(in.Template, "-"), Type: in.Type, State: in.State,
 		Region: in.Region, Account: in.Account,
@@ -319,20 +326,26 @@ func instanceRowOf(in reconcile.InstanceStatus, p *projects.Project, observed, n
 			}
 		}
 	}
-	if row.Extension == "" && explicit {
-		row.Extension = "explicit expiry set outside the config (launchwarden extend)"
+	if row.Extension == "" && explicit != "" {
+		row.Extension = explicit
 	}
 	return row
 }
 
-// explicitExpiries returns the project's instances that carry a verified
-// explicit expiry (launchwarden:expires-at).
-func explicitExpiries(obs *reconcile.Observation, project string) map[string]bool {
-	out := map[string]bool{}
+// explicitExpiries says, for the project's instances that carry a verified
+// explicit expiry (launchwarden:expires-at), where it comes from: the
+// Extend button (its signed launchwarden:extended record) or an admin's
+// launchwarden extend.
+func explicitExpiries(obs *reconcile.Observation, project string) map[string]string {
+	out := map[string]string{}
 	for _, snap := range obs.Snapshots {
 		for _, in := range snap.Instances {
-			if in.Project == project && !in.ExpiresAt.IsZero() {
-				out[in.ID] = true
+			if in.Project != project || in.ExpiresAt.IsZero() {
+				continue
+			}
+			out[in.ID] = "explicit expiry set outside the config (launchwarden extend)"
+			if e, err := reconcile.ParseExtended(in.Extended); err == nil && e.Until.Equal(in.ExpiresAt) {
+				out[in.ID] = fmt.Sprintf("extended by @%s via Slack at %s", e.User, notify.FormatTime(e.At))
 			}
 		}
 	}
@@ -359,11 +372,18 @@ func templateRows(name string, p *projects.Project, r *Run) (rows []templateRow,
 	if p == nil {
 		return nil, gone
 	}
+	closed := launchesClosed(r)
 	for _, t := range p.Templates {
 		row := templateRow{
 			Name: t.Name, AWSName: reconcile.Name(p.Name, t.Name), Image: t.ImageText(), Type: t.InstanceType,
 			Volume: "image's size", Regions: regions[where{p.Name, t.Name}], SSHFrom: t.SSHFrom,
-			Keys: t.SSHKeysFromGitHub, KeysFrom: "ssh_keys_from_github",
+			Keys: t.SSHKeysFromGitHub, KeysFrom: "ssh_keys_from_github", Launches: "open",
+		}
+		switch reason, ok := closed[launchKey{p.Name, t.Name}]; {
+		case !ok:
+			row.Launches = "not created yet"
+		case reason != "":
+			row.Launches, row.Closed = "closed: "+reason, true
 		}
 		if slices.Equal(t.SSHKeysFromGitHub, p.Owners) {
 			row.KeysFrom = "the project's owners"

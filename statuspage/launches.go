@@ -1,0 +1,75 @@
+package statuspage
+
+import (
+	"github.com/launchwarden/launchwarden/reconcile"
+)
+
+// templateLaunch is a template's name with whether the launch guard lets
+// it launch.
+type templateLaunch struct {
+	Name   string
+	Closed bool
+	// Missing is set when the template exists in no region yet.
+	Missing bool
+	// Reason says why it is closed (launchwarden:launch-reason).
+	Reason string
+}
+
+// launchKey is a project's template.
+type launchKey struct{ project, template string }
+
+// launchesClosed returns, for each project's template that exists in some
+// region, why it is closed after the run, "" for open: the
+// launchwarden:launch tags as observed, changed as the run's plan changes
+// them when the run applied its plan (Report set). A template closed in one
+// region counts as closed.
+func launchesClosed(r *Run) map[launchKey]string {
+	out := map[launchKey]string{}
+	for _, snap := range r.Observation.Snapshots {
+		changes := map[string][]reconcile.TagChange{}
+		if r.Report != nil {
+			for _, rp := range r.Plan.Regions {
+				if rp.Account == snap.Account && rp.Region == snap.Region {
+					for _, tc := range rp.TemplateTags {
+						changes[tc.ID] = append(changes[tc.ID], tc)
+					}
+				}
+			}
+		}
+		for _, t := range snap.Templates {
+			if !t.Managed {
+				continue
+			}
+			closed, reason := t.Tags[reconcile.TagLaunch] == reconcile.LaunchClosed, t.Tags[reconcile.TagLaunchReason]
+			for _, tc := range changes[t.ID] {
+				if v, set := tc.Set[reconcile.TagLaunch]; set {
+					closed, reason = v == reconcile.LaunchClosed, tc.Set[reconcile.TagLaunchReason]
+				}
+				for _, k := range tc.Delete {
+					if k == reconcile.TagLaunch {
+						closed, reason = false, ""
+					}
+				}
+			}
+			k := launchKey{t.Project, t.TemplateName}
+			if _, seen := out[k]; !seen || closed {
+				out[k] = ""
+				if closed {
+					out[k] = reason
+				}
+			}
+		}
+	}
+	return out
+}
+
+// templateLaunches lists a project's config templates with their launch
+// state.
+func templateLaunches(closed map[launchKey]string, project string, names []string) []templateLaunch {
+	var out []templateLaunch
+	for _, n := range names {
+		reason, exists := closed[launchKey{project, n}]
+		out = append(out, templateLaunch{Name: n, Closed: reason != "", Reason: reason, Missing: !exists})
+	}
+	return out
+}
