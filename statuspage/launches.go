@@ -40,7 +40,10 @@ func launchesClosed(r *Run) map[launchKey]string {
 			if !t.Managed {
 				continue
 			}
-			closed, reason := t.Tags[reconcile.TagLaunch] == reconcile.LaunchClosed, t.Tags[reconcile.TagLaunchReason]
+			// Closed by launchwarden: its reason is signed (cloud verified
+			// it), as reconcile's admission counts it.
+			reason := t.Tags[reconcile.TagLaunchReason]
+			closed := t.Tags[reconcile.TagLaunch] == reconcile.LaunchClosed && reason != ""
 			for _, tc := range changes[t.ID] {
 				if v, set := tc.Set[reconcile.TagLaunch]; set {
 					closed, reason = v == reconcile.LaunchClosed, tc.Set[reconcile.TagLaunchReason]
