@@ -156,7 +156,7 @@ func runOnce(ctx context.Context, e env, args []string, apply bool) error {
 	}
 	if !plan.Enforce {
 		log.Warn("safety.enforce is false: plan only, nothing applied")
-		return nil
+		return planOnlyExit(plan)
 	}
 	sender, err := newSender(f.notify, cfg.Admin.Slack, f.slackAPIURL, e, log)
 	if err != nil {
@@ -187,6 +187,17 @@ func runExit(rep *reconcile.Report) error {
 		return &exitError{code: exitFailed, err: errors.New(strings.Join(problems, "; ") + "; the next run retries")}
 	}
 	return nil
+}
+
+// planOnlyExit is run's exit under the kill switch (safety.enforce =
+// false): nothing was applied, but a frozen project or a template left
+// unwritten is still a problem admins must see, so the run exits 1 as it
+// would with enforce on (invariant 7).
+func planOnlyExit(plan *reconcile.RunPlan) error {
+	if len(plan.Frozen) > 0 {
+		return &exitError{code: exitFailed, err: fmt.Errorf("safety.enforce is false, nothing applied; project(s) frozen by config problems: %s", strings.Join(plan.Frozen, ", "))}
+	}
+	return heldError(plan)
 }
 
 // heldError fails a plan that leaves templates unwritten.
