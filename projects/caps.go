@@ -48,49 +48,58 @@ func (r resolver) sshPrefixCap(path, cidr string) {
 	}
 }
 
-// channelKey is how Slack tells channels apart: a name is the same with or
+// ChannelKey is how Slack tells channels apart: a name is the same with or
 // without '#' and in any case; an id is itself. (A name and an id cannot be
 // matched without asking Slack, so admins should write each channel one
 // way.)
-func channelKey(c string) string {
+func ChannelKey(c string) string {
 	if slackChannelID.MatchString(c) {
 		return c
 	}
 	return "#" + strings.ToLower(strings.TrimPrefix(c, "#"))
 }
 
+// channelHint is said with every channel claimed by two projects.
+const channelHint = "use the team's own channel, or ask an admin for a grant in launchwarden.toml: [grants.%s] shared_channels = [%q]; " +
+	"a run freezes only the newcomer where launchwarden recorded which project owns the channel, else both"
+
 // checkChannels reports every project whose channel is the admin channel or
 // another project's, unless its grant lists the channel in
 // shared_channels. Sharing would send a team's notices, with their Extend
 // buttons, where they do not belong, and use webhooks the admins set up for
 // someone else. When two projects share a channel, each needs the grant:
-// which one owns it cannot be told from the repo.
+// which one owns it cannot be told from the repo, so both are reported and
+// frozen here. A run can tell: Config.Settle unfreezes the project that the
+// last runs recorded as the channel's owner, so that a file claiming another
+// team's channel freezes only itself. Each such problem is kept in
+// pf.claims.
 func checkChannels(parsed []*projectFile, a *Admin) {
 	users := map[string][]*projectFile{}
 	for _, pf := range parsed {
 		if c := pf.raw.SlackChannel; c != "" {
-			users[channelKey(c)] = append(users[channelKey(c)], pf)
+			users[ChannelKey(c)] = append(users[ChannelKey(c)], pf)
 		}
 	}
-	admin := channelKey(a.Slack.AdminChannel)
+	admin := ChannelKey(a.Slack.AdminChannel)
 	for _, pf := range parsed {
 		c := pf.raw.SlackChannel
-		if c == "" || slices.ContainsFunc(a.Grants[pf.name].SharedChannels, func(g string) bool { return channelKey(g) == channelKey(c) }) {
+		if c == "" || slices.ContainsFunc(a.Grants[pf.name].SharedChannels, func(g string) bool { return ChannelKey(g) == ChannelKey(c) }) {
 			continue
 		}
-		hint := fmt.Sprintf("use the team's own channel, or ask an admin for a grant in launchwarden.toml: [grants.%s] shared_channels = [%q]", pf.name, c)
-		if channelKey(c) == admin {
-			pf.d.report("slack.channel", hint, "%s is the admin channel", c)
+		if ChannelKey(c) == admin {
+			pf.d.report("slack.channel", fmt.Sprintf("use the team's own channel, or ask an admin for a grant in launchwarden.toml: [grants.%s] shared_channels = [%q]", pf.name, c),
+				"%s is the admin channel", c)
 			continue
 		}
 		var others []string
-		for _, o := range users[channelKey(c)] {
+		for _, o := range users[ChannelKey(c)] {
 			if o != pf {
 				others = append(others, o.d.file)
 			}
 		}
 		if len(others) > 0 {
-			pf.d.report("slack.channel", hint, "%s is also the channel of %s", c, strings.Join(others, ", "))
+			pf.d.report("slack.channel", fmt.Sprintf(channelHint, pf.name, c), "%s is also the channel of %s", c, strings.Join(others, ", "))
+			pf.claims = append(pf.claims, claim{channel: c, problem: pf.d.probs[len(pf.d.probs)-1]})
 		}
 	}
 }

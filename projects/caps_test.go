@@ -70,11 +70,11 @@ func TestChannelKey(t *testing.T) {
 	for _, tt := range []struct{ a, b string }{
 		{"#ci", "ci"}, {"#CI", "#ci"}, {"C0123ABCD", "C0123ABCD"},
 	} {
-		if channelKey(tt.a) != channelKey(tt.b) {
+		if ChannelKey(tt.a) != ChannelKey(tt.b) {
 			t.Errorf("%q and %q are the same channel to Slack", tt.a, tt.b)
 		}
 	}
-	if channelKey("#c0123abcd") == channelKey("C0123ABCD") {
+	if ChannelKey("#c0123abcd") == ChannelKey("C0123ABCD") {
 		t.Error("a name that looks like an id is not that id")
 	}
 }

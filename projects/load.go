@@ -109,6 +109,7 @@ func LoadFS(fsys fs.FS, now time.Time) (*Config, Problems) {
 	for _, pf := range parsed {
 		proj := pf.resolve(cfg.Admin, now)
 		if len(pf.d.probs) > 0 {
+			cfg.contest(pf, proj)
 			pf.d.probs = pf.d.probs.bounded()
 			cfg.Frozen[pf.name] = pf.d.probs
 			cfg.FrozenParts[pf.name] = frozenParts(cfg.Admin, pf.name, pf.raw.File, proj, pf.d.probs)

@@ -41,6 +41,9 @@ type projectFile struct {
 	name     string
 	raw      Project
 	parsedOK bool // the file is valid TOML
+	// claims are the file's channel problems that a run may settle (see
+	// checkChannels).
+	claims []claim
 }
 
 // parseProject decodes and checks one project file on its own.

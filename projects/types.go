@@ -28,6 +28,9 @@ type Config struct {
 	// FrozenParts holds, for every frozen project, what of its file can
 	// still be read: where its team is warned and by which lifecycle.
 	FrozenParts map[string]FrozenProject
+	// contests holds, for every frozen project that claims a channel
+	// another project also claims, what Settle needs to decide.
+	contests map[string]*contest
 }
 
 // Project returns the valid project with the given name, or nil.

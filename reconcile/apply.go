@@ -232,6 +232,9 @@ func applyTemplates(ctx context.Context, c *cloud.Client, rp *RegionPlan, groupI
 			if t.Image != "" {
 				tags[TagImage] = t.Image
 			}
+			if t.Channel != "" {
+				tags[TagChannel] = t.Channel
+			}
 			if _, err := c.CreateTemplate(ctx, t.Name, data, tags); err != nil {
 				r.fail(fmt.Errorf("launch template %s: %w", t.Name, err))
 				continue

@@ -27,7 +27,9 @@ const (
 // owns: the templates' instance types and images, and the admin's network.
 func LookupsFor(cfg *projects.Config, account, region string) cloud.Lookups {
 	var l cloud.Lookups
-	for _, p := range cfg.Projects {
+	// A contested project may be unfrozen once the observation settles its
+	// channel (see Observe): what its templates need is looked up too.
+	for _, p := range slices.Concat(cfg.Projects, cfg.Contested()) {
 		for i := range p.Templates {
 			t := &p.Templates[i]
 			l.InstanceTypes = append(l.InstanceTypes, t.InstanceType)

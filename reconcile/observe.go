@@ -19,10 +19,11 @@ import (
 // needs there: the templates' instance types and images, and the configured
 // VPC and subnets, which must exist as configured. All or nothing: a wrong
 // account, a missing subnet or a failed listing fails the observation, so no
-// run ever acts in the wrong place or on a partial inventory. Last, the SSH
-// keys of the config's users; for templates whose users' keys could not all
-// be fetched it also reads the current default version, whose keys are then
-// kept.
+// run ever acts in the wrong place or on a partial inventory. Then it settles
+// cfg's contested channels with the channel owners the templates record
+// (projects.Config.Settle, ChannelOwners). Last, the SSH keys of the
+// config's users; for templates whose users' keys could not all be fetched
+// it also reads the current default version, whose keys are then kept.
 func Observe(ctx context.Context, cfg *projects.Config, clients []*cloud.Client, keys *sshkeys.Fetcher, log *slog.Logger) (*Observation, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -37,6 +38,10 @@ func Observe(ctx context.Context, cfg *projects.Config, clients []*cloud.Client,
 		return nil, fmt.Errorf("observing: %w", err)
 	}
 	obs := &Observation{Snapshots: snaps, CurrentKeys: map[string][]string{}}
+	owners := ChannelOwners(obs)
+	for _, name := range cfg.Settle(func(channel string) string { return owners[channel] }) {
+		log.Info("project kept working: launchwarden recorded the channel its file shares with another as its own", "project", name)
+	}
 	if keys != nil {
 		obs.Keys = keys.Fetch(ctx, allKeyUsers(cfg))
 	}

@@ -149,6 +149,8 @@ type TemplateChange struct {
 	// sets none.
 	Image    string `json:"image,omitempty"`
 	ImageGiB int32  `json:"image_gib,omitempty"`
+	// Channel is the TagChannel value a created template is tagged with.
+	Channel string `json:"channel,omitempty"`
 }
 
 // TagChange sets and deletes tags on one resource.
@@ -382,6 +384,9 @@ func planGroupsAndTemplates(plan *RunPlan, rp *RegionPlan, cfg *projects.Config,
 			where := fmt.Sprintf("%s/%s %s", snap.Account, snap.Region, name)
 
 			pl, problems := place(p, t, snap, templates[o], network, plan.Now)
+			if cur := templates[o]; cur != nil {
+				planChannel(rp, cfg.Admin, p, cur)
+			}
 			held := ""
 			if len(problems) > 0 {
 				held = hashLines(problems)
@@ -452,7 +457,7 @@ func planGroupsAndTemplates(plan *RunPlan, rp *RegionPlan, cfg *projects.Config,
 				Image: imageTag(pl.image), ImageGiB: pl.image.RootVolumeGiB}
 			switch {
 			case cur == nil:
-				change.Op, change.Reason = OpCreate, "new template"
+				change.Op, change.Reason, change.Channel = OpCreate, "new template", recordedChannel(cfg.Admin, p)
 			case groupID == "":
 				change.Op, change.ID, change.Reason = OpUpdate, cur.ID, "security group recreated"
 			case cur.Spec != spec && pl.previousImage != "":

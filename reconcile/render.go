@@ -101,7 +101,11 @@ func (p *RunPlan) writeBody(b *strings.Builder, heading string, code func(string
 			for _, k := range tc.Delete {
 				what = append(what, "untag "+k)
 			}
-			fmt.Fprintf(b, "  - launch template %s (%s): %s%s\n", code(cmp.Or(tc.Name, tc.ID)), tc.ID, strings.Join(what, ", "), when)
+			kind := "launch template"
+			if tc.Group {
+				kind = "security group"
+			}
+			fmt.Fprintf(b, "  - %s %s (%s): %s%s\n", kind, code(cmp.Or(tc.Name, tc.ID)), tc.ID, strings.Join(what, ", "), when)
 		}
 		for _, tc := range rp.TemplateTags {
 			tagLine(tc, "")

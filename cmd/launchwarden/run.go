@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -245,9 +246,6 @@ func (w *worker) loadConfig() (*projects.Config, error) {
 		}
 		return nil, &exitError{code: exitAborted, err: fmt.Errorf("%s/launchwarden.toml is invalid (%d problems, see 'launchwarden validate'): nothing done", w.config, len(problems))}
 	}
-	for name, ps := range cfg.Frozen {
-		w.log.Warn("project frozen by config problems", "project", name, "problems", len(ps), "first", ps[0].String())
-	}
 	return cfg, nil
 }
 
@@ -308,6 +306,12 @@ func (w *worker) plan(ctx context.Context, now time.Time, runID string) (*reconc
 	obs, err := reconcile.Observe(ctx, cfg, clients, &sshkeys.Fetcher{BaseURL: keysURL, Logger: w.log}, w.log)
 	if err != nil {
 		return nil, nil, nil, &exitError{code: exitAborted, err: fmt.Errorf("%w: nothing done", err)}
+	}
+	// Logged once the observation settled contested channels (see
+	// projects.Config.Settle).
+	for _, name := range slices.Sorted(maps.Keys(cfg.Frozen)) {
+		ps := cfg.Frozen[name]
+		w.log.Warn("project frozen by config problems", "project", name, "problems", len(ps), "first", ps[0].String())
 	}
 	if w.observed != nil {
 		w.observed(cfg, obs)
