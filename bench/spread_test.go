@@ -154,7 +154,7 @@ func writeREADME() error {
 		}
 	}
 	if len(results) > 0 {
-		top = renderTable(results, planResults)
+		top = renderTable(results, planResults, floorResults)
 	}
 	if len(lifecycleResults) > 0 {
 		section = renderLifecycle(lifecycleResults)

@@ -1,0 +1,99 @@
+package bench
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/launchwarden/launchwarden/cloud"
+)
+
+// floorResult is the cost of the SDK listing a fleet and nothing else.
+type floorResult struct {
+	instances       int
+	cpu, heapMiB    float64
+	allocs, allocMB float64
+}
+
+var floorResults []floorResult
+
+// BenchmarkListInstancesSDK measures the floor under a run's CPU: the SDK
+// paging DescribeInstances over the 100,000-instance fleet of BenchmarkRun
+// (same filter, 1,000 per page, the three regions side by side as Observe
+// works them) and dropping every page, so the CPU is the SDK's request
+// signing and XML decoding alone.
+func BenchmarkListInstancesSDK(b *testing.B) {
+	const projects, instances = 1000, 100_000
+	ctx := context.Background()
+	w := newWorld(b, projects, allRegions)
+	w.run(ctx, w.config())
+	w.seedFleet(projects, instances)
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var clients []*ec2.Client
+	for _, r := range allRegions {
+		clients = append(clients, ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+			o.Region, o.BaseEndpoint = r, aws.String(w.sim.URL)
+		}))
+	}
+	var r floorResult
+	for range b.N {
+		b.StopTimer()
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		heap := startHeapPeak()
+		cpu0 := cpuTime(b)
+		b.StartTimer()
+		var listed [3]int
+		var wg sync.WaitGroup
+		for i, c := range clients {
+			wg.Go(func() { listed[i] = listAll(ctx, b, c) })
+		}
+		wg.Wait()
+		b.StopTimer()
+		cpu := cpuTime(b) - cpu0
+		heapMiB := heap.MiB()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		if n := listed[0] + listed[1] + listed[2]; n != instances {
+			b.Fatalf("listed %d instances, want %d", n, instances)
+		}
+		r = floorResult{instances: instances, cpu: cpu.Seconds(), heapMiB: heapMiB,
+			allocs: float64(after.Mallocs - before.Mallocs), allocMB: float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20)}
+	}
+	b.ReportMetric(r.cpu, "cpu-s")
+	b.ReportMetric(r.heapMiB, "peak-heap-MiB")
+	resultsMu.Lock()
+	floorResults = append(floorResults, r)
+	resultsMu.Unlock()
+}
+
+// listAll pages through the instances Observe lists and returns how many
+// there were.
+func listAll(ctx context.Context, tb testing.TB, c *ec2.Client) int {
+	p := ec2.NewDescribeInstancesPaginator(c, &ec2.DescribeInstancesInput{
+		Filters:    []ec2types.Filter{{Name: aws.String("tag-key"), Values: []string{"aws:ec2launchtemplate:id", cloud.TagProject, cloud.TagAdopted}}},
+		MaxResults: aws.Int32(1000),
+	})
+	n := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			tb.Error(err)
+			return n
+		}
+		for _, r := range out.Reservations {
+			n += len(r.Instances)
+		}
+	}
+	return n
+}
