@@ -108,7 +108,7 @@ func tagKeyFilter(keys ...string) []ec2types.Filter {
 // (snap.Templates). Terminated instances stay visible in EC2 for a while;
 // they are left out since nothing is owed to them.
 func (c *Client) observeInstances(ctx context.Context, snap *Snapshot) error {
-	owners := ownersOf(snap)
+	reader := newInstanceReader(c.Account, c.Region, ownersOf(snap), c.Keys)
 	p := ec2.NewDescribeInstancesPaginator(c.api, &ec2.DescribeInstancesInput{
 		Filters:    tagKeyFilter(tagLaunchTemplateID, TagProject, TagAdopted),
 		MaxResults: aws.Int32(maxInstancesPage),
@@ -124,7 +124,7 @@ func (c *Client) observeInstances(ctx context.Context, snap *Snapshot) error {
 				if in.State != nil && in.State.Name == ec2types.InstanceStateNameTerminated {
 					continue
 				}
-				i := newInstance(in, c.Account, c.Region, owners, c.Keys)
+				i := reader.read(in)
 				if i.Project == "" && i.LabelProject == "" && len(i.Forged) == 0 {
 					continue // launched from someone else's template: none of our business
 				}

@@ -196,12 +196,12 @@ func TestObserveConvertsInstances(t *testing.T) {
 		ID: id, ImageID: "ami-0123456789abcdef0", Type: "m5.large", State: "running",
 		Project: "packit", Template: "fedora",
 		LaunchTime: launched, BornAt: born,
-		ExpiresAt: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC),
-		Tags:      map[string]string{tagLaunchTemplateID: lt.ID},
-		Region:    "us-east-1",
-		Account:   defaultAccount,
+		ExpiresAt:        time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC),
+		LaunchTemplateID: lt.ID,
+		Region:           "us-east-1",
+		Account:          defaultAccount,
 	}
-	ignore := cmpopts.IgnoreFields(Instance{}, "SecurityGroupIDs", "LaunchTemplateID")
+	ignore := cmpopts.IgnoreFields(Instance{}, "SecurityGroupIDs")
 	if diff := cmp.Diff(want, snap.Instances[0], ignore); diff != "" {
 		t.Errorf("instance (-want +got):\n%s", diff)
 	}

@@ -111,8 +111,18 @@ func stateScope(tag, instanceID string) string {
 	return instanceID
 }
 
-// stateTags are the instance tags whose values launchwarden signs.
-var stateTags = []string{TagExpiresAt, TagNotice, TagKeep, TagProtected, TagAdopted, TagExtended}
+// stateTags are the instance tags whose values launchwarden signs, in the
+// order Instance.Forged lists them; the constants below index them.
+var stateTags = [...]string{TagExpiresAt, TagNotice, TagKeep, TagProtected, TagAdopted, TagExtended}
+
+const (
+	stateExpiresAt = iota
+	stateNotice
+	stateKeep
+	stateProtected
+	stateAdopted
+	stateExtended
+)
 
 // IsStateTag reports whether key is a tag whose value launchwarden signs.
 func IsStateTag(key string) bool {

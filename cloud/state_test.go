@@ -1,9 +1,11 @@
 package cloud
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -88,7 +90,7 @@ func TestNewInstanceTrust(t *testing.T) {
 		KeepUntil, ExpiresAt            time.Time
 		Notice, Protected               string
 		Forged                          []string
-		Tags                            map[string]string
+		LaunchTemplateID                string
 	}
 	tests := []struct {
 		name string
@@ -98,22 +100,22 @@ func TestNewInstanceTrust(t *testing.T) {
 		{
 			name: "a bare project label makes nothing ours",
 			in:   inst("i-1", map[string]string{TagProject: "osbuild", TagExpiresAt: "2020-01-01T00:00:00Z", TagNotice: "terminate@2020-01-01T00:00:00Z"}),
-			want: view{LabelProject: "osbuild", Forged: []string{TagExpiresAt, TagNotice}, Tags: map[string]string{TagProject: "osbuild"}},
+			want: view{LabelProject: "osbuild", Forged: []string{TagExpiresAt, TagNotice}},
 		},
 		{
 			name: "launched from a managed template, labels replaced",
 			in:   inst("i-2", map[string]string{tagLaunchTemplateID: "lt-packit", "Name": "launch"}),
-			want: view{Project: "packit", Template: "fedora", Tags: map[string]string{tagLaunchTemplateID: "lt-packit", "Name": "launch"}},
+			want: view{Project: "packit", Template: "fedora", LaunchTemplateID: "lt-packit"},
 		},
 		{
 			name: "the template wins over a wrong label",
 			in:   inst("i-3", map[string]string{tagLaunchTemplateID: "lt-packit", TagProject: "cockpit"}),
-			want: view{Project: "packit", Template: "fedora", LabelProject: "cockpit", Tags: map[string]string{tagLaunchTemplateID: "lt-packit", TagProject: "cockpit"}},
+			want: view{Project: "packit", Template: "fedora", LabelProject: "cockpit", LaunchTemplateID: "lt-packit"},
 		},
 		{
 			name: "someone else's template",
 			in:   inst("i-4", map[string]string{tagLaunchTemplateID: "lt-other"}),
-			want: view{Tags: map[string]string{tagLaunchTemplateID: "lt-other"}},
+			want: view{LaunchTemplateID: "lt-other"},
 		},
 		{
 			name: "signed state verifies; a shared notice verifies on any instance",
@@ -122,18 +124,18 @@ func TestNewInstanceTrust(t *testing.T) {
 				TagProtected: k.Sign("i-5", TagProtected, "2026-11-24T08:00:00Z reported"), TagNotice: notice}),
 			want: view{Project: "packit", Template: "fedora", KeepUntil: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
 				ExpiresAt: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), Protected: "2026-11-24T08:00:00Z reported",
-				Notice: "stop@2026-11-23T08:00:00Z p=packit r=run1", Tags: map[string]string{tagLaunchTemplateID: "lt-packit"}},
+				Notice: "stop@2026-11-23T08:00:00Z p=packit r=run1", LaunchTemplateID: "lt-packit"},
 		},
 		{
 			name: "values signed for another instance are forged here",
 			in: inst("i-6", map[string]string{tagLaunchTemplateID: "lt-packit",
 				TagKeep: k.Sign("i-5", TagKeep, "9999-12-31T00:00:00Z"), TagProtected: "9999-01-01T00:00:00Z reported"}),
-			want: view{Project: "packit", Template: "fedora", Forged: []string{TagKeep, TagProtected}, Tags: map[string]string{tagLaunchTemplateID: "lt-packit"}},
+			want: view{Project: "packit", Template: "fedora", Forged: []string{TagKeep, TagProtected}, LaunchTemplateID: "lt-packit"},
 		},
 		{
 			name: "a signed adoption makes an instance ours",
 			in:   inst("i-7", map[string]string{TagAdopted: k.Sign("i-7", TagAdopted, "packit/fedora"), TagProject: "packit"}),
-			want: view{Project: "packit", Template: "fedora", Adopted: true, LabelProject: "packit", Tags: map[string]string{TagProject: "packit"}},
+			want: view{Project: "packit", Template: "fedora", Adopted: true, LabelProject: "packit"},
 		},
 		{
 			name: "an adoption copied from another instance is forged",
@@ -144,7 +146,7 @@ func TestNewInstanceTrust(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := newInstance(tt.in, "123456789012", "us-east-1", owners, k)
-			v := view{got.Project, got.Template, got.LabelProject, got.Adopted, got.KeepUntil, got.ExpiresAt, got.Notice, got.Protected, got.Forged, got.Tags}
+			v := view{got.Project, got.Template, got.LabelProject, got.Adopted, got.KeepUntil, got.ExpiresAt, got.Notice, got.Protected, got.Forged, got.LaunchTemplateID}
 			if diff := cmp.Diff(tt.want, v); diff != "" {
 				t.Errorf("newInstance (-want +got):\n%s", diff)
 			}
@@ -162,6 +164,41 @@ func TestManagedTemplateNeedsItsName(t *testing.T) {
 		got := newTemplate(ec2types.LaunchTemplate{LaunchTemplateId: aws.String("lt-1"), LaunchTemplateName: aws.String(name), Tags: tags}, "a", "r", nil)
 		if got.Managed != want {
 			t.Errorf("template %q tagged managed for cockpit/fedora: Managed = %v, want %v", name, got.Managed, want)
+		}
+	}
+}
+
+// TestInstanceReaderSharesVerdictsAndStrings: within one listing, a notice
+// carried by many instances is judged by its own value on each (a tampered
+// copy is forged however often the good one was seen), and the strings a
+// fleet repeats are held once.
+func TestInstanceReaderSharesVerdictsAndStrings(t *testing.T) {
+	k := testKeys(t, strings.Repeat("k", 32))
+	notice := k.Sign("", TagNotice, "stop@2026-11-23T08:00:00Z p=packit r=run1")
+	inst := func(id, notice string) ec2types.Instance {
+		return ec2types.Instance{
+			InstanceId: aws.String(id), InstanceType: ec2types.InstanceType(strings.Clone("t3.large")),
+			State: &ec2types.InstanceState{Name: ec2types.InstanceStateNameRunning},
+			Tags: []ec2types.Tag{
+				{Key: aws.String(tagLaunchTemplateID), Value: aws.String(strings.Clone("lt-packit"))},
+				{Key: aws.String(TagNotice), Value: aws.String(strings.Clone(notice))},
+			},
+		}
+	}
+	r := newInstanceReader("123456789012", "us-east-1", map[string]owner{"lt-packit": {"packit", "fedora"}}, k)
+	a, b := r.read(inst("i-1", notice)), r.read(inst("i-2", notice))
+	tampered := r.read(inst("i-3", strings.Replace(notice, "p=packit", "p=cockpit", 1)))
+	for _, in := range []Instance{a, b} {
+		if in.Notice != "stop@2026-11-23T08:00:00Z p=packit r=run1" || len(in.Forged) != 0 {
+			t.Errorf("%s: notice %q, forged %v; want the notice verified", in.ID, in.Notice, in.Forged)
+		}
+	}
+	if tampered.Notice != "" || !slices.Equal(tampered.Forged, []string{TagNotice}) {
+		t.Errorf("tampered notice: %q, forged %v; want it forged", tampered.Notice, tampered.Forged)
+	}
+	for name, pair := range map[string][2]string{"type": {a.Type, b.Type}, "template id": {a.LaunchTemplateID, b.LaunchTemplateID}, "notice": {a.Notice, b.Notice}} {
+		if unsafe.StringData(pair[0]) != unsafe.StringData(pair[1]) {
+			t.Errorf("the two instances hold two copies of the same %s %q", name, pair[0])
 		}
 	}
 }

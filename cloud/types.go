@@ -92,10 +92,9 @@ type Instance struct {
 	Notice, Protected, Extended string
 	// Forged lists the state tags present whose signature did not verify,
 	// in a fixed order: they count as absent and are reported to admins.
-	Forged []string
-	// Tags are the instance's tags other than the state tags, which are
-	// only ever read through the verified fields above.
-	Tags             map[string]string
+	// Of the other tags, only the labels and EC2's launch template tag
+	// (LaunchTemplateID) are kept.
+	Forged           []string
 	SecurityGroupIDs []string
 	// LaunchTemplateID is the template the instance was launched from, if any.
 	LaunchTemplateID string
@@ -218,52 +217,111 @@ type TemplateData struct {
 // else from a verified adoption; state values only if their signature
 // verifies under keys (nil keys verify nothing).
 func newInstance(in ec2types.Instance, account, region string, owners map[string]owner, keys *StateKeys) Instance {
-	tags := tagMap(in.Tags)
-	out := Instance{
-		ID:               aws.ToString(in.InstanceId),
-		ImageID:          aws.ToString(in.ImageId),
-		Type:             string(in.InstanceType),
-		LabelProject:     tags[TagProject],
-		LabelTemplate:    tags[TagTemplate],
-		LaunchTime:       aws.ToTime(in.LaunchTime),
-		LaunchTemplateID: tags[tagLaunchTemplateID],
-		Region:           region,
-		Account:          account,
+	return newInstanceReader(account, region, owners, keys).read(in)
+}
+
+// instanceReader converts the SDK instances of one listing (see
+// newInstance). A fleet repeats the same few strings (types, images, states,
+// template ids, labels, notices) on every instance: the reader keeps one
+// copy of each, so the instances do not each hold the SDK's, and verifies a
+// notice shared by many instances once.
+type instanceReader struct {
+	account, region string
+	owners          map[string]owner
+	keys            *StateKeys
+	strs            map[string]string
+	notices         map[string]verdict
+}
+
+// verdict is what verifying one signed value gave.
+type verdict struct {
+	value string
+	ok    bool
+}
+
+func newInstanceReader(account, region string, owners map[string]owner, keys *StateKeys) *instanceReader {
+	return &instanceReader{account: account, region: region, owners: owners, keys: keys, strs: map[string]string{}, notices: map[string]verdict{}}
+}
+
+// str returns the reader's copy of s.
+func (r *instanceReader) str(s string) string {
+	if c, ok := r.strs[s]; ok {
+		return c
 	}
-	verified := map[string]string{}
-	for _, k := range stateTags {
-		signed, ok := tags[k]
-		if !ok {
+	r.strs[s] = s
+	return s
+}
+
+// verify verifies one state tag of the instance id. A notice is signed
+// without the instance (see StateKeys), so its verdict holds for every
+// instance that carries the same value.
+func (r *instanceReader) verify(id, tag, signed string) (string, bool) {
+	if tag != TagNotice {
+		return r.keys.Verify(stateScope(tag, id), tag, signed)
+	}
+	v, seen := r.notices[signed]
+	if !seen {
+		value, ok := r.keys.Verify("", tag, signed)
+		v = verdict{r.str(value), ok}
+		r.notices[signed] = v
+	}
+	return v.value, v.ok
+}
+
+func (r *instanceReader) read(in ec2types.Instance) Instance {
+	out := Instance{
+		ID:         aws.ToString(in.InstanceId),
+		ImageID:    r.str(aws.ToString(in.ImageId)),
+		Type:       r.str(string(in.InstanceType)),
+		LaunchTime: aws.ToTime(in.LaunchTime),
+		Region:     r.region,
+		Account:    r.account,
+	}
+	// The state tags' values as the instance carries them, in the order
+	// of stateTags.
+	var signed, verified [len(stateTags)]string
+	var present [len(stateTags)]bool
+	for _, t := range in.Tags {
+		switch k := aws.ToString(t.Key); k {
+		case TagProject:
+			out.LabelProject = r.str(aws.ToString(t.Value))
+		case TagTemplate:
+			out.LabelTemplate = r.str(aws.ToString(t.Value))
+		case tagLaunchTemplateID:
+			out.LaunchTemplateID = r.str(aws.ToString(t.Value))
+		default:
+			if i := slices.Index(stateTags[:], k); i >= 0 {
+				signed[i], present[i] = aws.ToString(t.Value), true
+			}
+		}
+	}
+	for i, k := range stateTags {
+		if !present[i] {
 			continue
 		}
-		delete(tags, k)
-		if v, ok := keys.Verify(stateScope(k, out.ID), k, signed); ok {
-			verified[k] = v
+		if v, ok := r.verify(out.ID, k, signed[i]); ok {
+			verified[i] = v
 		} else {
 			out.Forged = append(out.Forged, k)
 		}
 	}
-	if len(tags) == 0 {
-		tags = nil
-	}
-	out.Tags = tags
-	if o, ok := owners[out.LaunchTemplateID]; ok && out.LaunchTemplateID != "" {
+	if o, ok := r.owners[out.LaunchTemplateID]; ok && out.LaunchTemplateID != "" {
 		out.Project, out.Template = o.project, o.template
-	} else if a, ok := verified[TagAdopted]; ok {
+	} else if a := verified[stateAdopted]; a != "" {
 		if p, t, ok := strings.Cut(a, "/"); ok && p != "" && t != "" {
-			out.Project, out.Template, out.Adopted = p, t, true
+			out.Project, out.Template, out.Adopted = r.str(p), r.str(t), true
 		}
 	}
-	out.ExpiresAt = parseStateTime(verified[TagExpiresAt])
-	out.KeepUntil = parseStateTime(verified[TagKeep])
-	out.Notice = verified[TagNotice]
-	out.Protected = verified[TagProtected]
-	out.Extended = verified[TagExtended]
+	out.ExpiresAt = parseStateTime(verified[stateExpiresAt])
+	out.KeepUntil = parseStateTime(verified[stateKeep])
+	out.Notice = verified[stateNotice]
+	out.Protected = verified[stateProtected]
+	out.Extended = verified[stateExtended]
 	if in.State != nil {
-		out.State = string(in.State.Name)
+		out.State = r.str(string(in.State.Name))
 	}
 	for _, g := range in.SecurityGroups {
-		out.SecurityGroupIDs = append(out.SecurityGroupIDs, aws.ToString(g.GroupId))
+		out.SecurityGroupIDs = append(out.SecurityGroupIDs, r.str(aws.ToString(g.GroupId)))
 	}
 	out.BornAt, out.BornAtFromLaunchTime = bornAt(in)
 	if out.State == string(ec2types.InstanceStateNameStopped) {

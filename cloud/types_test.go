@@ -45,9 +45,6 @@ func TestNewInstance(t *testing.T) {
 				ID: "i-1", ImageID: "ami-1", Type: "t3.micro", State: "running",
 				Project: "packit", Template: "fedora", LabelProject: "packit", LabelTemplate: "fedora",
 				LaunchTime: launched, BornAt: attached,
-				Tags: map[string]string{
-					TagProject: "packit", TagTemplate: "fedora", "aws:ec2launchtemplate:id": "lt-1",
-				},
 				SecurityGroupIDs: []string{"sg-1", "sg-2"},
 				LaunchTemplateID: "lt-1",
 				Region:           "eu-west-1", Account: "123456789012",

@@ -118,7 +118,7 @@ func fleetObservation(cfg *projects.Config, n int) *Observation {
 		snap.Instances = append(snap.Instances, cloud.Instance{
 			ID: fmt.Sprintf("i-%017x", i), Type: t.InstanceType, State: "running", Project: p.Name, Template: t.Name,
 			BornAt: born, LaunchTime: born,
-			Tags: map[string]string{cloud.TagProject: p.Name, cloud.TagTemplate: t.Name},
+			LabelProject: p.Name, LabelTemplate: t.Name,
 		})
 	}
 	return obs

@@ -79,8 +79,7 @@ func goldenObservation(t *testing.T, cfg *projects.Config) *Observation {
 	inst := func(id, project, template, typ string, bornAt time.Time, notice string) cloud.Instance {
 		lt := map[string]string{"packit/fedora": "lt-0000000000000000a", "gone/box": "lt-0000000000000000b", "broken/x": "lt-0000000000000000c"}[project+"/"+template]
 		return cloud.Instance{ID: id, Type: typ, State: "running", Project: project, Template: template, LabelProject: project, LabelTemplate: template,
-			BornAt: bornAt, LaunchTime: bornAt, Notice: notice, LaunchTemplateID: lt,
-			Tags: map[string]string{cloud.TagProject: project, cloud.TagTemplate: template}, Account: testAccount, Region: testRegion}
+			BornAt: bornAt, LaunchTime: bornAt, Notice: notice, LaunchTemplateID: lt, Account: testAccount, Region: testRegion}
 	}
 	managed := func(project, template string, extra map[string]string) map[string]string {
 		tags := map[string]string{cloud.TagManaged: "true", cloud.TagProject: project, cloud.TagTemplate: template}

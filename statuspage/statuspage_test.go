@@ -118,14 +118,6 @@ name = "tasks"
 instance_type = "t3.micro"
 `
 
-func managed(project, template string, extra map[string]string) map[string]string {
-	tags := map[string]string{cloud.TagProject: project, cloud.TagTemplate: template}
-	for k, v := range extra {
-		tags[k] = v
-	}
-	return tags
-}
-
 // scriptedRun is a run of a fleet that shows every part of the pages: an
 // instance warned and due soon, one extended, one stopped, one over the
 // vCPU quota, an orphan, a frozen project, a template that left the config.
@@ -145,19 +137,19 @@ func scriptedRun(t *testing.T) Run {
 		InstanceTypes: map[string]cloud.InstanceType{"t3.large": {Name: "t3.large", VCPUs: 2}, "t3.micro": {Name: "t3.micro", VCPUs: 2}, "c7i.2xlarge": {Name: "c7i.2xlarge", VCPUs: 8}},
 		Instances: []cloud.Instance{
 			{ID: "i-00000000000000101", Type: "t3.large", State: "running", Project: "packit", Template: "fedora", BornAt: t0.Add(-20 * time.Hour), LaunchTime: t0.Add(-20 * time.Hour),
-				Notice: "stop@2026-11-23T07:00:00Z p=packit r=20261123T070000-aaaaaa", Tags: managed("packit", "fedora", nil)},
+				Notice: "stop@2026-11-23T07:00:00Z p=packit r=20261123T070000-aaaaaa", LabelProject: "packit", LabelTemplate: "fedora"},
 			{ID: "i-00000000000000102", Type: "t3.large", State: "running", Project: "packit", Template: "fedora", BornAt: t0.Add(-2 * 24 * time.Hour), LaunchTime: t0.Add(-2 * 24 * time.Hour),
-				ExpiresAt: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC), Tags: managed("packit", "fedora", nil)},
+				ExpiresAt: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC), LabelProject: "packit", LabelTemplate: "fedora"},
 			{ID: "i-00000000000000103", Type: "t3.micro", State: "stopped", Project: "packit", Template: "small", BornAt: t0.Add(-30 * time.Hour), LaunchTime: t0.Add(-30 * time.Hour), StoppedAt: t0.Add(-6 * time.Hour),
-				Tags: managed("packit", "small", nil)},
+				LabelProject: "packit", LabelTemplate: "small"},
 			{ID: "i-00000000000000104", Type: "t3.large", State: "running", Project: "packit", Template: "fedora", BornAt: t0.Add(-1 * time.Hour), LaunchTime: t0.Add(-1 * time.Hour),
-				Tags: managed("packit", "fedora", nil)},
+				LabelProject: "packit", LabelTemplate: "fedora"},
 			// Extended with a digest's button.
 			{ID: "i-00000000000000301", Type: "c7i.2xlarge", State: "running", Project: "osbuild", Template: "builder", BornAt: t0.Add(-3 * time.Hour), LaunchTime: t0.Add(-3 * time.Hour),
 				ExpiresAt: t0.Add(48 * time.Hour), Extended: "2026-11-23T08:30:00Z u=U0DAVE01 n=dave r=20261123T080000-aaaaaa e=" + t0.Add(48*time.Hour).Format(time.RFC3339),
-				Tags: managed("osbuild", "builder", nil)},
+				LabelProject: "osbuild", LabelTemplate: "builder"},
 			{ID: "i-00000000000000401", Type: "t3.micro", State: "running", Project: "cockpit", Template: "tasks", BornAt: t0.Add(-50 * time.Hour), LaunchTime: t0.Add(-50 * time.Hour),
-				Tags: managed("cockpit", "tasks", nil)},
+				LabelProject: "cockpit", LabelTemplate: "tasks"},
 		},
 		Templates: []cloud.Template{
 			{ID: "lt-0000000000000001", Name: "lw-packit-fedora", DefaultVersion: 2, LatestVersion: 2, Project: "packit", TemplateName: "fedora", Managed: true},
@@ -172,7 +164,7 @@ func scriptedRun(t *testing.T) Run {
 		InstanceTypes: map[string]cloud.InstanceType{"t3.xlarge": {Name: "t3.xlarge", VCPUs: 4}},
 		Instances: []cloud.Instance{
 			{ID: "i-00000000000000901", Type: "t3.xlarge", State: "running", Project: "fedora-infra", Template: "builder", BornAt: t0.Add(-20 * 24 * time.Hour), LaunchTime: t0.Add(-20 * 24 * time.Hour),
-				Tags: managed("fedora-infra", "builder", nil)},
+				LabelProject: "fedora-infra", LabelTemplate: "builder"},
 		},
 		Templates: []cloud.Template{
 			{ID: "lt-0000000000000003", Name: "lw-packit-fedora", DefaultVersion: 3, LatestVersion: 3, Project: "packit", TemplateName: "fedora", Managed: true},
