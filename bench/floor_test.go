@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -26,15 +28,18 @@ var floorResults []floorResult
 // BenchmarkListInstancesSDK measures the floor under a run's CPU: the SDK
 // paging DescribeInstances over the 100,000-instance fleet of BenchmarkRun
 // (same filter, 1,000 per page, the three regions side by side as Observe
-// works them) and dropping every page, so the CPU is the SDK's request
-// signing and XML decoding alone.
+// works them, the same latency and rate limits) and dropping every page, so
+// the CPU is the SDK's request signing and XML decoding alone.
 func BenchmarkListInstancesSDK(b *testing.B) {
 	const projects, instances = 1000, 100_000
 	ctx := context.Background()
 	w := newWorld(b, projects, allRegions)
 	w.run(ctx, w.config())
 	w.seedFleet(projects, instances)
-	cfg, err := config.LoadDefaultConfig(ctx)
+	// The retryer launchwarden's clients have (cloud.Connect).
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts, o.RateLimiter = 8, ratelimit.None })
+	}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -44,6 +49,8 @@ func BenchmarkListInstancesSDK(b *testing.B) {
 			o.Region, o.BaseEndpoint = r, aws.String(w.sim.URL)
 		}))
 	}
+	w.sim.SetLatency(latency)
+	w.sim.SetThrottling(true)
 	var r floorResult
 	for range b.N {
 		b.StopTimer()
