@@ -33,7 +33,9 @@
 // deadline recomputed from it has passed. A notice holds no deadline: the
 // deadline is max(floor, notice time + notice period) under the instance's
 // own rules, the same the announcing run's digest gave, so one notice value
-// serves all the instances of a project and stage announced in one run.
+// serves all the instances of a project and stage announced in one run; a
+// demand's notice names the demand's Scope too, and its period is
+// max(Grace, MinNotice).
 // Every deadline is at least MinNotice after the notice, so a notice that
 // goes out late (Slack or launchwarden was down) moves the deadline, and the
 // full notice period always holds. The one exception is a restart past
@@ -45,7 +47,6 @@ package lifecycle
 import (
 	"cmp"
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -148,6 +149,17 @@ type Demand struct {
 	// Grace is extra time before acting, e.g. the orphan grace period: the
 	// deadline is at least the first notice plus max(Grace, MinNotice).
 	Grace time.Duration
+	// Scope names the demand for all the instances of the project it
+	// applies to at once: "orphan:fedora" for the instances of a removed
+	// template, "type:m5.large" for the running instances of a disallowed
+	// type. The caller gives a Scope only where, at any moment, every
+	// instance of the project sharing it is under the demand, so that a
+	// run's digest named all of them. Its notice is then one value for all
+	// of them (Notice.Scope), and its deadline is recomputed like the
+	// age-based stage's (see Decide). Empty, or not ValidScope: the notice
+	// names the instance and carries its deadline (over quota, where which
+	// instances are chosen changes with the fleet).
+	Scope string
 }
 
 // Decision is what to do with one instance now, and why.
@@ -216,8 +228,9 @@ type target struct {
 	period time.Duration
 	// byAge is true for the age-based stage, which a notice shared by the
 	// instances of a project can announce; a demand's stage needs a notice
-	// naming the instance.
+	// naming its scope, or naming the instance when scope is empty.
 	byAge bool
+	scope string
 	// since is when the instance entered the state the stage follows from
 	// (the stop, for the termination of a stopped instance); zero if unknown.
 	since  time.Time
@@ -243,8 +256,8 @@ type due struct {
 // since (a shorter TTL, grace or notice period): then the new rules hold,
 // but never less than period after the notice.
 //
-// A notice naming one instance (a demand's) carries its deadline instead, and
-// counts if that deadline lies between floor and the deadline a fresh notice
+// A notice naming one instance (a demand without a scope, or one written by
+// an earlier release) carries its deadline instead, and counts if that deadline lies between floor and the deadline a fresh notice
 // would get: the lower bound keeps a notice made stale by an extension or a
 // keep from being acted on early, the upper bound has a notice whose deadline
 // is later than the rules now need announced again, so nothing runs forever.
@@ -281,13 +294,27 @@ func (t target) deadline(noticeAt time.Time) time.Time {
 // instance's termination once stopped, if the stop happened within
 // withStopWindow after the notice's time: that run's digest named every
 // instance it stopped, with its termination.
+//
+// A demand's notice counts only for the demand's stage with the same scope
+// (every instance of the project under that demand at the notice's time
+// was in that run's digest, see Demand.Scope), and a stop only for an
+// instance running since no later than the notice's time: a stopped
+// instance is under no stop demand, so one started since was not named,
+// and its team is warned afresh. (An instance in flux during the announcing
+// run, pending or stopping, was not named either; only a value copied from
+// another instance could reach it, which the deny policy in deploy/iam keeps
+// other principals from writing.)
 func (t target) counts(in Instance, last Notice, now time.Time) bool {
 	if last.WithStop {
 		return t.byAge && t.stage == ActionTerminate && in.State == stateStopped && !in.StoppedAt.IsZero() &&
 			!in.StoppedAt.Before(last.At.Add(-time.Second)) && !in.StoppedAt.After(last.At.Add(withStopWindow)) &&
 			t.countsBound(in, last, now)
 	}
-	return t.byAge && !last.At.Before(t.warnAt) && !last.At.Before(t.since) &&
+	if !t.byAge {
+		return t.scope != "" && last.Scope == t.scope && t.countsBound(in, last, now) &&
+			!(t.stage == ActionStop && in.StartedAt.After(last.At))
+	}
+	return last.Scope == "" && !last.At.Before(t.warnAt) && !last.At.Before(t.since) &&
 		t.countsBound(in, last, now) && !(in.State == stateRunning && t.deadline(last.At).Before(in.StartedAt))
 }
 
@@ -379,7 +406,11 @@ func Decide(in Instance, p Policy, last Notice, now time.Time) Decision {
 	case !bestDue.announced:
 		dec.Action = ActionNotify
 		dec.Notice = &Notice{Stage: best.stage, At: ceilSecond(now).UTC(), Project: in.Project}
-		if !best.byAge {
+		switch {
+		case best.byAge:
+		case best.scope != "":
+			dec.Notice.Scope = best.scope
+		default:
 			dec.Notice.Instance, dec.Notice.Deadline = in.ID, bestDue.deadline
 		}
 		dec.Next = earliest(next, bestDue.deadline)
@@ -451,7 +482,11 @@ func stagesOf(in Instance, p Policy) ([]target, string) {
 		stage := staged(d.Action, p.Mode)
 		applies := stage == ActionTerminate || (stage == ActionStop && in.State == stateRunning)
 		if applies {
-			out = append(out, target{stage: stage, floor: floor, period: max(p.MinNotice, d.Grace), reason: d.Reason})
+			t := target{stage: stage, floor: floor, period: max(p.MinNotice, d.Grace), reason: d.Reason}
+			if ValidScope(d.Scope) {
+				t.scope = d.Scope
+			}
+			out = append(out, t)
 		}
 	}
 	return out, why
@@ -540,30 +575,4 @@ func ceilSecond(t time.Time) time.Time {
 		return r.Add(time.Second)
 	}
 	return t
-}
-
-// formatTime formats t as RFC 3339 UTC with whole seconds, as tags do.
-func formatTime(t time.Time) string {
-	return t.UTC().Format(time.RFC3339)
-}
-
-// formatDuration formats d with days: 72h is "3d", 36h is "1d12h", 90m is "1h30m".
-func formatDuration(d time.Duration) string {
-	if d <= 0 {
-		return d.String()
-	}
-	var b []byte
-	for _, u := range []struct {
-		unit time.Duration
-		name byte
-	}{{24 * time.Hour, 'd'}, {time.Hour, 'h'}, {time.Minute, 'm'}, {time.Second, 's'}} {
-		if n := d / u.unit; n > 0 {
-			b = append(strconv.AppendInt(b, int64(n), 10), u.name)
-			d -= n * u.unit
-		}
-	}
-	if len(b) == 0 {
-		return d.String()
-	}
-	return string(b)
 }

@@ -11,13 +11,13 @@ import (
 // its launchwarden:notice tag once the digest naming it was delivered.
 //
 // A notice holds no deadline: it says which stage a run announced, when,
-// for which project, and (for notices about one instance) which instance.
+// for which project, and for a demand's stage, which demand (Scope).
 // Decide recomputes the deadline from At and the instance's own rules,
 // exactly as the announcing run did, so one value serves every instance of
-// a project and stage announced in a run (one tag write per 1000 of them),
-// and a notice copied onto another instance gains nothing: it counts only
-// for an instance whose stage was already in view at At, which that run's
-// digest therefore named (see Decide).
+// a project and stage (and demand scope) announced in a run (one tag write
+// per 1000 of them), and a notice copied onto another instance gains
+// nothing: it counts only for an instance whose stage was already in view
+// at At, which that run's digest therefore named (see Decide).
 type Notice struct {
 	Stage Action
 	// At is when the announcing run planned, rounded up to a whole second.
@@ -26,11 +26,16 @@ type Notice struct {
 	Project string
 	// Run is the id of the announcing run.
 	Run string
-	// Instance is set when the notice is about that one instance (a demand:
-	// over quota, disallowed type, orphan), which is not in view by age.
-	// Such a notice is written on that instance alone, so it also carries
-	// the Deadline its digest gave: a demand can change or go away, and its
-	// deadline could not be recomputed.
+	// Scope is set when the notice announces a demand's stage: the demand's
+	// Scope ("orphan:fedora", "type:m5.large"), which every instance of the
+	// project under that demand at At shares, so that they all were in that
+	// run's digest.
+	Scope string
+	// Instance is set when the notice is about that one instance: a demand
+	// without a Scope (over quota: which instances are chosen changes with
+	// the fleet), and the orphan and disallowed-type notices of earlier
+	// releases, still understood. Such a notice is written on that instance
+	// alone, so it also carries the Deadline its digest gave.
 	Instance string
 	Deadline time.Time
 	// WithStop marks the termination notice that went out with a stop: the
@@ -46,14 +51,18 @@ func (n Notice) IsZero() bool {
 }
 
 // String formats n as a tag value, "stop@2026-11-25T10:00:00Z p=packit
-// r=20261125T100000-3fa2c1", with " i=<instance> d=<deadline>" for a notice
-// about one instance and " w=stop" for a termination announced with the
-// stop. The zero Notice is "".
+// r=20261125T100000-3fa2c1", with " k=<scope>" for a demand's notice,
+// " i=<instance> d=<deadline>" for a notice about one instance and
+// " w=stop" for a termination announced with the stop. The zero Notice
+// is "".
 func (n Notice) String() string {
 	if n.IsZero() {
 		return ""
 	}
 	s := string(n.Stage) + "@" + n.At.UTC().Format(time.RFC3339) + " p=" + n.Project + " r=" + n.Run
+	if n.Scope != "" {
+		s += " k=" + n.Scope
+	}
 	if n.Instance != "" {
 		s += " i=" + n.Instance + " d=" + n.Deadline.UTC().Format(time.RFC3339)
 	}
@@ -63,9 +72,12 @@ func (n Notice) String() string {
 	return s
 }
 
-// noticeField is what a notice's project, run and instance may hold: tag
-// values keep to letters, digits and + - = . _ : / @.
+// noticeField is what a notice's project, run, scope and instance may
+// hold: tag values keep to letters, digits and + - = . _ : / @.
 var noticeField = regexp.MustCompile(`^[A-Za-z0-9._:/+-]{1,64}$`)
+
+// ValidScope reports whether s can be a demand's Scope in a notice.
+func ValidScope(s string) bool { return noticeField.MatchString(s) }
 
 // ParseNotice parses a launchwarden:notice value (its signature already
 // checked and removed) as written by Notice.String. The empty string is the
@@ -104,6 +116,8 @@ func ParseNotice(tag string) (Notice, error) {
 			n.Run = v
 		case "i":
 			n.Instance = v
+		case "k":
+			n.Scope = v
 		case "w":
 			if v != "stop" {
 				return Notice{}, fmt.Errorf("notice %q: bad field %q", tag, f)
@@ -122,6 +136,9 @@ func ParseNotice(tag string) (Notice, error) {
 	}
 	if (n.Instance == "") != n.Deadline.IsZero() {
 		return Notice{}, fmt.Errorf("notice %q: an instance and a deadline go together", tag)
+	}
+	if n.Scope != "" && (n.Instance != "" || n.WithStop) {
+		return Notice{}, fmt.Errorf("notice %q: a demand's scope goes with neither an instance nor a stop", tag)
 	}
 	return n, nil
 }

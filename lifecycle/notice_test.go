@@ -18,6 +18,11 @@ func TestParseNotice(t *testing.T) {
 		{name: "stop", tag: "stop@2026-11-25T10:00:00Z p=packit r=run-1", want: Notice{Stage: ActionStop, At: at, Project: "packit", Run: "run-1"}},
 		{name: "terminate about one instance", tag: "terminate@2026-11-25T10:00:00Z p=packit r=run-1 i=i-0abc d=2026-11-26T10:00:00Z",
 			want: Notice{Stage: ActionTerminate, At: at, Project: "packit", Run: "run-1", Instance: "i-0abc", Deadline: at.Add(24 * time.Hour)}},
+		{name: "a demand's, with its scope", tag: "terminate@2026-11-25T10:00:00Z p=packit r=run-1 k=orphan:fedora",
+			want: Notice{Stage: ActionTerminate, At: at, Project: "packit", Run: "run-1", Scope: "orphan:fedora"}},
+		{name: "a scope with an instance", tag: "stop@2026-11-25T10:00:00Z p=packit r=run-1 k=type:m5.large i=i-0abc d=2026-11-26T10:00:00Z", wantErr: true},
+		{name: "a scope with a stop", tag: "terminate@2026-11-25T10:00:00Z p=packit r=run-1 k=orphan w=stop", wantErr: true},
+		{name: "an empty scope", tag: "stop@2026-11-25T10:00:00Z p=packit r=run-1 k=", wantErr: true},
 		{name: "an instance without a deadline", tag: "stop@2026-11-25T10:00:00Z p=packit r=run-1 i=i-0abc", wantErr: true},
 		{name: "a deadline without an instance", tag: "stop@2026-11-25T10:00:00Z p=packit r=run-1 d=2026-11-26T10:00:00Z", wantErr: true},
 		{name: "empty is no notice", tag: "", want: Notice{}},
@@ -72,6 +77,7 @@ func FuzzParseNotice(f *testing.F) {
 	for _, s := range []string{
 		"stop@2026-11-25T10:00:00Z p=packit r=1", "terminate@2026-12-02T10:00:00+05:30 p=a r=b i=i-1 d=2026-12-03T10:00:00Z", "", "keep@2026-11-25T10:00:00Z",
 		"stop@2026-11-25T10:00:00.5Z p=a r=b", "stop@", "@", "stop@9999-12-31T23:59:59-23:59 p=a r=b", "stop@2026-11-25T10:00:00Z p=a r=b ",
+		"terminate@2026-11-25T10:00:00Z p=a r=b k=orphan:fedora",
 	} {
 		f.Add(s)
 	}

@@ -254,7 +254,7 @@ func evaluate(cfg *projects.Config, obs *Observation, now time.Time, usage map[s
 			reason := fmt.Sprintf("project %s was removed: %s/%s.toml is gone; terminated after the orphan grace whatever its lifecycle said (restore the file to keep them)",
 				name, projects.ProjectsDir, name)
 			for _, in := range insts {
-				d := &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: reason, Grace: time.Duration(admin.Safety.OrphanGrace)}
+				d := &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: reason, Grace: time.Duration(admin.Safety.OrphanGrace), Scope: scopeOrphan}
 				visit(decide(in, orphanPolicy(admin, nil), d, notify.KindOrphan, adminChannel, time.Time{}, now))
 			}
 			continue
@@ -282,12 +282,14 @@ func evaluate(cfg *projects.Config, obs *Observation, now time.Time, usage map[s
 				kind = notify.KindOverQuota
 				if v.Kind == limits.DisallowedType {
 					kind = notify.KindDisallowedType
+					demand.Scope = scopeType + in.Type
 				}
 			}
 			if in.Template != "" && p.Template(in.Template) == nil {
 				// The project still exists: its team owns the instance and is
 				// told, under its own mode (stop-only stops, never terminates).
-				demand = &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: fmt.Sprintf("template %s was removed from %s", in.Template, p.File), Grace: time.Duration(admin.Safety.OrphanGrace)}
+				demand = &lifecycle.Demand{Action: lifecycle.ActionTerminate, Reason: fmt.Sprintf("template %s was removed from %s", in.Template, p.File),
+					Grace: time.Duration(admin.Safety.OrphanGrace), Scope: scopeOrphan + ":" + in.Template}
 				kind = notify.KindOrphan
 				policy = orphanPolicy(admin, &policy)
 			}
@@ -301,6 +303,17 @@ func evaluate(cfg *projects.Config, obs *Observation, now time.Time, usage map[s
 		}
 	}
 }
+
+// The scopes of the demands whose notices are one value per project, stage
+// and run (lifecycle.Demand.Scope): every instance of a removed project
+// ("orphan"), of a removed template ("orphan:<template>"), and every running
+// instance of a disallowed type ("type:<type>") is under the demand at
+// once. Over-quota demands have none: the newest instances are chosen, and
+// which they are changes with the fleet.
+const (
+	scopeOrphan = "orphan"
+	scopeType   = "type:"
+)
 
 // evaluateFrozen decides the instances of a frozen project (invariant 5): its
 // team is still warned, by what of its file can be read (or the admins, when
