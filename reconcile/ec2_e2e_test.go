@@ -359,14 +359,8 @@ func TestWrongAccountCredentialsAbortBeforeAnyAction(t *testing.T) {
 	h := newHarness(t, twoProjects())
 	// The admin file says 210987654321; the credentials are the emulator's
 	// default account's, 123456789012.
-	clients, err := cloud.Connect(context.Background(), cloud.ConnectOptions{
-		EndpointURL: h.endpoint, MaxAttempts: 2,
-		Accounts: []cloud.Account{{Name: "ci", ID: "210987654321", Regions: []string{testRegion}, Where: "launchwarden.toml:7"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = Observe(context.Background(), h.config(), clients, nil, nil)
+	clients := h.env.Connect(t, 2, cloud.Account{Name: "ci", ID: "210987654321", Regions: []string{testRegion}, Where: "launchwarden.toml:7"})
+	_, err := Observe(context.Background(), h.config(), clients, nil, nil)
 	var ae *cloud.AccountError
 	if !errors.As(err, &ae) {
 		t.Fatalf("Observe error %v, want an account error", err)

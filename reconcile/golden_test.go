@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 	"github.com/launchwarden/launchwarden/lifecycle"
 	"github.com/launchwarden/launchwarden/projects"
 	"github.com/launchwarden/launchwarden/reconcile/sshkeys"
@@ -71,7 +72,7 @@ var testImage = cloud.Image{
 func goldenObservation(t *testing.T, cfg *projects.Config) *Observation {
 	keys := sshkeys.Result{}
 	for _, u := range []string{"alice", "bob", "carol"} {
-		keys.Keys = append(keys.Keys, sshkeys.Key{User: u, Type: "ssh-ed25519", Line: keyLine(t, u) + " github:" + u})
+		keys.Keys = append(keys.Keys, sshkeys.Key{User: u, Type: "ssh-ed25519", Line: testenv.KeyLine(t, u) + " github:" + u})
 	}
 	born := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
 	// inst is an instance as cloud.Observe gives it: launched from its

@@ -3,35 +3,29 @@ package reconcile
 import (
 	"cmp"
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 	"github.com/launchwarden/launchwarden/notify"
 	"github.com/launchwarden/launchwarden/projects"
 	"github.com/launchwarden/launchwarden/reconcile/sshkeys"
 )
 
 const (
-	testAccount = "123456789012"
-	testRegion  = "us-east-1"
+	testAccount = testenv.Account
+	testRegion  = testenv.Region
 	adminChan   = "#lw-admins"
 )
 
-var t0 = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+var t0 = testenv.T0
 
 // adminTOML is the admin file of the test config repos.
 const adminTOML = `
@@ -125,28 +119,16 @@ func (r *recorder) take() []notify.Digest {
 }
 
 // harness is a config repo, an EC2 emulator reached by the real SDK over
-// loopback HTTP, a GitHub keys server and a recording Slack.
+// loopback HTTP, a GitHub keys server and a recording Slack (testenv).
 type harness struct {
 	t        testing.TB
+	env      *testenv.Env
 	sim      *ec2sim.Sim
 	dir      string
 	clients  []*cloud.Client
 	keysURL  string
 	endpoint string
 	slack    *recorder
-	// state signs and verifies state tags, as the admin file's key would.
-	state *cloud.StateKeys
-}
-
-// testStateKey is the state key of the test harnesses.
-const testStateKey = "test-state-key-0123456789abcdef-0123456789abcdef"
-
-func newStateKeys(t testing.TB) *cloud.StateKeys {
-	k, err := cloud.NewStateKeys([]byte(testStateKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 func newHarness(t testing.TB, files map[string]string) *harness {
@@ -155,52 +137,24 @@ func newHarness(t testing.TB, files map[string]string) *harness {
 }
 
 // newHarnessIn is newHarness with clients for the given regions of the test
-// account (the config's launchwarden.toml must name the same).
+// account (the config's launchwarden.toml must name the same); only
+// testRegion has the test network and image.
 func newHarnessIn(t testing.TB, files map[string]string, regions ...string) *harness {
 	t.Helper()
-	sim := ec2sim.New(ec2sim.Options{Start: t0})
-	seedNetworkAndImage(sim)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	gh := httptest.NewServer(keysHandler(t))
-	t.Cleanup(gh.Close)
-
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", testRegion)
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	clients, err := cloud.Connect(context.Background(), cloud.ConnectOptions{
-		EndpointURL: srv.URL,
-		Accounts:    []cloud.Account{{Name: "test", ID: testAccount, Regions: regions}},
-		MaxAttempts: 2,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	state := newStateKeys(t)
-	for _, c := range clients {
-		c.Keys = state
-	}
-	h := &harness{t: t, sim: sim, dir: t.TempDir(), clients: clients, keysURL: gh.URL, endpoint: srv.URL, slack: &recorder{}, state: state}
+	env := testenv.New(t, testenv.Options{Start: t0})
+	clients := env.Connect(t, 2, cloud.Account{Name: "test", ID: testAccount, Regions: regions})
+	h := &harness{t: t, env: env, sim: env.Sim, dir: t.TempDir(), clients: clients, keysURL: env.KeysURL, endpoint: env.Endpoint, slack: &recorder{}}
 	h.write(files)
 	return h
 }
 
-// The VPC and subnet adminTOML configures, and the image templateTOML names.
+// The VPC and subnet adminTOML configures, and the owner of the images
+// templateTOML names.
 const (
-	testVPC     = "vpc-0123456789abcdef0"
-	testSubnet  = "subnet-0123456789abcdef0"
-	fedoraOwner = "125523088429"
+	testVPC     = testenv.VPC
+	testSubnet  = testenv.Subnet
+	fedoraOwner = testenv.ImageOwner
 )
-
-// seedNetworkAndImage gives the emulator what the test config names: its
-// VPC with one subnet, and testImage, public in the test region.
-func seedNetworkAndImage(sim *ec2sim.Sim) {
-	sim.AddVPC(testAccount, testRegion, ec2sim.VPC{ID: testVPC, CIDR: "10.0.0.0/16"})
-	sim.AddSubnet(testAccount, testRegion, ec2sim.Subnet{ID: testSubnet, VPCID: testVPC, AvailabilityZone: "us-east-1a", CIDR: "10.0.1.0/24"})
-	addImage(sim, testRegion, testImage)
-}
 
 // addImage registers a public image like im in region.
 func addImage(sim *ec2sim.Sim, region string, im cloud.Image) string {
@@ -217,17 +171,10 @@ func (h *harness) write(files map[string]string) {
 	if err := os.RemoveAll(filepath.Join(h.dir, "projects")); err != nil {
 		h.t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(h.dir, "projects"), 0o755); err != nil {
-		h.t.Fatal(err)
-	}
 	if _, ok := files["launchwarden.toml"]; !ok {
 		files["launchwarden.toml"] = adminTOML
 	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(h.dir, name), []byte(text), 0o644); err != nil {
-			h.t.Fatal(err)
-		}
-	}
+	testenv.WriteRepo(h.t, h.dir, files)
 }
 
 // config loads the repo; project problems are allowed (they freeze), admin
@@ -295,11 +242,7 @@ func (h *harness) templateID(project, template string) string {
 	if lt, ok := h.templates()[name]; ok {
 		return lt.ID
 	}
-	lt, err := h.clients[0].CreateTemplate(context.Background(), name, cloud.TemplateData{ImageID: "ami-0123456789abcdef0"}, managedTags(project, template))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return lt.ID
+	return testenv.EarlierTemplate(h.t, h.clients[0], name, project, template)
 }
 
 // launched returns tags as an instance launched from a project's template
@@ -307,18 +250,7 @@ func (h *harness) templateID(project, template string) string {
 // State tags in extra are signed for instance id as launchwarden writes them.
 func (h *harness) launched(id, project, template string, extra map[string]string) map[string]string {
 	h.t.Helper()
-	tags := map[string]string{"aws:ec2launchtemplate:id": h.templateID(project, template), cloud.TagProject: project, cloud.TagTemplate: template}
-	for k, v := range extra {
-		if cloud.IsStateTag(k) {
-			scope := id
-			if k == cloud.TagNotice {
-				scope = ""
-			}
-			v = h.state.Sign(scope, k, v)
-		}
-		tags[k] = v
-	}
-	return tags
+	return testenv.Launched(h.templateID(project, template), id, project, template, extra)
 }
 
 // stateTag returns the value of an instance's state tag if its signature
@@ -329,14 +261,7 @@ func (h *harness) stateTag(id, key string) string {
 	if !ok {
 		return ""
 	}
-	scope := id
-	if key == cloud.TagNotice {
-		scope = ""
-	}
-	if v, ok := h.state.Verify(scope, key, raw); ok {
-		return v
-	}
-	return "unsigned: " + raw
+	return testenv.Verify(id, key, raw)
 }
 
 func (h *harness) templates() map[string]ec2sim.LaunchTemplate {
@@ -393,39 +318,4 @@ func (h *harness) instance(id string) ec2sim.Instance {
 	}
 	h.t.Fatalf("instance %s not found", id)
 	return ec2sim.Instance{}
-}
-
-// userKeys are deterministic ed25519 keys per GitHub user.
-var userKeys sync.Map
-
-func keyLine(t testing.TB, user string) string {
-	if v, ok := userKeys.Load(user); ok {
-		return v.(string)
-	}
-	seed := make([]byte, ed25519.SeedSize)
-	copy(seed, user)
-	pub, err := ssh.NewPublicKey(ed25519.NewKeyFromSeed(seed).Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
-	userKeys.Store(user, line)
-	return line
-}
-
-// keysHandler serves /<user>.keys; users named "ghost" do not exist, and
-// under /broken-for-carol/ carol's keys fail with a 503.
-func keysHandler(t testing.TB) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user := strings.TrimSuffix(path.Base(r.URL.Path), ".keys")
-		if user == "ghost" {
-			http.NotFound(w, r)
-			return
-		}
-		if r.URL.Path == "/broken-for-carol/carol.keys" {
-			http.Error(w, "unicorn", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, keyLine(t, user))
-	})
 }

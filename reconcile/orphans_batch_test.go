@@ -8,6 +8,7 @@ import (
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 	"github.com/launchwarden/launchwarden/notify"
 )
 
@@ -36,7 +37,7 @@ func TestOrphanNoticesBatch(t *testing.T) {
 		if i >= orphans {
 			// Announced by an earlier release at t0+30m, terminating at t0+48h.
 			oldIDs[id] = true
-			tags[cloud.TagNotice] = h.state.Sign("", cloud.TagNotice,
+			tags[cloud.TagNotice] = testenv.State.Sign("", cloud.TagNotice,
 				fmt.Sprintf("terminate@2026-11-23T08:30:00Z p=packit r=earlier i=%s d=2026-11-25T08:00:00Z", id))
 		}
 		fleet = append(fleet, ec2sim.SeedInstance{ID: id, ImageID: "ami-0123456789abcdef0", InstanceType: "t3.large", State: "running",

@@ -4,72 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/slack-go/slack/slacktest"
-
 	"github.com/launchwarden/launchwarden/cloud"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 	slacknotify "github.com/launchwarden/launchwarden/notify/slack"
 )
-
-// slackServer is slack-go's test server with a chat.postMessage that
-// records what was posted and can be taken down.
-type slackServer struct {
-	*slacktest.Server
-	mu    sync.Mutex
-	down  bool
-	posts []url.Values
-}
-
-func newSlackServer(t testing.TB) *slackServer {
-	s := &slackServer{}
-	s.Server = slacktest.NewTestServer(func(c slacktest.Customize) {
-		c.Handle("/chat.postMessage", s.postMessage)
-	})
-	s.Start()
-	t.Cleanup(s.Stop)
-	return s
-}
-
-func (s *slackServer) postMessage(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	down := s.down
-	if !down {
-		s.posts = append(s.posts, r.PostForm)
-	}
-	s.mu.Unlock()
-	if down {
-		http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	io.WriteString(w, `{"ok":true,"channel":"C1","ts":"1.2"}`)
-}
-
-func (s *slackServer) setDown(down bool) {
-	s.mu.Lock()
-	s.down = down
-	s.mu.Unlock()
-}
-
-// take returns the posts since the last take.
-func (s *slackServer) take() []url.Values {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.posts
-	s.posts = nil
-	return p
-}
 
 // runSlack plans and applies once, sending through slack-go.
 func (h *harness) runSlack(sender *slacknotify.Sender) *Report {
@@ -81,13 +23,13 @@ func (h *harness) runSlack(sender *slacknotify.Sender) *Report {
 	return rep
 }
 
-func newSlackSender(s *slackServer) *slacknotify.Sender {
+func newSlackSender(s *testenv.Slack) *slacknotify.Sender {
 	return slacknotify.New(slacknotify.Options{Token: "xoxb-test-token", APIURL: s.GetAPIURL(), Backoff: time.Millisecond})
 }
 
 func TestSlackOutageThenRecoveryThroughSlackGo(t *testing.T) {
 	h := newHarness(t, threeProjects())
-	slack := newSlackServer(t)
+	slack := testenv.NewSlack(t, nil)
 	sender := newSlackSender(slack)
 	h.seed("i-00000000000000001", "t3.large", 0, ours("packit", "fedora"))
 
@@ -96,8 +38,8 @@ func TestSlackOutageThenRecoveryThroughSlackGo(t *testing.T) {
 		h.sim.Advance(time.Hour)
 		h.runSlack(sender)
 	}
-	slack.take()
-	slack.setDown(true)
+	slack.Take()
+	slack.Set(true, 0)
 	for hour := 18; hour <= 26; hour++ {
 		h.sim.Advance(time.Hour)
 		rep := h.runSlack(sender)
@@ -111,13 +53,13 @@ func TestSlackOutageThenRecoveryThroughSlackGo(t *testing.T) {
 
 	// Back at +27h: the warning is delivered with a deadline a full
 	// min_notice (2h) later, and the stop waits for it.
-	slack.setDown(false)
+	slack.Set(false, 0)
 	var timeline []string
 	for hour := 27; hour <= 30; hour++ {
 		h.sim.Advance(time.Hour)
 		rep := h.runSlack(sender)
-		for _, p := range slack.take() {
-			timeline = append(timeline, fmt.Sprintf("+%dh post to %s", hour, p.Get("channel")))
+		for _, p := range slack.Take() {
+			timeline = append(timeline, fmt.Sprintf("+%dh post to %s", hour, p.Channel))
 		}
 		for _, id := range rep.Stopped {
 			timeline = append(timeline, fmt.Sprintf("+%dh stopped %s", hour, id))
@@ -150,16 +92,16 @@ func TestMessageCountFivehundredInstancesTwentyProjects(t *testing.T) {
 	}
 	h.seed("i-0000000000000ffff", "t3.large", -time.Hour, ours("gone", "fedora")) // one orphan for the admins
 
-	slack := newSlackServer(t)
+	slack := testenv.NewSlack(t, nil)
 	sender := newSlackSender(slack)
 	h.runSlack(sender)
-	slack.take() // the first run also announces the new templates
+	slack.Take() // the first run also announces the new templates
 	h.sim.Advance(time.Hour)
 	h.runSlack(sender)
 	h.sim.Advance(time.Hour)
 	h.runSlack(sender)
 	// Runs at +1h and +2h: +1h has nothing new (all warned at +0h).
-	posts := slack.take()
+	posts := slack.Take()
 	if len(posts) != 0 {
 		t.Errorf("runs after the warnings posted %d messages, want 0", len(posts))
 	}
@@ -167,10 +109,10 @@ func TestMessageCountFivehundredInstancesTwentyProjects(t *testing.T) {
 	// The warned instances are all stopped at +4h, in one digest per team.
 	h.sim.Advance(2 * time.Hour)
 	rep := h.runSlack(sender)
-	posts = slack.take()
+	posts = slack.Take()
 	channels := map[string]int{}
 	for _, p := range posts {
-		channels[p.Get("channel")]++
+		channels[p.Channel]++
 	}
 	admin := channels[adminChan]
 	delete(channels, adminChan)
@@ -182,15 +124,15 @@ func TestMessageCountFivehundredInstancesTwentyProjects(t *testing.T) {
 		t.Errorf("stopped %d, want the cap of 20", len(rep.Stopped))
 	}
 	for _, p := range posts {
-		if p.Get("channel") != "#team00" {
+		if p.Channel != "#team00" {
 			continue
 		}
 		var blocks []map[string]any
-		if err := json.Unmarshal([]byte(p.Get("blocks")), &blocks); err != nil || len(blocks) == 0 || len(blocks) > 50 {
+		if err := json.Unmarshal([]byte(p.Form.Get("blocks")), &blocks); err != nil || len(blocks) == 0 || len(blocks) > 50 {
 			t.Errorf("#team00 digest: %d blocks, err %v", len(blocks), err)
 		}
-		if !strings.Contains(p.Get("text"), "stopping now") || !strings.Contains(p.Get("text"), "i-") {
-			t.Errorf("#team00 fallback text names no stopped instance: %q", p.Get("text"))
+		if !strings.Contains(p.Text, "stopping now") || !strings.Contains(p.Text, "i-") {
+			t.Errorf("#team00 fallback text names no stopped instance: %q", p.Text)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 )
 
 func twoProjects() map[string]string {
@@ -88,7 +89,7 @@ func TestFreshAccountGetsEveryTemplateAndGroup(t *testing.T) {
 		t.Errorf("network interfaces = %+v, want one with the template's own group in the admin's subnet", d.NetworkInterfaces)
 	}
 	for _, user := range []string{"alice", "bob"} {
-		if !strings.Contains(decode(t, d.UserData), keyLine(t, user)) {
+		if !strings.Contains(decode(t, d.UserData), testenv.KeyLine(t, user)) {
 			t.Errorf("user data lacks %s's key:\n%s", user, decode(t, d.UserData))
 		}
 	}
@@ -308,10 +309,10 @@ func TestGitHubDownKeepsCurrentKeys(t *testing.T) {
 		t.Fatalf("no new version for the added user")
 	}
 	ud := decode(t, v.Data.UserData)
-	if !strings.Contains(ud, keyLine(t, "carol")) {
+	if !strings.Contains(ud, testenv.KeyLine(t, "carol")) {
 		t.Errorf("carol's key was dropped while GitHub failed:\n%s", ud)
 	}
-	if !strings.Contains(ud, keyLine(t, "dave")) {
+	if !strings.Contains(ud, testenv.KeyLine(t, "dave")) {
 		t.Errorf("dave's key is missing:\n%s", ud)
 	}
 	var warned bool
