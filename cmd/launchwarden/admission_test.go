@@ -137,7 +137,7 @@ func TestTemplatesCloseAtQuotaAndTheGuardRefuses(t *testing.T) {
 		t.Errorf("closing took %d CreateTags calls, want 1", got)
 	}
 	if !slackSays(w, "#packit", "Launches closed", "4/4 vCPUs, and a t3.micro needs 2") {
-		t.Errorf("the team was not told launches closed: %q", w.slack.texts("#packit"))
+		t.Errorf("the team was not told launches closed: %q", w.slack.Texts("#packit"))
 	}
 	if sid := l.launch(t, lt, "t3.micro"); sid != "DenyClosedTemplates" {
 		t.Errorf("launch from the closed template refused by %q, want DenyClosedTemplates", sid)
@@ -175,7 +175,7 @@ func TestTemplatesCloseAtQuotaAndTheGuardRefuses(t *testing.T) {
 		t.Errorf("reopening took %d DeleteTags calls, want 1", got)
 	}
 	if !slackSays(w, "#packit", "Launches open again") {
-		t.Errorf("the team was not told launches opened: %q", w.slack.texts("#packit"))
+		t.Errorf("the team was not told launches opened: %q", w.slack.Texts("#packit"))
 	}
 
 	// Two launches race into the one free slot: IAM cannot count, both
@@ -191,7 +191,7 @@ func TestTemplatesCloseAtQuotaAndTheGuardRefuses(t *testing.T) {
 		t.Errorf("template tags at 6/4 vCPUs: %v, want closed", got)
 	}
 	if !slackSays(w, "#packit", "Over quota") {
-		t.Errorf("the over-quota instance was not announced: %q", w.slack.texts("#packit"))
+		t.Errorf("the over-quota instance was not announced: %q", w.slack.Texts("#packit"))
 	}
 	if sid := l.launch(t, lt, "t3.micro"); sid != "DenyClosedTemplates" {
 		t.Errorf("launch over quota refused by %q, want DenyClosedTemplates", sid)
@@ -200,7 +200,7 @@ func TestTemplatesCloseAtQuotaAndTheGuardRefuses(t *testing.T) {
 
 // slackSays reports whether one message to channel contains every part.
 func slackSays(w *world, channel string, parts ...string) bool {
-	for _, text := range w.slack.texts(channel) {
+	for _, text := range w.slack.Texts(channel) {
 		all := true
 		for _, p := range parts {
 			all = all && strings.Contains(text, p)

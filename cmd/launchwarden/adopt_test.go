@@ -10,6 +10,7 @@ import (
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 )
 
 func TestAdopt(t *testing.T) {
@@ -57,7 +58,7 @@ func TestAdopt(t *testing.T) {
 		t.Errorf("output %q", out)
 	}
 	raw := w.instances()["i-00000000000000ad1"].Tags[cloud.TagAdopted]
-	if v, ok := testStateKeys(t).Verify("i-00000000000000ad1", cloud.TagAdopted, raw); !ok || v != "packit/fedora" {
+	if v, ok := testenv.State.Verify("i-00000000000000ad1", cloud.TagAdopted, raw); !ok || v != "packit/fedora" {
 		t.Fatalf("adopted tag %q does not verify as packit/fedora", raw)
 	}
 

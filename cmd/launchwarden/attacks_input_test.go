@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 	"github.com/launchwarden/launchwarden/projects"
 )
 
@@ -144,13 +145,13 @@ func TestAttackSymlinkOutOfRepo(t *testing.T) {
 	code, runOut := w.runOut(t, "--log-format", "json")
 	checkOthersProceed(t, w, code, ids)
 	everything := out + runOut
-	for _, p := range w.slack.posts {
-		everything += p.channel + " " + p.text + "\n"
+	for _, p := range w.slack.Posts() {
+		everything += p.Channel + " " + p.Text + "\n"
 	}
 	if strings.Contains(everything, marker) {
 		t.Errorf("the link's target leaked into output or Slack:\n%s", everything)
 	}
-	if len(w.slack.posts) == 0 {
+	if len(w.slack.Posts()) == 0 {
 		t.Error("no Slack message at all: the leak check above is vacuous")
 	}
 }
@@ -160,7 +161,7 @@ func TestAttackSymlinkOutOfRepo(t *testing.T) {
 // binary returns at once with the pipe as a problem, and validate ends on
 // the first signal even while a load hangs.
 func TestAttackFIFOInProjects(t *testing.T) {
-	dir := writeRepo(t, map[string]string{"launchwarden.toml": faultAdmin(20), "projects/packit.toml": faultProject("packit")})
+	dir := testenv.WriteRepo(t, "", map[string]string{"launchwarden.toml": faultAdmin(20), "projects/packit.toml": faultProject("packit")})
 	if err := syscall.Mkfifo(filepath.Join(dir, "projects/pipe.toml"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +222,7 @@ func TestAttackNearMissFileName(t *testing.T) {
 // TestAttackUnknownDottedTable: [foo.bar] used to be reported without a
 // line number.
 func TestAttackUnknownDottedTable(t *testing.T) {
-	dir := writeRepo(t, map[string]string{"launchwarden.toml": faultAdmin(20),
+	dir := testenv.WriteRepo(t, "", map[string]string{"launchwarden.toml": faultAdmin(20),
 		"projects/packit.toml": faultProject("packit") + "\n[foo.bar]\nx = 1\n"})
 	_, out := validateOut(context.Background(), dir)
 	if want := `projects/packit.toml:17:1: foo: unknown table "foo"`; !strings.Contains(out, want) {
@@ -325,9 +326,9 @@ func TestAttackChannelHijack(t *testing.T) {
 	ids := w.expiredFleet(2)
 	code, _ := w.runOut(t)
 	checkOthersProceed(t, w, code, ids)
-	for _, p := range w.slack.posts {
-		if strings.Contains(p.text, "evil") && p.channel == "#lw-admins" && strings.Contains(p.text, "Extend") {
-			t.Errorf("a team digest of evil reached the admin channel: %s", p.text)
+	for _, p := range w.slack.Posts() {
+		if strings.Contains(p.Text, "evil") && p.Channel == "#lw-admins" && strings.Contains(p.Text, "Extend") {
+			t.Errorf("a team digest of evil reached the admin channel: %s", p.Text)
 		}
 	}
 }

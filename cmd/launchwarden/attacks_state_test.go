@@ -55,12 +55,10 @@ func (w *world) hours(t *testing.T, n int) {
 
 // adminText is everything posted to the admin channel so far.
 func (w *world) adminText() string {
-	w.slack.mu.Lock()
-	defer w.slack.mu.Unlock()
 	var b strings.Builder
-	for _, p := range w.slack.posts {
-		if p.channel == "#lw-admins" {
-			b.WriteString(p.text + "\n")
+	for _, p := range w.slack.Posts() {
+		if p.Channel == "#lw-admins" {
+			b.WriteString(p.Text + "\n")
 		}
 	}
 	return b.String()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 )
 
 func TestExtend(t *testing.T) {
@@ -21,7 +22,7 @@ func TestExtend(t *testing.T) {
 	seed := func(id string) {
 		sim.Seed(ec2sim.SeedInstance{ID: id, ImageID: "ami-0a7c3e1f5d2b48a91", InstanceType: "t3.large", State: "running",
 			LaunchTime: born, AttachTime: born, Account: "123456789012", Region: "us-east-1",
-			Tags: launchedTags(t, lt, id, "packit", "fedora", nil)})
+			Tags: testenv.Launched(lt, id, "packit", "fedora", nil)})
 	}
 	seed("i-00000000000000001")
 	seed("i-0c1d2e3f4a5b6c7d8") // has an [[extensions]] entry in packit.toml
@@ -36,7 +37,7 @@ func TestExtend(t *testing.T) {
 	expiresAt := func(id string) string {
 		for _, in := range sim.Instances("123456789012", "us-east-1") {
 			if in.ID == id {
-				v, ok := testStateKeys(t).Verify(id, cloud.TagExpiresAt, in.Tags[cloud.TagExpiresAt])
+				v, ok := testenv.State.Verify(id, cloud.TagExpiresAt, in.Tags[cloud.TagExpiresAt])
 				if !ok {
 					v = "unsigned " + in.Tags[cloud.TagExpiresAt]
 				}
@@ -96,7 +97,7 @@ func TestStatus(t *testing.T) {
 	lt := templateID(t, sim, "", endpoint, "", "123456789012", "eu-central-1", "packit", "fedora")
 	sim.Seed(ec2sim.SeedInstance{ID: "i-00000000000000001", ImageID: "ami-0a7c3e1f5d2b48a91", InstanceType: "t3.large", State: "running",
 		LaunchTime: born, AttachTime: born, Account: "123456789012", Region: "eu-central-1",
-		Tags: launchedTags(t, lt, "i-00000000000000001", "packit", "fedora", nil)})
+		Tags: testenv.Launched(lt, "i-00000000000000001", "packit", "fedora", nil)})
 	sim.Seed(ec2sim.SeedInstance{ID: "i-00000000000000002", ImageID: "ami-0a7c3e1f5d2b48a91", InstanceType: "t3.large", State: "running",
 		LaunchTime: born, AttachTime: born, Account: "123456789012", Region: "us-east-1"}) // not ours
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -18,10 +17,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/slack-go/slack/slacktest"
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 	"github.com/launchwarden/launchwarden/notify"
 	"github.com/launchwarden/launchwarden/projects"
 	"github.com/launchwarden/launchwarden/reconcile"
@@ -32,8 +31,6 @@ import (
 // fails and hangs, Slack goes down, the clock jumps, a config file is cut
 // in half, the process is killed mid-apply — and check that the state the
 // runs leave behind keeps every invariant of docs/design.md.
-
-var faultT0 = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 
 const faultTokenEnv = "LW_FAULT_SLACK_TOKEN"
 
@@ -69,7 +66,7 @@ min_notice = "2h"
 max_destructive_per_run = %d
 orphan_grace = "1d"
 enforce = true
-`+stateTOML, faultTokenEnv, maxDestructive)
+`+testenv.StateTOML, faultTokenEnv, maxDestructive)
 }
 
 // faultProject is a project file with one template.
@@ -99,15 +96,15 @@ type world struct {
 	sim      *ec2sim.Sim
 	endpoint string
 	keysURL  string
-	slack    *slackRecorder
+	slack    slackRecorder
 	dir      string
 }
 
 func newWorld(t *testing.T, files map[string]string) *world {
 	t.Helper()
-	sim, endpoint, keysURL := startEmulator(t, faultT0)
+	sim, endpoint, keysURL := startEmulator(t, testenv.T0)
 	t.Setenv(faultTokenEnv, "xoxb-fault-test")
-	return &world{t: t, sim: sim, endpoint: endpoint, keysURL: keysURL, slack: newSlackRecorder(t, sim), dir: writeRepo(t, files)}
+	return &world{t: t, sim: sim, endpoint: endpoint, keysURL: keysURL, slack: newSlackRecorder(t, sim), dir: testenv.WriteRepo(t, "", files)}
 }
 
 // templateID returns the ID of project's template "fedora" (see templateID).
@@ -122,7 +119,7 @@ func (w *world) templateID(project string) string {
 func (w *world) seed(id, project, state string, age time.Duration, extra map[string]string) {
 	tags := map[string]string{"Name": id}
 	if project != "" {
-		tags = launchedTags(w.t, w.templateID(project), id, project, "fedora", extra)
+		tags = testenv.Launched(w.templateID(project), id, project, "fedora", extra)
 		tags["Name"] = id
 	} else {
 		for k, v := range extra {
@@ -190,119 +187,18 @@ func acted(before, after map[string]ec2sim.Instance) map[string]string {
 	return out
 }
 
-// slackRecorder is slack-go's test server with a chat.postMessage that
-// records each message with the emulator's time, and can be down or rate
-// limiting.
-type slackRecorder struct {
-	*slacktest.Server
-	sim *ec2sim.Sim
-	// onPost, if set, is called after each post is recorded.
-	onPost func()
+// slackRecorder is testenv's Slack server, stamping posts with the
+// emulator's time, read as digests.
+type slackRecorder struct{ *testenv.Slack }
 
-	mu          sync.Mutex
-	run         int
-	down        bool
-	rateLimited int // answer this many posts with 429 first
-	// refuse answers posts to a channel with a Slack error code (e.g.
-	// channel_not_found), or with an HTTP status when the code is "503".
-	refuse map[string]string
-	posts  []slackPost
-}
-
-type slackPost struct {
-	at            time.Time
-	run           int // the recorder's run number when posted
-	channel, text string
-}
-
-func newSlackRecorder(t *testing.T, sim *ec2sim.Sim) *slackRecorder {
-	s := &slackRecorder{sim: sim}
-	s.Server = slacktest.NewTestServer(func(c slacktest.Customize) {
-		c.Handle("/chat.postMessage", s.postMessage)
-	})
-	s.Start()
-	t.Cleanup(s.Stop)
-	return s
-}
-
-func (s *slackRecorder) postMessage(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if s.onPost != nil {
-		defer s.onPost()
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	channel := r.PostForm.Get("channel")
-	switch {
-	case s.down || s.refuse[channel] == "503":
-		http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
-		return
-	case s.refuse[channel] == "429":
-		w.Header().Set("Retry-After", "0")
-		w.WriteHeader(http.StatusTooManyRequests)
-		return
-	case s.refuse[channel] != "":
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"ok":false,"error":%q}`, s.refuse[channel])
-		return
-	case s.rateLimited > 0:
-		s.rateLimited--
-		w.Header().Set("Retry-After", "1")
-		w.WriteHeader(http.StatusTooManyRequests)
-		return
-	}
-	s.posts = append(s.posts, slackPost{at: s.sim.Now(), run: s.run, channel: channel, text: r.PostForm.Get("text")})
-	w.Header().Set("Content-Type", "application/json")
-	io.WriteString(w, `{"ok":true,"channel":"C1","ts":"1.2"}`)
-}
-
-func (s *slackRecorder) set(down bool, rateLimited int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.down, s.rateLimited = down, rateLimited
-}
-
-// refuseChannel makes posts to channel fail with code ("" to accept them
-// again): a Slack error code, or "503" for HTTP 503, or "429" for a rate
-// limit with Retry-After: 0 (a temporary failure that costs no wait).
-func (s *slackRecorder) refuseChannel(channel, code string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.refuse == nil {
-		s.refuse = map[string]string{}
-	}
-	s.refuse[channel] = code
-}
-
-// texts returns the text of every post to channel so far.
-func (s *slackRecorder) texts(channel string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, p := range s.posts {
-		if p.channel == channel {
-			out = append(out, p.text)
-		}
-	}
-	return out
-}
-
-// startRun numbers the posts that follow.
-func (s *slackRecorder) startRun(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.run = n
+func newSlackRecorder(t *testing.T, sim *ec2sim.Sim) slackRecorder {
+	return slackRecorder{testenv.NewSlack(t, sim.Now)}
 }
 
 // notices returns every instance line of every post so far.
-func (s *slackRecorder) notices() []delivered {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s slackRecorder) notices() []delivered {
 	var out []delivered
-	for _, p := range s.posts {
+	for _, p := range s.Posts() {
 		out = append(out, parseDigest(p)...)
 	}
 	return out
@@ -343,10 +239,10 @@ var titleKinds = func() map[string]notify.Kind {
 
 // parseDigest reads the instance lines of a digest's plain text (the
 // message's fallback text, notify.RenderText).
-func parseDigest(p slackPost) []delivered {
+func parseDigest(p testenv.Post) []delivered {
 	var out []delivered
 	section := ""
-	for line := range strings.Lines(p.text) {
+	for line := range strings.Lines(p.Text) {
 		line = strings.TrimRight(line, "\n")
 		if m := sectionTitle.FindStringSubmatch(line); m != nil {
 			section = string(titleKinds[m[1]])
@@ -356,7 +252,7 @@ func parseDigest(p slackPost) []delivered {
 		if m == nil {
 			continue
 		}
-		d := delivered{at: p.at, run: p.run, channel: p.channel, kind: section, instance: m[1], action: m[2]}
+		d := delivered{at: p.At, run: p.Run, channel: p.Channel, kind: section, instance: m[1], action: m[2]}
 		if m[3] != "" {
 			d.deadline, _ = time.Parse("2006-01-02 15:04", m[3])
 		}
@@ -432,14 +328,8 @@ func (w *world) checkTemplatesConverged(t *testing.T) {
 		t.Errorf("%d templates and %d groups, want %d of each", len(got), len(groups), len(want))
 	}
 
-	clients, err := cloud.Connect(context.Background(), cloud.ConnectOptions{EndpointURL: w.endpoint,
-		Accounts: []cloud.Account{{Name: "test", ID: serveAccount, Regions: []string{serveRegion}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range clients {
-		c.Keys = testStateKeys(t) // the markers are read as a run reads them
-	}
+	// The clients hold the state key: the markers are read as a run reads them.
+	clients := testenv.Connect(t, w.endpoint, 0)
 	obs, err := reconcile.Observe(context.Background(), cfg, clients, &sshkeys.Fetcher{BaseURL: w.keysURL}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -580,7 +470,7 @@ func (w *world) dueForTermination(n int, protected map[int]bool) []string {
 		id := fmt.Sprintf("i-%017x", 0xd000+i)
 		w.sim.Seed(ec2sim.SeedInstance{ID: id, ImageID: "ami-0123456789abcdef0", InstanceType: "t3.micro", State: ec2sim.StateStopped,
 			LaunchTime: born, AttachTime: born, Account: serveAccount, Region: serveRegion, TerminationProtection: protected[i],
-			Tags: launchedTags(w.t, w.templateID("packit"), id, "packit", "fedora",
+			Tags: testenv.Launched(w.templateID("packit"), id, "packit", "fedora",
 				map[string]string{cloud.TagNotice: announced("terminate", "packit", w.sim.Now().Add(-time.Hour))})})
 		ids = append(ids, id)
 	}
@@ -685,7 +575,7 @@ func TestSlackDownThenRateLimitedDestroysNothingUntilDelivered(t *testing.T) {
 
 	// Down at +1h (the warning is due) and at +9h (past expiry): nothing
 	// is destroyed, not even what was announced before the outage.
-	w.slack.set(true, 0)
+	w.slack.Set(true, 0)
 	for _, hours := range []time.Duration{1, 8} {
 		w.sim.Advance(hours * time.Hour)
 		before := w.instances()
@@ -701,7 +591,7 @@ func TestSlackDownThenRateLimitedDestroysNothingUntilDelivered(t *testing.T) {
 	// Back, but answering the first post with 429 Retry-After: 1. The
 	// warning goes out with a deadline a full min_notice away; the stop
 	// waits for it.
-	w.slack.set(false, 1)
+	w.slack.Set(false, 1)
 	var timeline []string
 	for range 3 {
 		w.sim.Advance(time.Hour)
@@ -712,12 +602,12 @@ func TestSlackDownThenRateLimitedDestroysNothingUntilDelivered(t *testing.T) {
 		delete(mine, announced[0]) // announced before the test began
 		checkAnnounced(t, mine, w.sim.Now(), w.slack.notices(), 2*time.Hour)
 		for id, a := range acts {
-			timeline = append(timeline, fmt.Sprintf("+%s %s %s", w.sim.Now().Sub(faultT0), a, id))
+			timeline = append(timeline, fmt.Sprintf("+%s %s %s", w.sim.Now().Sub(testenv.T0), a, id))
 		}
 	}
 	var told []string
 	for _, d := range w.slack.notices() {
-		told = append(told, fmt.Sprintf("+%s %s %s %s", d.at.Sub(faultT0), d.kind, d.instance, d.action))
+		told = append(told, fmt.Sprintf("+%s %s %s %s", d.at.Sub(testenv.T0), d.kind, d.instance, d.action))
 	}
 	slices.Sort(told)
 	slices.Sort(timeline)

@@ -65,17 +65,17 @@ func TestAttackChannelClaimFreezesOnlyTheClaimant(t *testing.T) {
 		}
 	}
 	var toPackit, malloryToAdmins bool
-	for _, p := range w.slack.posts {
+	for _, p := range w.slack.Posts() {
 		switch {
-		case p.channel == "#packit" && strings.Contains(p.text, "mallory"):
-			t.Errorf("mallory's news reached #packit: %s", p.text)
-		case p.channel == "#packit":
+		case p.Channel == "#packit" && strings.Contains(p.Text, "mallory"):
+			t.Errorf("mallory's news reached #packit: %s", p.Text)
+		case p.Channel == "#packit":
 			toPackit = true
-		case p.channel == "#lw-admins" && strings.Contains(p.text, "is the channel of project packit"):
+		case p.Channel == "#lw-admins" && strings.Contains(p.Text, "is the channel of project packit"):
 			malloryToAdmins = true
 		}
 	}
 	if !toPackit || !malloryToAdmins {
-		t.Errorf("packit told in #packit: %v; admins told mallory's claim is refused: %v\n%+v", toPackit, malloryToAdmins, w.slack.posts)
+		t.Errorf("packit told in #packit: %v; admins told mallory's claim is refused: %v\n%+v", toPackit, malloryToAdmins, w.slack.Posts())
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 	"github.com/launchwarden/launchwarden/notify"
 	slacknotify "github.com/launchwarden/launchwarden/notify/slack"
 	"github.com/launchwarden/launchwarden/projects"
@@ -66,7 +67,7 @@ button_extend = "1d"
 
 [safety]
 enforce = true
-` + stateTOML
+` + testenv.StateTOML
 
 const clickTemplateTOML = `
 [[templates]]
@@ -96,7 +97,7 @@ func newClickEnv(t *testing.T) *clickEnv {
 	t.Helper()
 	sim, endpoint, keysURL := startEmulator(t, clickStart)
 	t.Setenv(clickSecretEnv, clickSecret)
-	dir := writeRepo(t, map[string]string{
+	dir := testenv.WriteRepo(t, "", map[string]string{
 		"launchwarden.toml":     clickAdminTOML,
 		"projects/packit.toml":  "owners = [\"alice\"]\n\n[slack]\nchannel = \"#packit\"\n" + clickTemplateTOML,
 		"projects/cockpit.toml": "owners = [\"bob\"]\n\n[slack]\nchannel = \"C0COCKPIT1\"\n" + clickTemplateTOML,
@@ -105,20 +106,20 @@ func newClickEnv(t *testing.T) *clickEnv {
 	lt := templateID(t, sim, dir, endpoint, keysURL, serveAccount, serveRegion, "packit", "fedora")
 	seed := func(what, id string, born time.Time, state string, tags map[string]string) {
 		ce.ids[what] = id
-		sim.Seed(ec2sim.SeedInstance{ID: id, ImageID: testImage, InstanceType: "t3.micro", State: state,
+		sim.Seed(ec2sim.SeedInstance{ID: id, ImageID: testenv.Image, InstanceType: "t3.micro", State: state,
 			LaunchTime: born, AttachTime: born, Account: serveAccount, Region: serveRegion, Tags: tags})
 	}
 	warned := "stop@2026-11-25T06:00:01Z p=packit r=" + clickRun
 	born := clickStart.Add(-20 * time.Hour) // ttl 1d: expires in 4h, warned by the digest of clickRun
-	seed("valid", "i-00000000000000001", born, "running", launchedTags(t, lt, "i-00000000000000001", "packit", "fedora", map[string]string{cloud.TagNotice: warned}))
+	seed("valid", "i-00000000000000001", born, "running", testenv.Launched(lt, "i-00000000000000001", "packit", "fedora", map[string]string{cloud.TagNotice: warned}))
 	seed("foreign", "i-00000000000000002", born, "running", map[string]string{cloud.TagProject: "packit", cloud.TagTemplate: "fedora"})
-	seed("terminated", "i-00000000000000003", born, "terminated", launchedTags(t, lt, "i-00000000000000003", "packit", "fedora", nil))
+	seed("terminated", "i-00000000000000003", born, "terminated", testenv.Launched(lt, "i-00000000000000003", "packit", "fedora", nil))
 	old := clickStart.Add(-10*24*time.Hour + time.Hour) // at its 10d max lifetime in an hour
-	seed("capped", "i-00000000000000004", old, "running", launchedTags(t, lt, "i-00000000000000004", "packit", "fedora",
+	seed("capped", "i-00000000000000004", old, "running", testenv.Launched(lt, "i-00000000000000004", "packit", "fedora",
 		map[string]string{cloud.TagExpiresAt: old.Add(10 * 24 * time.Hour).Format(time.RFC3339)}))
-	seed("entry", "i-00000000000000005", born, "running", launchedTags(t, lt, "i-00000000000000005", "packit", "fedora", nil))
+	seed("entry", "i-00000000000000005", born, "running", testenv.Launched(lt, "i-00000000000000005", "packit", "fedora", nil))
 	newer := "stop@2026-11-25T06:30:00Z p=packit r=20261125T063000-0b1c"
-	seed("stale", "i-00000000000000006", born, "running", launchedTags(t, lt, "i-00000000000000006", "packit", "fedora", map[string]string{cloud.TagNotice: newer}))
+	seed("stale", "i-00000000000000006", born, "running", testenv.Launched(lt, "i-00000000000000006", "packit", "fedora", map[string]string{cloud.TagNotice: newer}))
 	if err := os.WriteFile(dir+"/projects/packit.toml", []byte("owners = [\"alice\"]\n\n[slack]\nchannel = \"#packit\"\n"+clickTemplateTOML+
 		"\n[[extensions]]\ninstance = \"i-00000000000000005\"\nuntil = 2026-11-27T00:00:00Z\nreason = \"release testing\"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -255,7 +256,7 @@ func (ce *clickEnv) tag(t *testing.T, id, key string) string {
 		if !ok || !cloud.IsStateTag(key) {
 			return v
 		}
-		if s, ok := testStateKeys(t).Verify(id, key, v); ok {
+		if s, ok := testenv.State.Verify(id, key, v); ok {
 			return s
 		}
 		return "forged: " + v
@@ -412,7 +413,7 @@ func TestServeAnswersExtendClicks(t *testing.T) {
 	now := time.Now().UTC()
 	born := now.Add(-20 * time.Hour)
 	id := se.sim.Seed(ec2sim.SeedInstance{InstanceType: "t3.micro", LaunchTime: born, AttachTime: born,
-		Tags: launchedTags(t, se.templateID(t), "", "packit", "fedora", nil)})
+		Tags: testenv.Launched(se.templateID(t), "", "packit", "fedora", nil)})
 
 	answers := make(chan string, 1)
 	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -460,7 +461,7 @@ func TestServeAnswersExtendClicks(t *testing.T) {
 		}
 	}
 	want := born.Add(48 * time.Hour).Truncate(time.Second).Format(time.RFC3339) // ttl 1d, plus the button's 1d
-	if v, ok := testStateKeys(t).Verify(id, cloud.TagExpiresAt, tags[cloud.TagExpiresAt]); !ok || v != want {
+	if v, ok := testenv.State.Verify(id, cloud.TagExpiresAt, tags[cloud.TagExpiresAt]); !ok || v != want {
 		t.Errorf("expires-at %q (verified %t), want %s", tags[cloud.TagExpiresAt], ok, want)
 	}
 }

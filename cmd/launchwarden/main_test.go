@@ -105,7 +105,7 @@ func TestKilledRunsConverge(t *testing.T) {
 	srv := httptest.NewServer(k.handler(w.sim))
 	defer srv.Close()
 	w.endpoint = srv.URL
-	w.slack.onPost = func() { k.point(false); k.point(true) }
+	w.slack.OnPost = func() { k.point(false); k.point(true) }
 
 	projectNames := []string{"packit", "cockpit", "osbuild"}
 	next := 1
@@ -164,7 +164,7 @@ func TestKilledRunsConverge(t *testing.T) {
 		}
 
 		runs++
-		w.slack.startRun(runs)
+		w.slack.StartRun(runs)
 		before := w.instances()
 		cmd := exec.Command(os.Args[0], w.runArgs("--log-format", "json")...)
 		cmd.Env = append(os.Environ(), "LAUNCHWARDEN_TEST_MAIN=1")
@@ -182,7 +182,7 @@ func TestKilledRunsConverge(t *testing.T) {
 		record(runs, before)
 
 		runs++
-		w.slack.startRun(runs)
+		w.slack.StartRun(runs)
 		before = w.instances()
 		if code := w.run(t); code != exitOK && code != exitUnsafe {
 			t.Errorf("run %d after a kill exited %d", runs, code)

@@ -22,7 +22,7 @@ func TestPromiseSlackDownForDays(t *testing.T) {
 	w.seed(id, "packit", ec2sim.StateRunning, 20*time.Hour, nil) // expires in 4h
 	announced := w.expiredFleet(1)                               // its stop was announced before the outage
 
-	w.slack.set(true, 0)
+	w.slack.Set(true, 0)
 	for range 2 { // day 1 and day 3 of the outage
 		w.sim.Advance(36 * time.Hour)
 		if code := w.run(t); code != exitFailed {
@@ -40,7 +40,7 @@ func TestPromiseSlackDownForDays(t *testing.T) {
 
 	// Back: the warning goes out with a full min_notice (2h) from now; the
 	// stop announced before the outage goes ahead, as announced.
-	w.slack.set(false, 0)
+	w.slack.Set(false, 0)
 	w.sim.Advance(time.Hour)
 	back := w.sim.Now()
 	if code := w.run(t); code != exitOK {
@@ -77,7 +77,7 @@ func TestPromiseChannelRefusedForGood(t *testing.T) {
 		"projects/packit.toml": faultProject("packit"), "projects/cockpit.toml": faultProject("cockpit")})
 	ids := w.expiredFleet(1) // packit's, stop announced and due
 	w.seed("i-0000000000000c0c1", "cockpit", ec2sim.StateRunning, 20*time.Hour, nil)
-	w.slack.refuseChannel("#packit", "channel_not_found")
+	w.slack.Refuse("#packit", "channel_not_found")
 
 	for run := range 3 {
 		if code := w.run(t); code != exitFailed {
@@ -89,7 +89,7 @@ func TestPromiseChannelRefusedForGood(t *testing.T) {
 		w.sim.Advance(time.Hour)
 	}
 	told := 0
-	for _, text := range w.slack.texts("#lw-admins") {
+	for _, text := range w.slack.Texts("#lw-admins") {
 		if strings.Contains(text, "digest for #packit not delivered (permanent failure") && strings.Contains(text, "channel_not_found") {
 			told++
 		}
@@ -105,7 +105,7 @@ func TestPromiseChannelRefusedForGood(t *testing.T) {
 		t.Error("the other team was not warned while #packit was refused")
 	}
 
-	w.slack.refuseChannel("#packit", "")
+	w.slack.Refuse("#packit", "")
 	if code := w.run(t); code != exitOK {
 		t.Errorf("run with the channel fixed exited %d, want 0", code)
 	}
@@ -123,7 +123,7 @@ func TestPromiseAdminChannelBroken(t *testing.T) {
 	ids := w.expiredFleet(1)
 	const orphan = "i-0000000000000dead"
 	w.seed(orphan, "gone", ec2sim.StateRunning, time.Hour, nil)
-	w.slack.refuseChannel("#lw-admins", "is_archived")
+	w.slack.Refuse("#lw-admins", "is_archived")
 
 	if code := w.run(t); code != exitFailed {
 		t.Errorf("run exited %d, want %d", code, exitFailed)

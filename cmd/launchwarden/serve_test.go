@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"io"
 	"log/slog"
 	"maps"
@@ -19,20 +17,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/robfig/cron/v3"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 )
 
 // These tests run serve in-process against the EC2 emulator over loopback
 // HTTP, with a config repo in a temp dir and a local GitHub keys server, and
 // watch it through its own /metrics, /healthz and /readyz.
-
-const (
-	serveAccount = "123456789012" // the emulator's default account
-	serveRegion  = "us-east-1"
-)
 
 const serveAdminTOML = `schedule = "@every 1h"
 
@@ -61,7 +54,7 @@ min_notice = "2h"
 [safety]
 max_destructive_per_run = 20
 enforce = true
-` + stateTOML
+` + testenv.StateTOML
 
 const servePackitTOML = `owners = ["alice"]
 
@@ -93,19 +86,8 @@ type serveEnv struct {
 func newServeEnv(t *testing.T) *serveEnv {
 	t.Helper()
 	sim, endpoint, keysURL := startEmulator(t, time.Now().UTC().Truncate(time.Second))
-	dir := writeRepo(t, map[string]string{"launchwarden.toml": serveAdminTOML, "projects/packit.toml": servePackitTOML})
+	dir := testenv.WriteRepo(t, "", map[string]string{"launchwarden.toml": serveAdminTOML, "projects/packit.toml": servePackitTOML})
 	return &serveEnv{sim: sim, endpoint: endpoint, keysURL: keysURL, dir: dir}
-}
-
-// userKey is a deterministic ed25519 public key line for a GitHub user.
-func userKey(t *testing.T, user string) string {
-	seed := sha256.Sum256([]byte(user))
-	pub, err := ssh.NewPublicKey(ed25519.NewKeyFromSeed(seed[:]).Public())
-	if err != nil {
-		t.Error(err)
-		return ""
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
 }
 
 // writeAdmin replaces the admin file atomically, as git-sync does.
@@ -260,7 +242,7 @@ func TestServeRunsOnScheduleAndKeepsLastGoodConfig(t *testing.T) {
 	waitFor(t, "the template", s.stderr, func() bool { return len(se.templates()) == 1 })
 	var fleet []string
 	for range 2 { // launched from the template the first run made
-		fleet = append(fleet, se.sim.Seed(ec2sim.SeedInstance{InstanceType: "t3.micro", Tags: launchedTags(t, se.templateID(t), "", "packit", "fedora", nil)}))
+		fleet = append(fleet, se.sim.Seed(ec2sim.SeedInstance{InstanceType: "t3.micro", Tags: testenv.Launched(se.templateID(t), "", "packit", "fedora", nil)}))
 	}
 
 	// Runs happen on the schedule and succeed.
@@ -379,14 +361,7 @@ func keys(m map[string]float64) []string {
 
 func connectTest(t *testing.T, se *serveEnv) *cloud.Client {
 	t.Helper()
-	clients, err := cloud.Connect(t.Context(), cloud.ConnectOptions{
-		EndpointURL: se.endpoint,
-		Accounts:    []cloud.Account{{Name: "test", ID: serveAccount, Regions: []string{serveRegion}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return clients[0]
+	return testenv.Connect(t, se.endpoint, 0)[0]
 }
 
 func TestServeLetsARunningRunFinishOnSignal(t *testing.T) {
@@ -449,7 +424,7 @@ func seedDue(t *testing.T, se *serveEnv) string {
 		InstanceType: "t3.micro",
 		LaunchTime:   now.Add(-72 * time.Hour),
 		AttachTime:   now.Add(-72 * time.Hour),
-		Tags: launchedTags(t, se.templateID(t), "", "packit", "fedora",
+		Tags: testenv.Launched(se.templateID(t), "", "packit", "fedora",
 			map[string]string{cloud.TagNotice: announced("stop", "packit", now.Add(-time.Hour))}),
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 )
 
 // typeLookups records the instance types each DescribeInstanceTypes call
@@ -112,6 +113,6 @@ func seedOfType(t *testing.T, se *serveEnv, instanceType string) {
 		InstanceType: instanceType,
 		LaunchTime:   now.Add(-time.Hour),
 		AttachTime:   now.Add(-time.Hour),
-		Tags:         launchedTags(t, se.templateID(t), "", "packit", "fedora", nil),
+		Tags:         testenv.Launched(se.templateID(t), "", "packit", "fedora", nil),
 	})
 }

@@ -9,54 +9,21 @@ import (
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 	"github.com/launchwarden/launchwarden/reconcile"
 )
 
-// The state key of the command tests: startEmulator puts it in the
-// environment under testStateKeyEnv, and the test admin files name that
-// variable in their [state] table (stateTOML); examples/config-repo names
-// exampleStateKeyEnv.
-const (
-	testStateKeyEnv    = "LW_TEST_STATE_KEY"
-	exampleStateKeyEnv = "LAUNCHWARDEN_STATE_KEY"
-	testStateKey       = "cmd-test-state-key-0123456789abcdef-0123456789"
-	stateTOML          = "\n[state]\nkey_env = \"" + testStateKeyEnv + "\"\n"
-)
+// The example config repo's state key variable; startEmulator sets it to
+// testenv.StateKey, as it sets testenv.StateKeyEnv, which the test admin
+// files name (testenv.StateTOML).
+const exampleStateKeyEnv = "LAUNCHWARDEN_STATE_KEY"
 
 // exampleEnv answers the example config repo's state key variable.
 func exampleEnv(name string) string {
-	if name == exampleStateKeyEnv || name == testStateKeyEnv {
-		return testStateKey
+	if name == exampleStateKeyEnv || name == testenv.StateKeyEnv {
+		return testenv.StateKey
 	}
 	return ""
-}
-
-func testStateKeys(t testing.TB) *cloud.StateKeys {
-	t.Helper()
-	k, err := cloud.NewStateKeys([]byte(testStateKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-// signed returns tags with the value of every state tag signed for
-// instance id, as launchwarden writes them.
-func signed(t testing.TB, id string, tags map[string]string) map[string]string {
-	t.Helper()
-	k := testStateKeys(t)
-	out := make(map[string]string, len(tags))
-	for key, v := range tags {
-		if cloud.IsStateTag(key) {
-			scope := id
-			if key == cloud.TagNotice {
-				scope = ""
-			}
-			v = k.Sign(scope, key, v)
-		}
-		out[key] = v
-	}
-	return out
 }
 
 // announced is the notice value a run gave when it announced stage for a
@@ -106,26 +73,6 @@ func templateID(t testing.TB, sim *ec2sim.Sim, dir, endpoint, keysURL, account, 
 			return id
 		}
 	}
-	clients, err := cloud.Connect(ctx, cloud.ConnectOptions{EndpointURL: endpoint, Accounts: []cloud.Account{{ID: account, Regions: []string{region}}}, MaxAttempts: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lt, err := clients[0].CreateTemplate(ctx, name, cloud.TemplateData{ImageID: "ami-0123456789abcdef0"},
-		map[string]string{cloud.TagManaged: "true", cloud.TagProject: project, cloud.TagTemplate: template})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lt.ID
-}
-
-// launchedTags returns the tags of an instance launched from a project's
-// template (EC2's launch template tag and the template's labels), with
-// extra tags, state tags signed for id.
-func launchedTags(t testing.TB, ltID, id, project, template string, extra map[string]string) map[string]string {
-	t.Helper()
-	tags := map[string]string{"aws:ec2launchtemplate:id": ltID, cloud.TagProject: project, cloud.TagTemplate: template}
-	for k, v := range signed(t, id, extra) {
-		tags[k] = v
-	}
-	return tags
+	clients := testenv.Connect(t, endpoint, 2, cloud.Account{ID: account, Regions: []string{region}})
+	return testenv.EarlierTemplate(t, clients[0], name, project, template)
 }

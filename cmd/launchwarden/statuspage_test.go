@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 )
 
 // These tests drive serve's status pages on the emulator: serve plans at
@@ -31,7 +32,7 @@ const (
 func newPageEnv(t *testing.T) *serveEnv {
 	t.Helper()
 	sim, endpoint, keysURL := startEmulator(t, pageT0)
-	dir := writeRepo(t, map[string]string{"launchwarden.toml": serveAdminTOML, "projects/packit.toml": servePackitTOML})
+	dir := testenv.WriteRepo(t, "", map[string]string{"launchwarden.toml": serveAdminTOML, "projects/packit.toml": servePackitTOML})
 	se := &serveEnv{sim: sim, endpoint: endpoint, keysURL: keysURL, dir: dir, clock: sim.Now}
 	packit := se.templateID(t)
 	gone := templateID(t, sim, dir, endpoint, keysURL, serveAccount, serveRegion, "gone", "x")
@@ -46,7 +47,7 @@ func newPageEnv(t *testing.T) *serveEnv {
 	for _, in := range fleet {
 		sim.Seed(ec2sim.SeedInstance{
 			ID: in.id, InstanceType: "t3.micro", LaunchTime: pageT0.Add(-in.born), AttachTime: pageT0.Add(-in.born),
-			Tags: launchedTags(t, in.lt, in.id, in.project, in.template, nil),
+			Tags: testenv.Launched(in.lt, in.id, in.project, in.template, nil),
 		})
 	}
 	return se

@@ -25,18 +25,18 @@ func TestRunExitCodeTellsTheTruth(t *testing.T) {
 	}{
 		{
 			name:      "team channel refused for good (channel_not_found)",
-			setup:     func(w *world) { w.slack.refuseChannel("#packit", "channel_not_found") },
+			setup:     func(w *world) { w.slack.Refuse("#packit", "channel_not_found") },
 			wantAdmin: []string{"digest for #packit not delivered (permanent failure", "channel_not_found"},
 		},
 		{
 			name:      "team channel failing for now (rate limited past the retries)",
-			setup:     func(w *world) { w.slack.refuseChannel("#packit", "429") },
+			setup:     func(w *world) { w.slack.Refuse("#packit", "429") },
 			wantAdmin: []string{"digest for #packit not delivered (temporary failure, tried again next run)"},
 		},
 		{
 			name: "admin channel broken, team told",
 			setup: func(w *world) {
-				w.slack.refuseChannel("#lw-admins", "channel_not_found")
+				w.slack.Refuse("#lw-admins", "channel_not_found")
 				w.seed("i-00000000000000bad", "gone", ec2sim.StateRunning, time.Hour, nil) // an orphan: admins have news
 			},
 			wantStopped: true,
@@ -60,7 +60,7 @@ func TestRunExitCodeTellsTheTruth(t *testing.T) {
 			if stopped := state != ec2sim.StateRunning; stopped != tt.wantStopped {
 				t.Errorf("announced instance is %s; want stopped %t", state, tt.wantStopped)
 			}
-			admin := strings.Join(w.slack.texts("#lw-admins"), "\n")
+			admin := strings.Join(w.slack.Texts("#lw-admins"), "\n")
 			for _, want := range tt.wantAdmin {
 				if !strings.Contains(admin, want) {
 					t.Errorf("admin digest lacks %q:\n%s", want, admin)
@@ -103,10 +103,10 @@ func TestFrozenProjectStillWarnsItsTeam(t *testing.T) {
 	if !warned {
 		t.Errorf("the frozen project's team was not warned of %s: %v", id, w.slack.notices())
 	}
-	if admin := strings.Join(w.slack.texts("#lw-admins"), "\n"); !strings.Contains(admin, "projects/packit.toml:1") {
+	if admin := strings.Join(w.slack.Texts("#lw-admins"), "\n"); !strings.Contains(admin, "projects/packit.toml:1") {
 		t.Errorf("admins were not told the file and line:\n%s", admin)
 	}
-	if team := strings.Join(w.slack.texts("#packit"), "\n"); !strings.Contains(team, "projects/packit.toml:1") {
+	if team := strings.Join(w.slack.Texts("#packit"), "\n"); !strings.Contains(team, "projects/packit.toml:1") {
 		t.Errorf("the team, which owns the file, was not told the file and line:\n%s", team)
 	}
 

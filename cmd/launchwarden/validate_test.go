@@ -4,29 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-// writeRepo writes files (path → content) under a new temp dir.
-func writeRepo(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+	"github.com/launchwarden/launchwarden/internal/testenv"
+)
 
 const testAdmin = `[[aws.accounts]]
 name = "test"
@@ -43,7 +28,7 @@ allowed_instance_types = ["t3.*"]
 
 // brokenRepo has two problems in one project file and one in another.
 func brokenRepo(t *testing.T) string {
-	return writeRepo(t, map[string]string{
+	return testenv.WriteRepo(t, "", map[string]string{
 		"launchwarden.toml": testAdmin,
 		"projects/demo.toml": `owners = ["octocat"]
 
@@ -230,8 +215,8 @@ channel = "#demo"
 ttl = "12h"
 warn_before = "2h"
 `
-	valid := writeRepo(t, map[string]string{"launchwarden.toml": testAdmin + "min_notice = \"24h\"\n", "projects/demo.toml": project})
-	broken := writeRepo(t, map[string]string{"launchwarden.toml": testAdmin + "min_notice = \"24h\"\n", "projects/demo.toml": project,
+	valid := testenv.WriteRepo(t, "", map[string]string{"launchwarden.toml": testAdmin + "min_notice = \"24h\"\n", "projects/demo.toml": project})
+	broken := testenv.WriteRepo(t, "", map[string]string{"launchwarden.toml": testAdmin + "min_notice = \"24h\"\n", "projects/demo.toml": project,
 		"projects/other.toml": "owners = [\"octocat\"]\n"})
 	const msg = "instances live about ttl − warn_before + min_notice = 12h − 2h + 1d = 1d10h, not 12h"
 	for _, tt := range []struct {
