@@ -38,14 +38,7 @@ func TestDecideScopedDemand(t *testing.T) {
 	}
 	stopped := stoppedAt(expiresAt) // its age-based termination: 2026-12-02T10:00:00Z, in view from 12-01
 	const orphanReason = "template fedora was removed"
-	tests := []struct {
-		name string
-		in   Instance
-		p    Policy
-		last Notice
-		now  string
-		want Decision
-	}{
+	tests := []decideCase{
 		{
 			name: "announced with its scope, the deadline grace after the notice",
 			in:   orphaned(stopped, week), p: policy(), now: "2026-11-26T10:00:00Z",
@@ -135,13 +128,15 @@ func TestDecideScopedDemand(t *testing.T) {
 				Notice: noticePtr(ActionTerminate), Next: ts("2026-12-01T10:00:00Z")},
 		},
 	}
+	tests = append(tests, rankedCases()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if n := tt.want.Notice; n != nil {
 				n.At = ceilSecond(ts(tt.now)).UTC()
 				if d := tt.in.Demand; d != nil && tt.want.Reason == d.Reason {
-					if ValidScope(d.Scope) {
-						n.Scope = d.Scope
+					ranked := d.Rank == "" && d.Cutoff == "" || d.Rank != "" && ValidScope(d.Cutoff) && d.Rank <= d.Cutoff
+					if ValidScope(d.Scope) && ranked {
+						n.Scope, n.Cutoff = d.Scope, d.Cutoff
 					} else {
 						n.Instance, n.Deadline = tt.in.ID, tt.want.Deadline
 					}
@@ -180,5 +175,72 @@ func TestScopedDemandNeverEarly(t *testing.T) {
 		if got := Decide(in, policy(), recorded, d.Deadline); got.Action != ActionTerminate {
 			t.Errorf("notice at %v: at the deadline %v the decision is %s", now, d.Deadline, got.Action)
 		}
+	}
+}
+
+type decideCase struct {
+	name string
+	in   Instance
+	p    Policy
+	last Notice
+	now  string
+	want Decision
+}
+
+// rankedCases: an over-quota demand chooses the newest instances; its
+// notice records the rank of the last one chosen (the cutoff) and counts
+// for an instance ranked within it, which that run chose and named.
+func rankedCases() []decideCase {
+	const reason = "project has 3 of 2 instances"
+	overCount := func(rank, cutoff string) Instance {
+		return with(running(), func(in *Instance) {
+			in.Demand = &Demand{Action: ActionTerminate, Reason: reason, Scope: "over-count", Rank: rank, Cutoff: cutoff}
+		})
+	}
+	counted := func(at, cutoff string) Notice {
+		n := scoped(ActionTerminate, at, "over-count")
+		n.Cutoff = cutoff
+		return n
+	}
+	return []decideCase{
+		{
+			name: "over quota: announced with its scope and cutoff, min_notice ahead",
+			in:   overCount("5/i-1", "7/i-3"), p: policy(), now: "2026-11-23T10:00:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts("2026-11-23T22:00:00Z"), Reason: reason,
+				Notice: noticePtr(ActionTerminate), Next: ts("2026-11-23T22:00:00Z")},
+		},
+		{
+			name: "over quota, ranked within the notice's cutoff, 1s before its deadline: wait",
+			in:   overCount("5/i-1", "7/i-3"), p: policy(), last: counted("2026-11-23T10:00:00Z", "7/i-3"), now: "2026-11-23T21:59:59Z",
+			want: Decision{Action: ActionKeep, Stage: ActionTerminate, Deadline: ts("2026-11-23T22:00:00Z"), Reason: reason, Next: ts("2026-11-23T22:00:00Z")},
+		},
+		{
+			name: "over quota, ranked at the notice's cutoff, at its deadline: terminate",
+			in:   overCount("7/i-3", "7/i-3"), p: policy(), last: counted("2026-11-23T10:00:00Z", "7/i-3"), now: "2026-11-23T22:00:00Z",
+			want: Decision{Action: ActionTerminate, Stage: ActionTerminate, Deadline: ts("2026-11-23T22:00:00Z"), Reason: reason},
+		},
+		{
+			name: "more are chosen now: the earlier notice still counts for those it chose",
+			in:   overCount("5/i-1", "9/i-5"), p: policy(), last: counted("2026-11-23T10:00:00Z", "7/i-3"), now: "2026-11-23T22:00:00Z",
+			want: Decision{Action: ActionTerminate, Stage: ActionTerminate, Deadline: ts("2026-11-23T22:00:00Z"), Reason: reason},
+		},
+		{
+			name: "ranked after the notice's cutoff (not chosen then, not named): announce",
+			in:   overCount("8/i-4", "9/i-5"), p: policy(), last: counted("2026-11-23T10:00:00Z", "7/i-3"), now: "2026-11-23T22:00:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts("2026-11-24T10:00:00Z"), Reason: reason,
+				Notice: noticePtr(ActionTerminate), Next: ts("2026-11-24T10:00:00Z")},
+		},
+		{
+			name: "a notice of the scope without a cutoff counts for no ranked demand: announce",
+			in:   overCount("5/i-1", "7/i-3"), p: policy(), last: scoped(ActionTerminate, "2026-11-23T10:00:00Z", "over-count"), now: "2026-11-23T22:00:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts("2026-11-24T10:00:00Z"), Reason: reason,
+				Notice: noticePtr(ActionTerminate), Next: ts("2026-11-24T10:00:00Z")},
+		},
+		{
+			name: "a rank past its own cutoff cannot be shared: the notice names the instance",
+			in:   overCount("8/i-4", "7/i-3"), p: policy(), now: "2026-11-23T10:00:00Z",
+			want: Decision{Action: ActionNotify, Stage: ActionTerminate, Deadline: ts("2026-11-23T22:00:00Z"), Reason: reason,
+				Notice: noticePtr(ActionTerminate), Next: ts("2026-11-23T22:00:00Z")},
+		},
 	}
 }

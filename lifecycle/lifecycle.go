@@ -152,14 +152,23 @@ type Demand struct {
 	// Scope names the demand for all the instances of the project it
 	// applies to at once: "orphan:fedora" for the instances of a removed
 	// template, "type:m5.large" for the running instances of a disallowed
-	// type. The caller gives a Scope only where, at any moment, every
-	// instance of the project sharing it is under the demand, so that a
-	// run's digest named all of them. Its notice is then one value for all
+	// type, "over-count" with Rank and Cutoff for the newest instances over
+	// a quota. The caller gives a Scope only where, at any moment, every
+	// instance of the project sharing it (and ranked within Cutoff) is
+	// under the demand, so that a run's digest named all of them. Its notice is then one value for all
 	// of them (Notice.Scope), and its deadline is recomputed like the
 	// age-based stage's (see Decide). Empty, or not ValidScope: the notice
-	// names the instance and carries its deadline (over quota, where which
-	// instances are chosen changes with the fleet).
+	// names the instance and carries its deadline.
 	Scope string
+	// Rank and Cutoff serve a demand that chooses some of the instances
+	// sharing its Scope, in an order that does not change (over quota: the
+	// newest first): Rank is the instance's place in that order, as a
+	// string that sorts first-chosen first, and Cutoff the Rank of the last
+	// instance chosen now. The notice records the Cutoff, and counts for an
+	// instance whose Rank is at most the notice's: it was chosen then, so
+	// the digest named it. Both empty for a demand on every instance of
+	// its Scope.
+	Rank, Cutoff string
 }
 
 // Decision is what to do with one instance now, and why.
@@ -230,7 +239,8 @@ type target struct {
 	// instances of a project can announce; a demand's stage needs a notice
 	// naming its scope, or naming the instance when scope is empty.
 	byAge bool
-	scope string
+	// scope, rank and cutoff are a demand's (see Demand).
+	scope, rank, cutoff string
 	// since is when the instance entered the state the stage follows from
 	// (the stop, for the termination of a stopped instance); zero if unknown.
 	since  time.Time
@@ -311,7 +321,8 @@ func (t target) counts(in Instance, last Notice, now time.Time) bool {
 			t.countsBound(in, last, now)
 	}
 	if !t.byAge {
-		return t.scope != "" && last.Scope == t.scope && t.countsBound(in, last, now) &&
+		chosen := last.Cutoff == t.cutoff || (t.rank != "" && last.Cutoff != "" && t.rank <= last.Cutoff)
+		return t.scope != "" && last.Scope == t.scope && chosen && t.countsBound(in, last, now) &&
 			!(t.stage == ActionStop && in.StartedAt.After(last.At))
 	}
 	return last.Scope == "" && !last.At.Before(t.warnAt) && !last.At.Before(t.since) &&
@@ -409,7 +420,7 @@ func Decide(in Instance, p Policy, last Notice, now time.Time) Decision {
 		switch {
 		case best.byAge:
 		case best.scope != "":
-			dec.Notice.Scope = best.scope
+			dec.Notice.Scope, dec.Notice.Cutoff = best.scope, best.cutoff
 		default:
 			dec.Notice.Instance, dec.Notice.Deadline = in.ID, bestDue.deadline
 		}
@@ -483,8 +494,9 @@ func stagesOf(in Instance, p Policy) ([]target, string) {
 		applies := stage == ActionTerminate || (stage == ActionStop && in.State == stateRunning)
 		if applies {
 			t := target{stage: stage, floor: floor, period: max(p.MinNotice, d.Grace), reason: d.Reason}
-			if ValidScope(d.Scope) {
-				t.scope = d.Scope
+			ranked := d.Rank != "" && ValidScope(d.Cutoff) && d.Rank <= d.Cutoff
+			if ValidScope(d.Scope) && (ranked || d.Rank == "" && d.Cutoff == "") {
+				t.scope, t.rank, t.cutoff = d.Scope, d.Rank, d.Cutoff
 			}
 			out = append(out, t)
 		}

@@ -31,10 +31,12 @@ type Notice struct {
 	// project under that demand at At shares, so that they all were in that
 	// run's digest.
 	Scope string
+	// Cutoff is set with a Scope whose demand chooses some of the instances
+	// sharing it (Demand.Cutoff): the Rank of the last instance chosen at At.
+	Cutoff string
 	// Instance is set when the notice is about that one instance: a demand
-	// without a Scope (over quota: which instances are chosen changes with
-	// the fleet), and the orphan and disallowed-type notices of earlier
-	// releases, still understood. Such a notice is written on that instance
+	// without a Scope, and the demands' notices of earlier releases, still
+	// understood. Such a notice is written on that instance
 	// alone, so it also carries the Deadline its digest gave.
 	Instance string
 	Deadline time.Time
@@ -51,7 +53,8 @@ func (n Notice) IsZero() bool {
 }
 
 // String formats n as a tag value, "stop@2026-11-25T10:00:00Z p=packit
-// r=20261125T100000-3fa2c1", with " k=<scope>" for a demand's notice,
+// r=20261125T100000-3fa2c1", with " k=<scope>" (and " c=<cutoff>") for a
+// demand's notice,
 // " i=<instance> d=<deadline>" for a notice about one instance and
 // " w=stop" for a termination announced with the stop. The zero Notice
 // is "".
@@ -62,6 +65,9 @@ func (n Notice) String() string {
 	s := string(n.Stage) + "@" + n.At.UTC().Format(time.RFC3339) + " p=" + n.Project + " r=" + n.Run
 	if n.Scope != "" {
 		s += " k=" + n.Scope
+	}
+	if n.Cutoff != "" {
+		s += " c=" + n.Cutoff
 	}
 	if n.Instance != "" {
 		s += " i=" + n.Instance + " d=" + n.Deadline.UTC().Format(time.RFC3339)
@@ -118,6 +124,8 @@ func ParseNotice(tag string) (Notice, error) {
 			n.Instance = v
 		case "k":
 			n.Scope = v
+		case "c":
+			n.Cutoff = v
 		case "w":
 			if v != "stop" {
 				return Notice{}, fmt.Errorf("notice %q: bad field %q", tag, f)
@@ -136,6 +144,9 @@ func ParseNotice(tag string) (Notice, error) {
 	}
 	if (n.Instance == "") != n.Deadline.IsZero() {
 		return Notice{}, fmt.Errorf("notice %q: an instance and a deadline go together", tag)
+	}
+	if n.Cutoff != "" && n.Scope == "" {
+		return Notice{}, fmt.Errorf("notice %q: a cutoff goes with a demand's scope", tag)
 	}
 	if n.Scope != "" && (n.Instance != "" || n.WithStop) {
 		return Notice{}, fmt.Errorf("notice %q: a demand's scope goes with neither an instance nor a stop", tag)

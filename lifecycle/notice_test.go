@@ -20,6 +20,9 @@ func TestParseNotice(t *testing.T) {
 			want: Notice{Stage: ActionTerminate, At: at, Project: "packit", Run: "run-1", Instance: "i-0abc", Deadline: at.Add(24 * time.Hour)}},
 		{name: "a demand's, with its scope", tag: "terminate@2026-11-25T10:00:00Z p=packit r=run-1 k=orphan:fedora",
 			want: Notice{Stage: ActionTerminate, At: at, Project: "packit", Run: "run-1", Scope: "orphan:fedora"}},
+		{name: "an over-quota demand's, with its cutoff", tag: "stop@2026-11-25T10:00:00Z p=packit r=run-1 k=over-vcpus c=7427954836854775807/i-0abc",
+			want: Notice{Stage: ActionStop, At: at, Project: "packit", Run: "run-1", Scope: "over-vcpus", Cutoff: "7427954836854775807/i-0abc"}},
+		{name: "a cutoff without a scope", tag: "stop@2026-11-25T10:00:00Z p=packit r=run-1 c=7427954836854775807/i-0abc", wantErr: true},
 		{name: "a scope with an instance", tag: "stop@2026-11-25T10:00:00Z p=packit r=run-1 k=type:m5.large i=i-0abc d=2026-11-26T10:00:00Z", wantErr: true},
 		{name: "a scope with a stop", tag: "terminate@2026-11-25T10:00:00Z p=packit r=run-1 k=orphan w=stop", wantErr: true},
 		{name: "an empty scope", tag: "stop@2026-11-25T10:00:00Z p=packit r=run-1 k=", wantErr: true},
@@ -77,7 +80,7 @@ func FuzzParseNotice(f *testing.F) {
 	for _, s := range []string{
 		"stop@2026-11-25T10:00:00Z p=packit r=1", "terminate@2026-12-02T10:00:00+05:30 p=a r=b i=i-1 d=2026-12-03T10:00:00Z", "", "keep@2026-11-25T10:00:00Z",
 		"stop@2026-11-25T10:00:00.5Z p=a r=b", "stop@", "@", "stop@9999-12-31T23:59:59-23:59 p=a r=b", "stop@2026-11-25T10:00:00Z p=a r=b ",
-		"terminate@2026-11-25T10:00:00Z p=a r=b k=orphan:fedora",
+		"terminate@2026-11-25T10:00:00Z p=a r=b k=orphan:fedora", "stop@2026-11-25T10:00:00Z p=a r=b k=over-vcpus c=1/i-1",
 	} {
 		f.Add(s)
 	}

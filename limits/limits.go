@@ -9,6 +9,7 @@ package limits
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"path"
 	"slices"
 	"strings"
@@ -286,6 +287,21 @@ func Check(l Limits, instances []Instance) (Usage, []Violation) {
 		}
 	}
 	return u, out
+}
+
+// Rank is in's place in the order Check chooses instances in, as a string
+// that sorts the same way (first chosen first): the newest first, then by
+// ID. It holds digits, "/" and the ID, so a tag value can carry it.
+func Rank(in Instance) string {
+	var ns int64
+	switch {
+	case in.BornAt.Before(time.Unix(0, 0)):
+	case in.BornAt.After(time.Unix(0, math.MaxInt64)):
+		ns = math.MaxInt64
+	default:
+		ns = in.BornAt.UnixNano()
+	}
+	return fmt.Sprintf("%019d/%s", math.MaxInt64-ns, in.ID)
 }
 
 // counts reports whether an instance in state counts against MaxInstances.

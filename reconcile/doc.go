@@ -35,8 +35,8 @@
 //     digest that could not be delivered (temporarily or for good), tags
 //     launchwarden did not write (strays and forged state).
 //  6. Notice tags: launchwarden:notice is written (signed; one value per
-//     project and stage of the run, and per demand scope for orphans and
-//     disallowed types; over-quota notices one per instance) only once the digest naming it was
+//     project and stage of the run, and per demand for orphans, disallowed
+//     types and quotas) only once the digest naming it was
 //     delivered. This is what later runs act on. Once the admin digest was
 //     delivered: the forged state tags it reported are removed from our
 //     instances, the forged markers it reported from our templates and

@@ -268,8 +268,13 @@ func evaluate(cfg *projects.Config, obs *Observation, now time.Time, usage map[s
 		use, violations := limits.Check(lim, li)
 		usage[name] = notify.Usage{Project: name, Instances: use.Instances, MaxInstances: lim.MaxInstances, VCPUs: use.VCPUs, MaxVCPUs: lim.MaxVCPUs}
 		byID := map[string]limits.Violation{}
+		ranks, cutoffs := map[string]string{}, map[limits.Kind]string{}
+		for _, in := range li {
+			ranks[in.ID] = limits.Rank(in)
+		}
 		for _, v := range violations {
 			byID[v.InstanceID] = v
+			cutoffs[v.Kind] = max(cutoffs[v.Kind], ranks[v.InstanceID])
 		}
 
 		policy := Policy(admin, p)
@@ -283,6 +288,8 @@ func evaluate(cfg *projects.Config, obs *Observation, now time.Time, usage map[s
 				if v.Kind == limits.DisallowedType {
 					kind = notify.KindDisallowedType
 					demand.Scope = scopeType + in.Type
+				} else {
+					demand.Scope, demand.Rank, demand.Cutoff = string(v.Kind), ranks[in.ID], cutoffs[v.Kind]
 				}
 			}
 			if in.Template != "" && p.Template(in.Template) == nil {
@@ -308,8 +315,9 @@ func evaluate(cfg *projects.Config, obs *Observation, now time.Time, usage map[s
 // and run (lifecycle.Demand.Scope): every instance of a removed project
 // ("orphan"), of a removed template ("orphan:<template>"), and every running
 // instance of a disallowed type ("type:<type>") is under the demand at
-// once. Over-quota demands have none: the newest instances are chosen, and
-// which they are changes with the fleet.
+// once. Over-quota demands are scoped by their kind ("over-count",
+// "over-vcpus") and ranked (limits.Rank): the newest are chosen, and a
+// notice records the rank of the last one chosen.
 const (
 	scopeOrphan = "orphan"
 	scopeType   = "type:"

@@ -120,3 +120,89 @@ func TestOrphanNoticesBatch(t *testing.T) {
 	}
 	checkNoSurprises(t, fresh, 2*time.Hour)
 }
+
+// TestQuotaNoticesBatch: 1,300 instances of a project allowed 100 are
+// over quota; the newest 1,200 are announced by one notice value recording
+// the rank of the last one chosen (one CreateTags per 1,000 ids: 2), and
+// terminated at its deadline, not a second earlier, while the 100 oldest
+// are left alone.
+func TestQuotaNoticesBatch(t *testing.T) {
+	const fleetSize, allowed = 1300, 100
+	files := threeProjects()
+	files["launchwarden.toml"] = strings.NewReplacer(
+		"max_instances = 10\n", "max_instances = 10000\n", "max_vcpus = 64\n", "max_vcpus = 100000\n",
+		"max_destructive_per_run = 20\n", "max_destructive_per_run = 100000\n",
+	).Replace(files["launchwarden.toml"])
+	files["projects/packit.toml"] += fmt.Sprintf("\n[limits]\nmax_instances = %d\nmax_vcpus = 100000\n", allowed)
+	h := newHarness(t, files)
+	launchTemplate := h.templateID("packit", "fedora")
+	for i := range fleetSize {
+		born := t0.Add(time.Duration(i*101/fleetSize) * time.Second)
+		h.sim.Seed(ec2sim.SeedInstance{ID: fmt.Sprintf("i-%017x", 0x1000+i), ImageID: "ami-0123456789abcdef0", InstanceType: "t3.large", State: "running",
+			LaunchTime: born, AttachTime: born, Account: testAccount, Region: testRegion,
+			Tags: map[string]string{"aws:ec2launchtemplate:id": launchTemplate, cloud.TagProject: "packit", cloud.TagTemplate: "fedora"}})
+	}
+
+	h.sim.SetNow(t0.Add(time.Hour))
+	h.sim.ResetCalls()
+	plan, _ := h.run()
+	history := instanceNotices(h.slack.take())
+	templateWrites := 0
+	for _, rp := range plan.Regions {
+		for _, tc := range append(rp.TemplateTags, rp.AfterAdmin...) {
+			if len(tc.Set) > 0 {
+				templateWrites++
+			}
+		}
+	}
+	if got := h.mutatingCalls(); got["CreateTags"]-templateWrites != 2 || len(got) != 1 {
+		t.Errorf("announcing %d over quota: mutating calls %v with %d template writes, want 2 CreateTags on instances", fleetSize-allowed, got, templateWrites)
+	}
+	values := map[string]int{}
+	for i := range fleetSize {
+		v := h.stateTag(fmt.Sprintf("i-%017x", 0x1000+i), cloud.TagNotice)
+		values[strings.Split(v, " c=")[0]]++
+	}
+	if want := map[string]int{"": allowed, "terminate@2026-11-23T09:00:00Z p=packit r=test-run k=over-count": fleetSize - allowed}; fmt.Sprint(values) != fmt.Sprint(want) {
+		t.Errorf("notice values (cutoff left out):\n got %v\nwant %v", values, want)
+	}
+
+	for _, step := range []struct {
+		at         time.Time
+		terminated int
+	}{
+		{t0.Add(3*time.Hour - time.Second), 0},
+		{t0.Add(3 * time.Hour), fleetSize - allowed},
+	} {
+		h.sim.SetNow(step.at)
+		h.sim.ResetCalls()
+		_, rep := h.run()
+		history = append(history, instanceNotices(h.slack.take())...)
+		if len(rep.Terminated) != step.terminated {
+			t.Errorf("run at +%s: %d terminated, want %d", step.at.Sub(t0), len(rep.Terminated), step.terminated)
+		}
+		if got := h.mutatingCalls(); got["CreateTags"] != 0 {
+			t.Errorf("run at +%s: mutating calls %v, want no notice written again", step.at.Sub(t0), got)
+		}
+	}
+	// The oldest are left: none left is younger than one terminated.
+	var left int
+	var youngestLeft, oldestGone time.Time
+	for _, in := range h.sim.Instances(testAccount, testRegion) {
+		switch born := in.LaunchTime; in.State {
+		case "running":
+			left++
+			if born.After(youngestLeft) {
+				youngestLeft = born
+			}
+		default:
+			if oldestGone.IsZero() || born.Before(oldestGone) {
+				oldestGone = born
+			}
+		}
+	}
+	if left != allowed || youngestLeft.After(oldestGone) {
+		t.Errorf("%d left running (want %d), the youngest born %v, the oldest terminated born %v", left, allowed, youngestLeft, oldestGone)
+	}
+	checkNoSurprises(t, history, 2*time.Hour)
+}
