@@ -47,6 +47,9 @@ type clicks struct {
 	getenv  func(string) string
 	verify  *slacknotify.Verifier
 	replier slacknotify.Replier
+	// counted, if set, counts each request's outcome (clickExtended,
+	// clickRefused, clickRejected) for /metrics.
+	counted func(outcome string)
 
 	// secretMu guards secret: where the signing secret is, from the last
 	// admin file that loaded.
@@ -118,6 +121,9 @@ func (c *clicks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	click, err := c.verify.VerifyClick(r.Header, body, secret)
+	if err != nil {
+		c.count(clickRejected)
+	}
 	switch {
 	case errors.Is(err, slacknotify.ErrBusy):
 		c.log.Error("slack interaction refused", "reason", err)
@@ -158,10 +164,18 @@ func (c *clicks) extend(ctx context.Context, k slacknotify.Click) string {
 	log := c.log.With("instance", k.Request.Instance, "user", k.UserID, "user_name", k.User, "channel", k.ChannelID, "run", k.Request.Run)
 	if extended {
 		log.Info("extended from Slack", "answer", text)
+		c.count(clickExtended)
 	} else {
 		log.Info("extension from Slack refused", "answer", text)
+		c.count(clickRefused)
 	}
 	return text
+}
+
+func (c *clicks) count(outcome string) {
+	if c.counted != nil {
+		c.counted(outcome)
+	}
 }
 
 // decide checks the click against EC2 and the config, and extends when

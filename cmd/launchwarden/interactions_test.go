@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
 	"github.com/launchwarden/launchwarden/internal/testenv"
@@ -451,6 +453,20 @@ func TestServeAnswersExtendClicks(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("no answer; log:\n%s", s.stderr)
 	}
+	// A forged click is counted, and changes nothing.
+	forged := ce.body(payload{instance: id, value: p.value})
+	req, _ = http.NewRequest(http.MethodPost, s.url+"/slack/interactions", strings.NewReader(forged))
+	req.Header = sign(forged, "not-the-secret", time.Now())
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("forged click: %v %v, want 401", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	got := pick(s.metrics(t), `launchwarden_extend_clicks_total{outcome="extended"}`, `launchwarden_extend_clicks_total{outcome="refused"}`, `launchwarden_extend_clicks_total{outcome="rejected"}`)
+	want := map[string]float64{`launchwarden_extend_clicks_total{outcome="extended"}`: 1, `launchwarden_extend_clicks_total{outcome="refused"}`: 0, `launchwarden_extend_clicks_total{outcome="rejected"}`: 1}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("click metrics (-want +got):\n%s", diff)
+	}
 	if err := s.stop(t); err != nil {
 		t.Fatal(err)
 	}
@@ -460,9 +476,9 @@ func TestServeAnswersExtendClicks(t *testing.T) {
 			tags = in.Tags
 		}
 	}
-	want := born.Add(48 * time.Hour).Truncate(time.Second).Format(time.RFC3339) // ttl 1d, plus the button's 1d
-	if v, ok := testenv.State.Verify(id, cloud.TagExpiresAt, tags[cloud.TagExpiresAt]); !ok || v != want {
-		t.Errorf("expires-at %q (verified %t), want %s", tags[cloud.TagExpiresAt], ok, want)
+	wantAt := born.Add(48 * time.Hour).Truncate(time.Second).Format(time.RFC3339) // ttl 1d, plus the button's 1d
+	if v, ok := testenv.State.Verify(id, cloud.TagExpiresAt, tags[cloud.TagExpiresAt]); !ok || v != wantAt {
+		t.Errorf("expires-at %q (verified %t), want %s", tags[cloud.TagExpiresAt], ok, wantAt)
 	}
 }
 

@@ -52,7 +52,18 @@ type metrics struct {
 	quotaLimit  *prometheus.GaugeVec
 	frozen      prometheus.Gauge
 	configStale prometheus.Gauge
+	clicks      *prometheus.CounterVec
 }
+
+// Outcomes of a click on an Extend button, the values of
+// launchwarden_extend_clicks_total{outcome}.
+const (
+	clickExtended = "extended" // the expiry was moved
+	clickRefused  = "refused"  // verified, checked, and refused with an answer saying why
+	clickRejected = "rejected" // not verified as Slack's (signature, timestamp), replayed, or not understood
+)
+
+var clickOutcomes = []string{clickExtended, clickRefused, clickRejected}
 
 func newMetrics() *metrics {
 	m := &metrics{
@@ -114,9 +125,13 @@ func newMetrics() *metrics {
 			Name: "launchwarden_config_stale",
 			Help: "1 if the admin file failed to load on the last run (the last good config is in use), else 0.",
 		}),
+		clicks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "launchwarden_extend_clicks_total",
+			Help: "Requests to /slack/interactions about Extend buttons, by outcome: extended; refused (checked against EC2 and the config, the clicker told why); rejected (signature, timestamp or replay check failed, or not understood).",
+		}, []string{"outcome"}),
 	}
 	m.reg.MustRegister(m.runs, m.runDuration, m.lastSuccess, m.apiCalls, m.actions, m.notices, m.noticeItems, m.digestsFail, m.withheld,
-		m.instances, m.quotaUsage, m.quotaLimit, m.frozen, m.configStale,
+		m.instances, m.quotaUsage, m.quotaLimit, m.frozen, m.configStale, m.clicks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every result is exported from the start, so that rate() and alerts
 	// see the first increase.
@@ -130,6 +145,9 @@ func newMetrics() *metrics {
 	}
 	for _, reason := range []string{"undelivered", "safety_cap"} {
 		m.withheld.WithLabelValues(reason)
+	}
+	for _, o := range clickOutcomes {
+		m.clicks.WithLabelValues(o)
 	}
 	return m
 }

@@ -171,10 +171,12 @@ type server struct {
 // newServer returns the state of a serve process with flags f, before its
 // schedule is set (initSchedule).
 func newServer(ctx context.Context, f serveFlags, e env, log *slog.Logger) *server {
-	return &server{flags: f, env: e, log: log, metrics: newMetrics(), pages: statuspage.NewStore(),
+	s := &server{flags: f, env: e, log: log, metrics: newMetrics(), pages: statuspage.NewStore(),
 		runCtx: context.WithoutCancel(ctx), types: &cloud.InstanceTypeCache{},
 		clicks: &clicks{log: log, now: e.now, getenv: e.getenv, verify: &slacknotify.Verifier{},
 			replier: slacknotify.Replier{Hosts: responseHosts(f.slackAPIURL)}}}
+	s.clicks.counted = func(outcome string) { s.metrics.clicks.WithLabelValues(outcome).Inc() }
+	return s
 }
 
 // initSchedule sets the schedule from --schedule, else from the admin file,
