@@ -92,6 +92,9 @@ func extendButton(d Digest, n Notice, it *Item) {
 	if by <= 0 || !extendable(n.Kind) || n.InstanceID == "" || n.Account == "" || n.Region == "" {
 		return
 	}
-	it.Extend = ExtendRequest{Instance: n.InstanceID, Account: n.Account, Region: n.Region, Run: d.RunID}.String()
-	it.ExtendLabel = "Extend " + projects.Duration(by).String()
+	v := ExtendRequest{Instance: n.InstanceID, Account: n.Account, Region: n.Region, Run: d.RunID}.String()
+	if _, err := ParseExtendRequest(v); err != nil {
+		return // a button whose click could not be understood is worse than none
+	}
+	it.Extend, it.ExtendLabel = v, "Extend "+projects.Duration(by).String()
 }

@@ -161,7 +161,9 @@ func Sections(d Digest) []Section {
 func extendHow(d Digest, n Notice) (note, snippet string) {
 	project := cmp.Or(n.Project, d.Project, "<project>")
 	note = fmt.Sprintf("To keep an instance longer, add this to projects/%s.toml in a pull request, with your own until and reason.", project)
-	if by := d.ExtendBy[project]; by > 0 {
+	var button Item
+	if extendButton(d, n, &button); button.Extend != "" {
+		by := d.ExtendBy[project]
 		note = fmt.Sprintf("Extend adds %s to an instance's expiry, up to the max lifetime. For longer, add this to projects/%s.toml in a pull request, with your own until and reason.",
 			projects.Duration(by), project)
 	}

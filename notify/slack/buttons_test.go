@@ -69,6 +69,14 @@ func TestExtendButtons(t *testing.T) {
 	if n := len(Blocks(teamDigest())); len(blocks) != n+2 {
 		t.Errorf("%d blocks with buttons, want %d: one actions block per section with buttons", len(blocks), n+2)
 	}
+	// A run id that is not a run's (no time to tell a stale message by)
+	// gets no button rather than one whose click cannot be understood.
+	d.RunID = "demo-run"
+	for _, b := range Blocks(d) {
+		if _, ok := b.(*slack.ActionBlock); ok {
+			t.Error("button with a run id that is not a run's")
+		}
+	}
 }
 
 // Webhook messages carry no buttons: a click would go to whichever app
