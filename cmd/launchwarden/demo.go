@@ -90,6 +90,9 @@ var demoEvents = []demoEvent{
 	{at: 20*time.Hour + 30*time.Minute, do: func(ctx context.Context, d *demoWorld) ([]string, error) {
 		return d.extend("packit", demoExtendedID, demoStart.Add(10*demoDay+9*time.Hour), "reproducing a flaky mock build; needed until next week")
 	}},
+	{at: 37*time.Hour + 30*time.Minute, do: func(ctx context.Context, d *demoWorld) ([]string, error) {
+		return d.click(ctx, "lbarcziova", "i-00000000000000105")
+	}},
 	{at: 47*time.Hour + 30*time.Minute, do: func(ctx context.Context, d *demoWorld) ([]string, error) {
 		return d.launch(ctx, "supakeen", "osbuild", "builder-x86", demoEast, 4)
 	}},
@@ -186,6 +189,10 @@ type demoWorld struct {
 	notes map[string]string // instance ID → what the story shows with it
 	res   *demoResult
 	pages *demoPages // nil unless the status pages are kept
+	// clicks answers the digests' Extend buttons; seen is what the last
+	// run observed, which clicks are checked against.
+	clicks *clicks
+	seen   *reconcile.Observation
 }
 
 // demo tells the story and returns how it ended.
@@ -239,9 +246,11 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoRe
 	if o.serve != "" && o.pages == nil {
 		o.pages = statuspage.NewStore()
 	}
+	d.clicks = demoClicks(slackSrv, log, sim.Now)
+	d.run.observed = func(cfg *projects.Config, obs *reconcile.Observation) { d.seen = obs }
 	if o.pages != nil {
 		d.pages = &demoPages{store: o.pages}
-		d.run.observed = d.pages.observed
+		d.run.observed = func(cfg *projects.Config, obs *reconcile.Observation) { d.seen = obs; d.pages.observed(cfg, obs) }
 	}
 	pagesURL := ""
 	if o.serve != "" {
@@ -418,8 +427,12 @@ func (d *demoWorld) intro(o demoOptions) {
 
 // step makes one run at t: observe, plan, apply, and print what happened.
 func (d *demoWorld) step(ctx context.Context, t time.Time, happened []string, sender notify.Sender) error {
-	runID := "demo-" + t.Format("20060102T1504")
-	plan, clients, _, err := d.run.plan(ctx, t, runID)
+	runID := t.Format("20060102T150405") + "-demo"
+	// Clicks wait for the run, then are checked against what it used.
+	d.clicks.hold()
+	d.seen = nil
+	plan, clients, cfg, err := d.run.plan(ctx, t, runID)
+	defer d.clicks.release(cfg, clients, d.seen)
 	if err != nil {
 		return err
 	}

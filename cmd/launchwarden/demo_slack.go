@@ -25,6 +25,8 @@ type slackMessage struct {
 	Via     string // chat.postMessage or webhook
 	Text    string // the fallback text: what notifications and plain clients show
 	Blocks  int
+	// Buttons are the values of the message's buttons (Extend).
+	Buttons []string
 }
 
 // slackCapture is a local Slack server (slack-go's slacktest) that accepts
@@ -33,8 +35,9 @@ type slackCapture struct {
 	*slacktest.Server
 	webhooks map[string]string // URL path → channel
 
-	mu   sync.Mutex
-	msgs []slackMessage
+	mu      sync.Mutex
+	msgs    []slackMessage
+	answers []string // ephemeral answers to clicks, at /actions/
 }
 
 func newSlackCapture(webhookChannels []string) *slackCapture {
@@ -45,6 +48,7 @@ func newSlackCapture(webhookChannels []string) *slackCapture {
 	c.Server = slacktest.NewTestServer(func(s slacktest.Customize) {
 		s.Handle("/chat.postMessage", c.postMessage)
 		s.Handle("/services/", c.webhook)
+		s.Handle("/actions/", c.actions)
 	})
 	c.Start()
 	return c
@@ -86,7 +90,7 @@ func (c *slackCapture) postMessage(w http.ResponseWriter, r *http.Request) {
 	var blocks []json.RawMessage
 	_ = json.Unmarshal([]byte(r.PostForm.Get("blocks")), &blocks)
 	channel := r.PostForm.Get("channel")
-	c.add(slackMessage{Channel: channel, Via: "chat.postMessage", Text: r.PostForm.Get("text"), Blocks: len(blocks)})
+	c.add(slackMessage{Channel: channel, Via: "chat.postMessage", Text: r.PostForm.Get("text"), Blocks: len(blocks), Buttons: buttonValues(blocks)})
 	writeSlackJSON(w, map[string]any{"ok": true, "channel": channel, "ts": "1700000000.000100"})
 }
 

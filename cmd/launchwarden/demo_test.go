@@ -191,6 +191,25 @@ func TestDemoWeek(t *testing.T) {
 			t.Errorf("the server received %d messages for %d delivered digests", len(res.Messages), len(res.Delivered))
 		}
 	})
+
+	t.Run("a click on Extend moves the expiry; admins hear who clicked; webhook digests have no button", func(t *testing.T) {
+		const id = "i-00000000000000105"
+		if !strings.Contains(out, "lbarcziova clicks Extend on "+id) || !strings.Contains(out, "Extended "+id+" (packit/centos-stream): it now expires 2026-11-26 07:00 UTC (was 2026-11-25 07:00 UTC).") {
+			t.Errorf("output does not show the click and its answer")
+		}
+		told := false
+		for _, n := range res.notices() {
+			told = told || n.Kind == notify.KindExtended && n.InstanceID == id && strings.Contains(n.Reason, "extended by @lbarcziova")
+		}
+		if !told {
+			t.Error("no admin digest names who extended " + id)
+		}
+		for _, m := range res.Messages {
+			if m.Via == "webhook" && len(m.Buttons) > 0 {
+				t.Errorf("webhook message to %s has buttons %v", m.Channel, m.Buttons)
+			}
+		}
+	})
 }
 
 func TestDemoQuietPrintsNoMessages(t *testing.T) {
