@@ -38,8 +38,8 @@ const clickTimeout = 30 * time.Second
 //
 // Runs and clicks hold one lock: a run from observation to the end of
 // Apply, a click while it checks and writes. A run therefore never acts on
-// an observation older than a click, and a click always sees the
-// config and templates of the last complete run.
+// an observation older than a click, and a click is checked against the
+// config and templates of the last run that observed the fleet.
 type clicks struct {
 	log *slog.Logger
 	// now is the time expiries are computed at (serve's clock).

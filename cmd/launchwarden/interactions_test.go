@@ -271,12 +271,18 @@ func TestExtendButtonClick(t *testing.T) {
 	id := ce.ids["valid"]
 	body := ce.body(payload{instance: id})
 	h := sign(body, clickSecret, time.Now())
+	ce.sim.ResetCalls()
 	if code := ce.post(t, body, h); code != http.StatusOK {
 		t.Fatalf("click answered %d, want 200", code)
 	}
+	answer := ce.answer(t)
+	// One DescribeInstances to check, one CreateTags to write.
+	if diff := cmp.Diff(map[string]int{"DescribeInstances": 1, "CreateTags": 1}, ce.sim.CallCounts()); diff != "" {
+		t.Errorf("EC2 calls of a click (-want +got):\n%s", diff)
+	}
 	// Born 2026-11-24 11:00 with a ttl of 1d, it expires 2026-11-25 11:00:
 	// a day later now.
-	if got, want := ce.answer(t), "Extended "+id+" (packit/fedora): it now expires 2026-11-26 11:00 UTC (was 2026-11-25 11:00 UTC)."; !strings.HasPrefix(got, want) {
+	if got, want := answer, "Extended "+id+" (packit/fedora): it now expires 2026-11-26 11:00 UTC (was 2026-11-25 11:00 UTC)."; !strings.HasPrefix(got, want) {
 		t.Errorf("answer %q, want it to start with %q", got, want)
 	}
 	if got := ce.tag(t, id, cloud.TagExpiresAt); got != "2026-11-26T11:00:00Z" {
