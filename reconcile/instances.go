@@ -174,7 +174,14 @@ func holdProtected(ev *evaluation, tag string, now time.Time) string { // tag is
 }
 
 // planInstances decides every observed instance and records the changes.
+//
+// A region's changes are at most its instances: room for them is made
+// once, since growing a slice of 100,000 changes by appending copies it
+// many times over, and is given back when most of it went unused.
 func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now time.Time) {
+	for i, snap := range obs.Snapshots {
+		plan.Regions[i].Instances = make([]InstanceChange, 0, len(snap.Instances))
+	}
 	evaluate(cfg, obs, now, plan.Usage, func(ev evaluation) {
 		if ev.warning != "" {
 			plan.Warnings = append(plan.Warnings, ev.warning)
@@ -214,6 +221,14 @@ func planInstances(plan *RunPlan, cfg *projects.Config, obs *Observation, now ti
 		}
 		plan.Regions[in.region].Instances = append(plan.Regions[in.region].Instances, change)
 	})
+	for _, rp := range plan.Regions {
+		switch n := len(rp.Instances); {
+		case n == 0:
+			rp.Instances = nil
+		case n < cap(rp.Instances)/2:
+			rp.Instances = slices.Clone(rp.Instances)
+		}
+	}
 }
 
 // evaluate decides every observed instance of every project that is not
