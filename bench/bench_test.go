@@ -229,6 +229,7 @@ func measure(s scenario, w *world, cfg *projects.Config, obs *reconcile.Observat
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	startLoad = loadAverage()
 	code := m.Run()
 	removeBinary()
 	if *writeTable && code == 0 {
@@ -284,11 +285,14 @@ announced, spread over the projects and regions.
 
 Regenerate with `+"`make bench`"+` (which runs `+"`go test ./bench -run '^$' -bench . -benchtime 1x -benchmem -write-table`"+`).
 
-Machine: %s, %d CPUs, %s, %s/%s.
+Machine: %s, %d CPUs, %s, %s/%s; load average (1 minute) %s when the
+benchmarks started, %s when the table was written. The machine is shared:
+CPU and wall figures move with its load by a few seconds at 100,000
+instances, so the floor below is measured in the same run.
 
 | projects | templates | instances | regions | calls | bound | excess | wall s | model s | wall/model | CPU s | sim CPU s | plan CPU s | peak heap MiB | allocs | alloc MiB | stopped | terminated | failed |
 | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-`, latency, cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+`, latency, cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, startLoad, loadAverage())
 	for _, r := range rs {
 		fmt.Fprintf(&b, "| %d | %s | %d | %d | %d | %d | %d | %.1f | %.2f | %.1f | %.1f | %.1f | %.2f | %.0f | %.0f | %.0f | %d | %d | %d |\n",
 			r.projects, r.templates(), r.instances, r.regions, r.calls, r.bound, r.worstRegionExcess, r.wall, r.modelSeconds, r.wall/r.modelSeconds,
@@ -298,7 +302,8 @@ Machine: %s, %d CPUs, %s, %s/%s.
 		fmt.Fprintf(&b, `
 The floor under a run's CPU (BenchmarkListInstancesSDK): the SDK paging
 DescribeInstances over the same fleet with the same filter, the regions side
-by side, every page dropped: request signing and XML decoding, nothing of
+by side with the run's latency and rate limits, every page dropped: request
+signing and XML decoding, nothing of
 launchwarden's. Target for the 100,000-instance run: CPU ≤ this floor + 2 s,
 peak heap < 300 MiB.
 
@@ -324,6 +329,18 @@ which holds **observed heap** after a GC). Target: under 1 s of CPU and
 		}
 	}
 	return b.String()
+}
+
+// startLoad is the load average when the benchmarks started.
+var startLoad string
+
+// loadAverage is the 1-minute load average of /proc/loadavg.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }
 
 // cpuModel is the first "model name" of /proc/cpuinfo.
