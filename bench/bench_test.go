@@ -303,9 +303,8 @@ instances, so the floor below is measured in the same run.
 The floor under a run's CPU (BenchmarkListInstancesSDK): the SDK paging
 DescribeInstances over the same fleet with the same filter, the regions side
 by side with the run's latency and rate limits, every page dropped: request
-signing and XML decoding, nothing of
-launchwarden's. Target for the 100,000-instance run: CPU ≤ this floor + 2 s,
-peak heap < 300 MiB.
+signing and XML decoding, nothing of launchwarden's. Target for the
+100,000-instance run: CPU ≤ this floor + 2 s, peak heap < 300 MiB.
 
 | instances | CPU s | peak heap MiB | allocs | alloc MiB |
 | ---: | ---: | ---: | ---: | ---: |
