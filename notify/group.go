@@ -17,14 +17,8 @@ import (
 // undelivery is visible rather than silent.
 func Group(runID string, now time.Time, notices []Notice, usage map[string]Usage) []Digest {
 	byChannel := make(map[string][]Notice)
-	seen := make(map[noticeKey]bool, len(notices))
 	for _, n := range notices {
 		n.Deadline = n.Deadline.UTC()
-		k := keyOf(n)
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
 		byChannel[n.Channel] = append(byChannel[n.Channel], n)
 	}
 
@@ -38,6 +32,10 @@ func Group(runID string, now time.Time, notices []Notice, usage map[string]Usage
 	for _, c := range channels {
 		ns := byChannel[c]
 		slices.SortFunc(ns, compareNotices)
+		// compareNotices weighs every field but the channel, which the digest
+		// shares, so duplicates are neighbours
+		// once sorted.
+		ns = slices.CompactFunc(ns, func(a, b Notice) bool { return compareNotices(a, b) == 0 })
 		d := Digest{Channel: c, Project: soleProject(ns), RunID: runID, Now: now.UTC(), Notices: ns}
 		if u, ok := usage[d.Project]; ok && d.Project != "" {
 			d.Usage = &u
@@ -45,18 +43,6 @@ func Group(runID string, now time.Time, notices []Notice, usage map[string]Usage
 		digests = append(digests, d)
 	}
 	return digests
-}
-
-// noticeKey is a Notice with its deadline as a comparable instant.
-type noticeKey struct {
-	n        Notice
-	deadline int64
-}
-
-func keyOf(n Notice) noticeKey {
-	d := n.Deadline.UnixNano()
-	n.Deadline = time.Time{}
-	return noticeKey{n: n, deadline: d}
 }
 
 // kindRank is the position of a kind in Kinds; unknown kinds go last.
@@ -97,6 +83,7 @@ func compareNotices(a, b Notice) int {
 		cmp.Compare(a.Reason, b.Reason),
 		cmp.Compare(a.Detail, b.Detail),
 		cmp.Compare(a.InstanceType, b.InstanceType),
+		a.TerminateAt.Compare(b.TerminateAt),
 	)
 }
 

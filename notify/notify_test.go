@@ -150,6 +150,20 @@ func TestGroup(t *testing.T) {
 			}}},
 		},
 		{
+			name: "duplicates apart in the input dropped; notices apart only in the termination they announce both kept",
+			notices: []Notice{
+				{Kind: KindStopped, Channel: "c", Project: "p", InstanceID: "i-1", TerminateAt: late},
+				{Kind: KindExpiring, Channel: "c", Project: "p", InstanceID: "i-2", Deadline: early},
+				{Kind: KindStopped, Channel: "c", Project: "p", InstanceID: "i-1", TerminateAt: late},
+				{Kind: KindStopped, Channel: "c", Project: "p", InstanceID: "i-1", TerminateAt: early},
+			},
+			want: []Digest{{Channel: "c", Project: "p", RunID: "r", Now: now, Notices: []Notice{
+				{Kind: KindExpiring, Channel: "c", Project: "p", InstanceID: "i-2", Deadline: early},
+				{Kind: KindStopped, Channel: "c", Project: "p", InstanceID: "i-1", TerminateAt: early},
+				{Kind: KindStopped, Channel: "c", Project: "p", InstanceID: "i-1", TerminateAt: late},
+			}}},
+		},
+		{
 			name: "shared channel has no project and no usage",
 			notices: []Notice{
 				{Kind: KindStopped, Channel: "shared", Project: "b", InstanceID: "i-2"},
