@@ -311,6 +311,16 @@ signing and XML decoding, nothing of launchwarden's. Target for the
 `)
 		for _, f := range fs {
 			fmt.Fprintf(&b, "| %d | %.1f | %.0f | %.0f | %.0f |\n", f.instances, f.cpu, f.heapMiB, f.allocs, f.allocMB)
+			for _, r := range rs {
+				if r.instances == f.instances && !r.first {
+					fmt.Fprintf(&b, `
+The %d-instance run took the floor + %.1f s of CPU and peaked at %.0f MiB of
+heap; the %.0f MiB and %.1f M allocations it made beyond the floor's are
+launchwarden's own work (the other listings, the observation, the plan, the
+writes). The emulator's process used %.1f s of CPU serving the run.
+`, r.instances, r.cpu-f.cpu, r.heapMiB, r.allocMiB-f.allocMB, (r.allocs-f.allocs)/1e6, r.simCPU)
+				}
+			}
 		}
 	}
 	if len(ps) > 0 {

@@ -104,7 +104,7 @@ func tagKeyFilter(keys ...string) []ec2types.Filter {
 // launch template tag, TagProject or TagAdopted (a filter's values are
 // ORed), and keeps those that launchwarden might owe something: launched
 // from a template, or labelled by someone. Which of them are ours is
-// decided in newInstance from the managed templates observed before
+// decided as newInstance says, from the managed templates observed before
 // (snap.Templates). Terminated instances stay visible in EC2 for a while;
 // they are left out since nothing is owed to them.
 func (c *Client) observeInstances(ctx context.Context, snap *Snapshot) error {
