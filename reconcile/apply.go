@@ -146,6 +146,9 @@ func Apply(ctx context.Context, plan *RunPlan, deps Deps) (*Report, error) {
 
 	// 4–5: digests; the admin's last, so it can name undelivered ones.
 	delivered := deliver(ctx, plan, deps.Sender, rep, log)
+	if plan.frozenBare != nil && delivered[plan.AdminChannel] {
+		plan.memory.remember(*plan.frozenBare)
+	}
 
 	// 6–7: record delivered notices (and what admins were told), then act
 	// on delivered instances only.

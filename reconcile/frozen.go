@@ -6,26 +6,56 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
-	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/notify"
 	"github.com/launchwarden/launchwarden/projects"
 )
 
-// TagFrozenBare is kept on one managed launch template (the lowest ID of the
-// first region that has one) and holds the hash of the problems of the
-// frozen projects that have no template of their own to carry TagFrozen, so
-// that they too are announced once per distinct set of problems.
+// TagFrozenBare holds the hash of the problems of the frozen projects that
+// have no template of their own to carry TagFrozen, so that they too are
+// announced once per distinct set of problems. It is kept on one managed
+// launch template (the lowest ID of the first region that has one), else,
+// with no managed template anywhere, on one managed security group (the
+// same way). With neither, AWS holds nothing of launchwarden's to keep it
+// on; then the process remembers it (Memory, which serve keeps for its
+// life), and a one-shot run announces the set every run until a template or
+// group exists or the files are fixed.
 const TagFrozenBare = "launchwarden:frozen-bare"
+
+// Memory is what a long-running process remembers across its runs where
+// AWS has nowhere to keep it: the TagFrozenBare hash announced while no
+// managed template or group existed. It is safe for concurrent use; the
+// zero value remembers nothing yet, and a nil *Memory never remembers.
+type Memory struct {
+	mu         sync.Mutex
+	frozenBare string
+}
+
+func (m *Memory) told() string {
+	if m == nil {
+		return ""
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.frozenBare
+}
+
+func (m *Memory) remember(hash string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.frozenBare = hash
+}
 
 // planFrozen announces each frozen project to the admins and to its team
 // (where its file's channel reads), naming every problem with file:line,
 // once per distinct set of problems. That it was announced is recorded once
 // the admin digest was delivered (RegionPlan.AfterAdmin): on the project's
 // own templates (TagFrozen), the only change a frozen project's templates
-// get, or, for a project with none, on one marker template (TagFrozenBare).
-// With no managed template anywhere, there is nowhere to record it, and the
-// announcement is repeated every run until the file is fixed.
+// get, or, for a project with none, on one marker (TagFrozenBare).
 func planFrozen(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 	var bare []string // "name\nproblems" of frozen projects without a template
 	var bareNotices []notify.Notice
@@ -68,38 +98,80 @@ func planFrozen(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 	}
 }
 
+// bareMarker is where TagFrozenBare is kept (see there).
+type bareMarker struct {
+	region   int
+	id, name string
+	group    bool
+	value    string
+}
+
+// frozenBareMarker finds the marker, nil when there is none.
+func frozenBareMarker(obs *Observation) *bareMarker {
+	for _, groups := range []bool{false, true} {
+		for i, snap := range obs.Snapshots {
+			var m *bareMarker
+			consider := func(id, name string, tags map[string]string) {
+				if m == nil || id < m.id {
+					m = &bareMarker{region: i, id: id, name: name, group: groups, value: tags[TagFrozenBare]}
+				}
+			}
+			if !groups {
+				for _, t := range snap.Templates {
+					if t.Managed {
+						consider(t.ID, t.Name, t.Tags)
+					}
+				}
+			} else {
+				for _, g := range snap.SecurityGroups {
+					if g.Managed {
+						consider(g.ID, g.Name, g.Tags)
+					}
+				}
+			}
+			if m != nil {
+				return m
+			}
+		}
+	}
+	return nil
+}
+
 // planFrozenBare announces the frozen projects without a template of their
-// own unless the marker template says this set was announced already.
+// own unless the marker (or, with none, the process's Memory) says this set
+// was announced already, and records the set. A TagFrozenBare left on a
+// group once a template took over as the marker is removed.
 func planFrozenBare(plan *RunPlan, obs *Observation, bare []string, notices []notify.Notice) {
 	slices.Sort(bare)
 	hash := ""
 	if len(bare) > 0 {
 		hash = hashLines(bare)
 	}
-	region, marker := -1, (*cloud.Template)(nil)
+	marker := frozenBareMarker(obs)
 	for i, snap := range obs.Snapshots {
-		for j := range snap.Templates {
-			if t := &snap.Templates[j]; t.Managed && (marker == nil || t.ID < marker.ID) {
-				marker = t
+		for _, g := range snap.SecurityGroups {
+			if _, ok := g.Tags[TagFrozenBare]; ok && g.Managed && (marker == nil || marker.id != g.ID) {
+				plan.Regions[i].AfterAdmin = append(plan.Regions[i].AfterAdmin, TagChange{ID: g.ID, Name: g.Name, Group: true, Delete: []string{TagFrozenBare}})
 			}
 		}
-		if marker != nil {
-			region = i
-			break
-		}
 	}
+	if marker == nil {
+		// Nowhere in AWS: the process's memory, if it has one.
+		if obs.Memory.told() != hash {
+			plan.Notices = append(plan.Notices, notices...)
+			plan.memory, plan.frozenBare = obs.Memory, &hash
+		}
+		return
+	}
+	rp := plan.Regions[marker.region]
 	switch {
-	case marker == nil:
-		plan.Notices = append(plan.Notices, notices...) // nowhere to remember: every run
-	case marker.Tags[TagFrozenBare] == hash:
+	case marker.value == hash:
 		// Told already (or nothing to tell and nothing recorded).
 	case hash == "":
-		plan.Regions[region].TemplateTags = append(plan.Regions[region].TemplateTags,
-			TagChange{ID: marker.ID, Name: marker.Name, Delete: []string{TagFrozenBare}})
+		rp.TemplateTags = append(rp.TemplateTags, TagChange{ID: marker.id, Name: marker.name, Group: marker.group, Delete: []string{TagFrozenBare}})
 	default:
 		plan.Notices = append(plan.Notices, notices...)
-		plan.Regions[region].AfterAdmin = append(plan.Regions[region].AfterAdmin,
-			TagChange{ID: marker.ID, Name: marker.Name, Set: map[string]string{TagFrozenBare: hash}})
+		rp.AfterAdmin = append(rp.AfterAdmin, TagChange{ID: marker.id, Name: marker.name, Group: marker.group, Set: map[string]string{TagFrozenBare: hash}})
 	}
 }
 

@@ -129,6 +129,8 @@ type harness struct {
 	keysURL  string
 	endpoint string
 	slack    *recorder
+	// memory, if set, is what a serve process remembers across runs.
+	memory *Memory
 }
 
 func newHarness(t testing.TB, files map[string]string) *harness {
@@ -196,6 +198,7 @@ func (h *harness) plan() *RunPlan {
 	if err != nil {
 		h.t.Fatalf("observe: %v", err)
 	}
+	obs.Memory = h.memory
 	return Plan(cfg, obs, h.sim.Now(), "test-run")
 }
 

@@ -39,11 +39,19 @@ type Observation struct {
 	// the template's default version. It is read only for templates some of
 	// whose users' keys could not be fetched: their keys are kept.
 	CurrentKeys map[string][]string
+	// Memory is what the process remembers across runs (serve's); nil for
+	// a one-shot run. See TagFrozenBare.
+	Memory *Memory
 }
 
 // RunPlan is what one run will do. It is a plain value: printed by `plan`,
 // compared with golden files in tests, and carried out by Apply.
 type RunPlan struct {
+	// memory and frozenBare: the TagFrozenBare hash Apply remembers once
+	// the admin digest is delivered, when AWS had nowhere to record it.
+	memory     *Memory
+	frozenBare *string
+
 	RunID string    `json:"run_id"`
 	Now   time.Time `json:"now"`
 	// Enforce is the admin's kill switch: false makes the run plan-only.
@@ -529,6 +537,7 @@ func heldNotices(plan *RunPlan, p *projects.Project, t *projects.Template, snap 
 func (p *RunPlan) TemplatesOnly() *RunPlan {
 	out := *p
 	out.Notices, out.Held = nil, nil
+	out.frozenBare = nil // nothing is announced
 	out.Regions = make([]*RegionPlan, len(p.Regions))
 	for i, rp := range p.Regions {
 		r := &RegionPlan{Account: rp.Account, Region: rp.Region}

@@ -227,6 +227,8 @@ type worker struct {
 	// types, if set, remembers instance types across runs (serve's);
 	// one-shot commands describe the types in use every time.
 	types *cloud.InstanceTypeCache
+	// memory, if set, is what serve's runs remember across runs.
+	memory *reconcile.Memory
 	// observed, if set, is given the config and what the run observed
 	// (serve's status pages).
 	observed func(*projects.Config, *reconcile.Observation)
@@ -307,6 +309,7 @@ func (w *worker) plan(ctx context.Context, now time.Time, runID string) (*reconc
 	if err != nil {
 		return nil, nil, nil, &exitError{code: exitAborted, err: fmt.Errorf("%w: nothing done", err)}
 	}
+	obs.Memory = w.memory
 	// Logged once the observation settled contested channels (see
 	// projects.Config.Settle).
 	for _, name := range slices.Sorted(maps.Keys(cfg.Frozen)) {

@@ -150,6 +150,9 @@ type server struct {
 	// types remembers instance types for every run of the process: a run
 	// describes only the types no run has seen before.
 	types *cloud.InstanceTypeCache
+	// memory is what the process's runs remember where AWS holds nothing
+	// of launchwarden's (see reconcile.Memory).
+	memory *reconcile.Memory
 
 	cron  *cron.Cron
 	job   cron.Job
@@ -172,7 +175,7 @@ type server struct {
 // schedule is set (initSchedule).
 func newServer(ctx context.Context, f serveFlags, e env, log *slog.Logger) *server {
 	s := &server{flags: f, env: e, log: log, metrics: newMetrics(), pages: statuspage.NewStore(),
-		runCtx: context.WithoutCancel(ctx), types: &cloud.InstanceTypeCache{},
+		runCtx: context.WithoutCancel(ctx), types: &cloud.InstanceTypeCache{}, memory: &reconcile.Memory{},
 		clicks: &clicks{log: log, now: e.now, getenv: e.getenv, verify: &slacknotify.Verifier{},
 			replier: slacknotify.Replier{Hosts: responseHosts(f.slackAPIURL)}}}
 	s.clicks.counted = func(outcome string) { s.metrics.clicks.WithLabelValues(outcome).Inc() }
@@ -278,7 +281,7 @@ func (s *server) reconcile(ctx context.Context, log *slog.Logger, now time.Time,
 	defer func() { s.clicks.release(used, usedClients, seen.Observation) }()
 	w := worker{
 		config: s.flags.config, regions: splitList(s.flags.regions), endpointURL: s.flags.endpointURL, githubURL: s.flags.githubURL,
-		log: log, getenv: s.env.getenv, onCall: s.metrics.observeAPICall, types: s.types,
+		log: log, getenv: s.env.getenv, onCall: s.metrics.observeAPICall, types: s.types, memory: s.memory,
 		load: func(dir string) (cfg *projects.Config, problems projects.Problems) {
 			cfg, problems, stale = s.load(dir, log)
 			return cfg, problems
