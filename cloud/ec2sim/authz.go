@@ -321,16 +321,9 @@ func (c *call) runResources(lt *LaunchTemplate, callData LaunchTemplateData, l l
 	}
 	for _, bd := range l.blockDevices {
 		rc := fromTemplate(callDevices[bd.DeviceName])
-		size, volType := bd.VolumeSize, bd.VolumeType
-		// The defaults newInstance gives a volume the mapping leaves open.
-		if size == 0 {
-			size = 8
-		}
-		if volType == "" {
-			volType = "gp3"
-		}
-		rc["ec2:VolumeSize"] = []string{strconv.Itoa(size)}
-		rc["ec2:VolumeType"] = []string{volType}
+		// Size and type as the volume gets them (rootAndOtherVolumes).
+		rc["ec2:VolumeSize"] = []string{strconv.Itoa(bd.VolumeSize)}
+		rc["ec2:VolumeType"] = []string{bd.VolumeType}
 		rc["ec2:Encrypted"] = []string{strconv.FormatBool(bd.Encrypted != nil && *bd.Encrypted)}
 		rc["ec2:AvailabilityZone"] = []string{az}
 		if bd.Iops > 0 {

@@ -133,7 +133,7 @@ func (r *region) xmlInstance(in *instance) xmlInstance {
 		},
 	}
 	if in.State != StateTerminated {
-		x.PrivateDNSName = "ip-" + strings.ReplaceAll(in.PrivateIP, ".", "-") + ".ec2.internal"
+		x.PrivateDNSName = privateDNSName(in.PrivateIP, r.name)
 		x.SubnetID, x.VpcID, x.PrivateIPAddress = in.SubnetID, in.VpcID, in.PrivateIP
 	}
 	// A stopped instance loses its public IPv4 address (user guide
@@ -177,6 +177,10 @@ func (r *region) xmlInstance(in *instance) xmlInstance {
 			InterfaceType: "interface",
 		}
 		if x.PublicIP != "" && n.PublicIP != "" {
+			// The model's InstanceNetworkInterfaceAssociation.IpOwnerId is
+			// "the ID of the owner of the Elastic IP address"; an address
+			// EC2 assigned at launch has no owner account, and "amazon" is
+			// the emulator's own answer for it (no source found).
 			eni.Association = &xmlENIAssociation{PublicIP: n.PublicIP, PublicDNSName: x.PublicDNSName, IPOwnerID: "amazon"}
 		}
 		x.NetworkInterfaces = append(x.NetworkInterfaces, eni)
@@ -197,9 +201,23 @@ func (r *region) xmlGroups(ids []string) []xmlGroup {
 	return groups
 }
 
-// publicDNSName is EC2's public hostname of an address: ec2-3-0-0-1 and
+// privateDNSName is the instance's IP-name hostname: ip-10-24-34-0.ec2.internal
+// in us-east-1, ip-10-24-34-0.<region>.compute.internal in any other region
+// (user guide ec2-instance-naming.md, "IP name").
+func privateDNSName(ip, region string) string {
+	host := "ip-" + strings.ReplaceAll(ip, ".", "-")
+	if region == "us-east-1" {
+		return host + ".ec2.internal"
+	}
+	return host + "." + region + ".compute.internal"
+}
+
+// publicDNSName is the public hostname of an address: ec2-3-0-0-1 and
 // compute-1.amazonaws.com in us-east-1, <region>.compute.amazonaws.com
-// elsewhere.
+// elsewhere. The model documents the field only (Instance.PublicDnsName:
+// "the public DNS name assigned to the instance"); the user guide pages at
+// hand give the private forms only (see privateDNSName), so these public
+// forms, which mirror them, are the emulator's own choice.
 func publicDNSName(ip, zone string) string {
 	host := "ec2-" + strings.ReplaceAll(ip, ".", "-")
 	regionName := strings.TrimRight(zone, "abcdefghijklmnopqrstuvwxyz")

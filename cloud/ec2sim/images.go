@@ -294,6 +294,9 @@ type xmlImage struct {
 	Tags               []xmlTag              `xml:"tagSet>item"`
 }
 
+// xmlImageOf describes an image. Its one block device mapping, the root's,
+// is gp3 and deleted on termination: the emulator's own choice for every
+// image it holds.
 func xmlImageOf(img *Image) xmlImage {
 	return xmlImage{
 		ImageID:            img.ID,

@@ -110,6 +110,9 @@ func (s *Sim) newInstance(r *region, l launch, reservationID, id string, attachT
 			AvailabilityZone:    in.AvailabilityZone,
 			Tags:                maps.Clone(l.tags[ResourceVolume]),
 		}
+		// A seeded instance's root has no mapping to size it: 8 GiB of gp3,
+		// the emulator's own choice (a launch's were filled in by
+		// rootAndOtherVolumes).
 		if v.SizeGiB == 0 {
 			v.SizeGiB = 8
 		}

@@ -42,11 +42,36 @@ func (c *call) launchImage(data LaunchTemplateData) (Image, error) {
 // wrong root device gives the instance a second, empty disk and leaves the
 // root as the image made it, as on EC2 (user guide
 // block-device-mapping-concepts.md).
+//
+// What a mapping leaves open is filled in here, once, for the volumes and
+// for IAM's condition keys alike:
+//   - size: the snapshot's (the model's EbsBlockDevice.VolumeSize: "If you
+//     specify a snapshot, the default is the snapshot size"); a mapping on
+//     another device with neither a size nor a snapshot is
+//     InvalidBlockDeviceMapping (same: "You must specify either a snapshot
+//     ID or a volume size"; the code is in errors-overview.md, the wording
+//     the emulator's own). The emulator knows only images' snapshot sizes:
+//     another snapshot counts as 8 GiB, its own choice.
+//   - type: the root's is the image's root mapping's, gp3 for every image
+//     the emulator holds (its own choice, see xmlImageOf); another
+//     device's is gp2, the default the model states for CreateVolume
+//     (CreateVolumeRequest.VolumeType, "Default: gp2"), which the emulator
+//     applies to a launch's mappings too: the model states none there.
 func rootAndOtherVolumes(img Image, mappings []BlockDevice) ([]BlockDevice, error) {
 	root := BlockDevice{DeviceName: img.RootDeviceName, SnapshotID: img.SnapshotID}
 	out := []BlockDevice{root}
 	for _, bd := range mappings {
 		if bd.DeviceName != img.RootDeviceName {
+			switch {
+			case bd.VolumeSize == 0 && bd.SnapshotID == "":
+				return nil, newError(http.StatusBadRequest, "InvalidBlockDeviceMapping",
+					"The mapping of %s needs a snapshot ID or a volume size", bd.DeviceName)
+			case bd.VolumeSize == 0:
+				bd.VolumeSize = 8
+			}
+			if bd.VolumeType == "" {
+				bd.VolumeType = "gp2"
+			}
 			out = append(out, bd)
 			continue
 		}
@@ -59,6 +84,9 @@ func rootAndOtherVolumes(img Image, mappings []BlockDevice) ([]BlockDevice, erro
 	}
 	if out[0].VolumeSize == 0 {
 		out[0].VolumeSize = int(img.RootVolumeGiB)
+	}
+	if out[0].VolumeType == "" {
+		out[0].VolumeType = "gp3"
 	}
 	return out, nil
 }

@@ -29,7 +29,9 @@ type Subnet struct {
 }
 
 // zoneSuffixes name the three Availability Zones every emulated region
-// has, as AWS names them: the region's code and a letter (us-east-1a).
+// has, as AWS names them: the region's code and a letter (user guide
+// using-regions-availability-zones.md: "us-east-1a"). That every region has
+// exactly a, b and c is the emulator's own choice.
 var zoneSuffixes = []string{"a", "b", "c"}
 
 // addDefaultVPC gives a new region EC2's default VPC: 172.31.0.0/16 with a
@@ -171,8 +173,9 @@ func (s *Sim) Subnets(account, regionName string) []Subnet {
 	return out
 }
 
-// findVPC returns the VPC id names, or InvalidVpcID.Malformed/NotFound in
-// EC2's words ("The vpc ID 'vpc-…' does not exist").
+// findVPC returns the VPC id names, or InvalidVpcID.Malformed/NotFound. The
+// codes are in the API reference's error list (errors-overview.md); the
+// messages' wording is the emulator's own.
 func (r *region) findVPC(id string) (*VPC, error) {
 	if !strings.HasPrefix(id, "vpc-") || !idPattern.MatchString(id) {
 		return nil, newError(http.StatusBadRequest, "InvalidVpcID.Malformed", "Invalid id: %q", id)
@@ -185,7 +188,7 @@ func (r *region) findVPC(id string) (*VPC, error) {
 }
 
 // findSubnet returns the subnet id names, or InvalidSubnetID.Malformed/
-// NotFound in EC2's words ("The subnet ID '…' does not exist").
+// NotFound: codes as in errors-overview.md, wording the emulator's own.
 func (r *region) findSubnet(id string) (*Subnet, error) {
 	if !strings.HasPrefix(id, "subnet-") || !idPattern.MatchString(id) {
 		return nil, newError(http.StatusBadRequest, "InvalidSubnetID.Malformed", "Invalid id: %q", id)
