@@ -27,6 +27,7 @@ lint: ## gofmt and go vet.
 fuzz: ## Run each fuzz target for FUZZTIME (default 10s; CI uses a count such as 100000x).
 	$(GO) test ./projects -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./lifecycle -run '^$$' -fuzz '^FuzzParseNotice$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./notify -run '^$$' -fuzz '^FuzzParseExtendRequest$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./limits -run '^$$' -fuzz '^FuzzEffective$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./cloud/ec2sim -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME)
 

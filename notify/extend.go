@@ -42,7 +42,8 @@ var (
 )
 
 // ParseExtendRequest parses a button value made by String, strictly: any
-// other text is an error.
+// other text is an error, and so is a run id that does not start with a
+// valid time.
 func ParseExtendRequest(v string) (ExtendRequest, error) {
 	f := strings.Split(v, " ")
 	if len(f) != 3 {
@@ -55,7 +56,7 @@ func ParseExtendRequest(v string) (ExtendRequest, error) {
 		return ExtendRequest{}, fmt.Errorf("extend button value %q: %q is not an instance id", v, r.Instance)
 	case !extendAccount.MatchString(r.Account) || !extendRegion.MatchString(r.Region):
 		return ExtendRequest{}, fmt.Errorf("extend button value %q: %q is not account/region", v, f[1])
-	case !extendRun.MatchString(r.Run):
+	case !extendRun.MatchString(r.Run) || r.RunTime().IsZero():
 		return ExtendRequest{}, fmt.Errorf("extend button value %q: %q is not a run id", v, r.Run)
 	}
 	return r, nil
