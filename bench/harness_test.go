@@ -2,35 +2,26 @@ package bench
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path"
-	"path/filepath"
 	"runtime/metrics"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 	"github.com/launchwarden/launchwarden/notify"
 	"github.com/launchwarden/launchwarden/projects"
 	"github.com/launchwarden/launchwarden/reconcile"
 	"github.com/launchwarden/launchwarden/reconcile/sshkeys"
 )
 
-const account = "123456789012"
+const account = testenv.Account
 
-var t0 = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+var t0 = testenv.T0
 
 var allRegions = []string{"us-east-1", "eu-west-1", "ap-south-1"}
 
@@ -74,8 +65,8 @@ enforce = true
 
 func networks(regions []string) string {
 	var b strings.Builder
-	for i, r := range regions {
-		fmt.Fprintf(&b, "\n[aws.accounts.networks.%s]\nvpc_id = \"vpc-%017x\"\n", r, i+1)
+	for _, r := range regions {
+		fmt.Fprintf(&b, "\n[aws.accounts.networks.%s]\nvpc_id = %q\n", r, testenv.VPC)
 	}
 	return b.String()
 }
@@ -112,22 +103,14 @@ volume_gib = 40
 ssh_from = ["203.0.113.0/24"]
 `, i%50, name)
 	}
-	for name, text := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	testenv.WriteRepo(tb, dir, files)
 }
 
 func projectName(i int) string { return fmt.Sprintf("p%04d", i) }
 
 // world is a config repo, the EC2 emulator in its own process over
-// loopback HTTP reached by the real SDK, a GitHub keys server and a Slack
-// that accepts everything.
+// loopback HTTP reached by the real SDK, a GitHub keys server (testenv) and
+// a Slack that accepts everything.
 type world struct {
 	tb      testing.TB
 	sim     *emulator
@@ -136,7 +119,6 @@ type world struct {
 	clients []*cloud.Client
 	keysURL string
 	slack   *countingSender
-	state   *cloud.StateKeys
 }
 
 // templateIDs returns the IDs of the templates of a region by name, as EC2
@@ -160,13 +142,8 @@ func (w *world) templateID(ids map[string]string, region, project string) string
 	}
 	for _, c := range w.clients {
 		if c.Region == region {
-			lt, err := c.CreateTemplate(context.Background(), name, cloud.TemplateData{ImageID: "ami-0123456789abcdef0"},
-				map[string]string{cloud.TagManaged: "true", cloud.TagProject: project, cloud.TagTemplate: "fedora"})
-			if err != nil {
-				w.tb.Fatal(err)
-			}
-			ids[name] = lt.ID
-			return lt.ID
+			ids[name] = testenv.EarlierTemplate(w.tb, c, name, project, "fedora")
+			return ids[name]
 		}
 	}
 	w.tb.Fatalf("no client for %s", region)
@@ -176,40 +153,14 @@ func (w *world) templateID(ids map[string]string, region, project string) string
 func newWorld(tb testing.TB, projectCount int, regions []string) *world {
 	tb.Helper()
 	sim := startEmulator(tb, t0)
-	for i, r := range regions {
+	for _, r := range regions {
 		// The VPC networks() configures, a subnet, and the image the
 		// templates' selector finds.
-		vpc := sim.AddVPC(account, r, ec2sim.VPC{ID: fmt.Sprintf("vpc-%017x", i+1), CIDR: "10.0.0.0/16"})
-		sim.AddSubnet(account, r, ec2sim.Subnet{VPCID: vpc, CIDR: "10.0.1.0/24"})
-		sim.AddImage(r, ec2sim.Image{ID: "ami-0123456789abcdef0", OwnerID: "125523088429", Name: "Fedora-Cloud-Base-Generic-41-20261101.0.x86_64",
-			RootDeviceName: "/dev/sda1", RootVolumeGiB: 5, Public: true, CreationDate: t0.Add(-22 * 24 * time.Hour)})
+		testenv.SeedNetwork(sim, r)
 	}
-	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, keyLine(tb, strings.TrimSuffix(path.Base(r.URL.Path), ".keys")))
-	}))
-	tb.Cleanup(keys.Close)
-
-	tb.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	tb.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	tb.Setenv("AWS_REGION", regions[0])
-	tb.Setenv("AWS_CONFIG_FILE", filepath.Join(tb.TempDir(), "none"))
-	tb.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(tb.TempDir(), "none"))
-	tb.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	clients, err := cloud.Connect(context.Background(), cloud.ConnectOptions{
-		EndpointURL: sim.URL,
-		Accounts:    []cloud.Account{{Name: "bench", ID: account, Regions: regions}},
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	state, err := cloud.NewStateKeys([]byte("bench-state-key-0123456789abcdef-0123456789"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, c := range clients {
-		c.Keys = state
-	}
-	w := &world{tb: tb, sim: sim, dir: tb.TempDir(), regions: regions, clients: clients, keysURL: keys.URL, slack: &countingSender{}, state: state}
+	env := testenv.New(tb, testenv.Options{Endpoint: sim.URL, Regions: regions})
+	clients := env.Connect(tb, 0, cloud.Account{Name: "bench", ID: account, Regions: regions})
+	w := &world{tb: tb, sim: sim, dir: tb.TempDir(), regions: regions, clients: clients, keysURL: env.KeysURL, slack: &countingSender{}}
 	writeConfig(tb, w.dir, projectCount, regions)
 	return w
 }
@@ -230,7 +181,7 @@ func (w *world) seedFleet(projectCount, n int) {
 	ids := map[string]string{}
 	fleet := make([]ec2sim.SeedInstance, 0, n)
 	notice := func(stage, project string, at time.Time) string {
-		return w.state.Sign("", cloud.TagNotice, stage+"@"+at.UTC().Format(time.RFC3339)+" p="+project+" r=bench-earlier")
+		return testenv.State.Sign("", cloud.TagNotice, stage+"@"+at.UTC().Format(time.RFC3339)+" p="+project+" r=bench-earlier")
 	}
 	for i := range n {
 		p := projectName(i % projectCount)
@@ -261,7 +212,7 @@ func (w *world) seedFleet(projectCount, n int) {
 			born = now.Add(-30 * time.Hour)
 		}
 		fleet = append(fleet, ec2sim.SeedInstance{
-			ID: fmt.Sprintf("i-%017x", i+1), ImageID: "ami-0123456789abcdef0", InstanceType: "t3.large", State: state,
+			ID: fmt.Sprintf("i-%017x", i+1), ImageID: testenv.Image, InstanceType: "t3.large", State: state,
 			LaunchTime: born, AttachTime: born, Tags: tags, Account: account, Region: region,
 		})
 	}
@@ -305,24 +256,6 @@ type countingSender struct{ n atomic.Int64 }
 func (s *countingSender) Send(context.Context, notify.Digest) error {
 	s.n.Add(1)
 	return nil
-}
-
-var userKeys sync.Map
-
-// keyLine is a deterministic ed25519 public key line for a GitHub user.
-func keyLine(tb testing.TB, user string) string {
-	if v, ok := userKeys.Load(user); ok {
-		return v.(string)
-	}
-	seed := sha256.Sum256([]byte(user))
-	pub, err := ssh.NewPublicKey(ed25519.NewKeyFromSeed(seed[:]).Public())
-	if err != nil {
-		tb.Error(err)
-		return ""
-	}
-	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
-	userKeys.Store(user, line)
-	return line
 }
 
 // cpuTime is the CPU (user + system) the process has used.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/internal/testenv"
 	"github.com/launchwarden/launchwarden/lifecycle"
 	"github.com/launchwarden/launchwarden/reconcile"
 )
@@ -174,7 +175,7 @@ func launchLifecycleFleet(tb testing.TB, f lifecycleFleet) *lifecycleWorld {
 	}
 	obs, _, _ := w.run(ctx, w.config())
 	lw.learn(obs)
-	foreign, err := w.clients[0].CreateTemplate(ctx, "ci-runner", cloud.TemplateData{ImageID: "ami-0123456789abcdef0"}, map[string]string{"team": "ci"})
+	foreign, err := w.clients[0].CreateTemplate(ctx, "ci-runner", cloud.TemplateData{ImageID: testenv.Image}, map[string]string{"team": "ci"})
 	if err != nil {
 		tb.Fatal(err)
 	}

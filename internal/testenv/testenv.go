@@ -49,11 +49,14 @@ const (
 type Options struct {
 	// Start is the emulator's clock at the start; zero means T0.
 	Start time.Time
-	// Regions are the regions SeedNetwork prepares; nil means Region.
+	// Regions are the world's regions: the SDK's default region is the
+	// first, and an in-process emulator gets the test network and image
+	// (SeedNetwork) in each. Nil means Region.
 	Regions []string
 	// Endpoint, if set, is an EC2 endpoint already serving, such as an
-	// emulator in another process: New then starts no emulator, seeds
-	// nothing, and leaves Env.Sim nil.
+	// emulator in another process: New then starts no emulator and leaves
+	// Env.Sim nil; seeding it (SeedNetwork takes a client of its admin
+	// API) is the caller's.
 	Endpoint string
 }
 
@@ -113,10 +116,18 @@ func SetAWSEnv(t testing.TB, region string) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 }
 
+// Seeder is what SeedNetwork needs of an emulator: *ec2sim.Sim, or a
+// client of the admin API (/_sim/) of one running in another process.
+type Seeder interface {
+	AddVPC(account, region string, v ec2sim.VPC) string
+	AddSubnet(account, region string, sn ec2sim.Subnet) string
+	AddImage(region string, img ec2sim.Image) string
+}
+
 // SeedNetwork gives the emulator, in region of Account, what the test
 // config files name: VPC with Subnet (in the region's zone "a"), and Image,
 // public.
-func SeedNetwork(sim *ec2sim.Sim, region string) {
+func SeedNetwork(sim Seeder, region string) {
 	sim.AddVPC(Account, region, ec2sim.VPC{ID: VPC, CIDR: "10.0.0.0/16"})
 	sim.AddSubnet(Account, region, ec2sim.Subnet{ID: Subnet, VPCID: VPC, AvailabilityZone: region + "a", CIDR: "10.0.1.0/24"})
 	sim.AddImage(region, ec2sim.Image{ID: Image, OwnerID: ImageOwner, Name: ImageName, Architecture: "x86_64",
