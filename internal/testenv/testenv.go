@@ -106,10 +106,14 @@ func firstOf(s []string) string {
 
 // SetAWSEnv points the AWS SDK's environment at fake static credentials of
 // the emulator's default account in region, and away from the host's
-// config and credentials files and the instance metadata service.
+// profile, config and credentials files, CA bundle and instance metadata
+// service.
 func SetAWSEnv(t testing.TB, region string) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CA_BUNDLE", "")
 	t.Setenv("AWS_REGION", region)
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
