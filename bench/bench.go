@@ -10,11 +10,10 @@ package bench
 import (
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/launchwarden/launchwarden/cloud"
-	"github.com/launchwarden/launchwarden/cloud/ec2sim"
+	"github.com/launchwarden/launchwarden/cloud/ec2rate"
 	"github.com/launchwarden/launchwarden/reconcile"
 )
 
@@ -187,35 +186,28 @@ func LowerBoundKnowing(snap *cloud.Snapshot, l cloud.Lookups, identity bool, rp 
 	return c
 }
 
-// ModelSeconds returns the least wall time calls take in one region when
-// each call costs latency and is metered by buckets the way EC2 meters
-// them: a class's calls beyond its burst wait for tokens at its refill rate.
-// Calls are made one after another, as a run does within a region.
-func ModelSeconds(calls Calls, buckets map[string]ec2sim.Bucket, latency time.Duration) float64 {
-	byClass := map[string]int{}
-	for action, n := range calls {
-		byClass[classOf(action, buckets)] += n
-	}
+// ModelSeconds returns the least wall time calls can take in one region
+// when each call costs latency and is metered the way EC2 meters it: every
+// EC2 action has its own bucket of the documented default size (package
+// ec2rate), full when the run starts. Calls are made one after another, as
+// a run does within a region, so they take at least latency each; and an
+// action's calls beyond its burst wait for tokens at its refill rate, so
+// its last call cannot end before those tokens came and it took its
+// latency. The buckets of different actions refill side by side, so the
+// slowest of these bounds the run. STS calls are not metered.
+func ModelSeconds(calls Calls, latency time.Duration) float64 {
 	s := latency.Seconds() * float64(calls.Total())
-	for class, n := range byClass {
-		b, ok := buckets[class]
-		if !ok || n <= b.Burst || b.PerSecond <= 0 {
+	for action, n := range calls {
+		if action == "GetCallerIdentity" {
 			continue
 		}
-		s += float64(n-b.Burst) / b.PerSecond
+		b := ec2rate.Default(action)
+		if n <= b.Burst || b.PerSecond <= 0 {
+			continue
+		}
+		s = max(s, float64(n-b.Burst)/b.PerSecond+latency.Seconds())
 	}
 	return s
-}
-
-// classOf is the bucket an action draws from, as the emulator meters it.
-func classOf(action string, buckets map[string]ec2sim.Bucket) string {
-	if _, ok := buckets[action]; ok {
-		return action
-	}
-	if strings.HasPrefix(action, "Describe") {
-		return ec2sim.ClassDescribe
-	}
-	return ec2sim.ClassMutating
 }
 
 // pages is the number of pages a listing of n items takes; an empty

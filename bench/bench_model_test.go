@@ -7,7 +7,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/launchwarden/launchwarden/cloud"
-	"github.com/launchwarden/launchwarden/cloud/ec2sim"
 	"github.com/launchwarden/launchwarden/lifecycle"
 	"github.com/launchwarden/launchwarden/reconcile"
 )
@@ -117,12 +116,11 @@ func TestLowerBound(t *testing.T) {
 	}
 }
 
+// TestModelSeconds: the buckets are those of "Request token bucket sizes and
+// refill rates" (package ec2rate): Describe* 100 at 20/s, mutating 50 at
+// 5/s, CreateTags 100 at 10/s, each action its own, all refilling side by
+// side.
 func TestModelSeconds(t *testing.T) {
-	buckets := map[string]ec2sim.Bucket{
-		ec2sim.ClassDescribe: {Burst: 100, PerSecond: 20},
-		ec2sim.ClassMutating: {Burst: 50, PerSecond: 5},
-		"CreateTags":         {Burst: 100, PerSecond: 10},
-	}
 	tests := []struct {
 		name    string
 		calls   Calls
@@ -130,12 +128,14 @@ func TestModelSeconds(t *testing.T) {
 		want    float64
 	}{
 		{"within the bursts costs only latency", Calls{"DescribeInstances": 100, "CreateTags": 10}, 20 * time.Millisecond, 2.2},
-		{"beyond a burst waits for tokens", Calls{"DescribeInstances": 90, "DescribeSecurityGroups": 50, "StopInstances": 60}, 0, 40.0/20 + 10.0/5},
-		{"an action with its own bucket does not draw on its class", Calls{"CreateTags": 150, "StopInstances": 50}, 0, 50.0 / 10},
+		{"beyond a burst waits for tokens", Calls{"DescribeInstances": 140, "StopInstances": 60}, 0, 40.0 / 20},
+		{"the slowest bucket bounds the run", Calls{"CreateSecurityGroup": 60, "CreateLaunchTemplate": 70, "CreateTags": 150}, 10 * time.Millisecond, 50.0/10 + 0.01},
+		{"latency bounds it when the buckets refill meanwhile", Calls{"CreateLaunchTemplate": 60, "CreateTags": 440}, 100 * time.Millisecond, 50},
+		{"STS is not metered", Calls{"GetCallerIdentity": 200}, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ModelSeconds(tt.calls, buckets, tt.latency); got < tt.want-1e-9 || got > tt.want+1e-9 {
+			if got := ModelSeconds(tt.calls, tt.latency); got < tt.want-1e-9 || got > tt.want+1e-9 {
 				t.Errorf("ModelSeconds = %v, want %v", got, tt.want)
 			}
 		})

@@ -218,7 +218,7 @@ func (e *emulator) SetLatency(d time.Duration) {
 	e.do("POST", "/_sim/latency", map[string]string{"latency": d.String()}, nil)
 }
 
-// SetThrottling turns EC2's request-rate limits (ec2sim.DefaultBuckets) on or off.
+// SetThrottling turns EC2's request-rate limits (package cloud/ec2rate) on or off.
 func (e *emulator) SetThrottling(on bool) {
 	e.do("POST", "/_sim/throttling", map[string]bool{"on": on}, nil)
 }

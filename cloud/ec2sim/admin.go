@@ -116,8 +116,8 @@ func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		if !readJSON(w, r, &req) {
 			return
 		}
-		for class, b := range req.Buckets {
-			s.SetThrottleBucket(class, b)
+		for bucket, b := range req.Buckets {
+			s.SetThrottleBucket(bucket, b)
 		}
 		s.SetThrottling(req.On)
 		writeJSON(w, map[string]bool{"on": req.On})

@@ -2,6 +2,7 @@ package ec2sim_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/launchwarden/launchwarden/cloud/ec2rate"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
 )
 
@@ -320,5 +322,66 @@ func TestClockFollowsTheWallClock(t *testing.T) {
 	wall.Sleep(time.Minute)
 	if got, want := sim.Now(), start.Add(25*time.Second+time.Hour+time.Minute); !got.Equal(want) {
 		t.Errorf("now = %v, want %v", got, want)
+	}
+}
+
+// TestThrottlingMetersEachActionAlone follows "Request throttling for the
+// Amazon EC2 API" (EC2 developer guide): "each API is evaluated
+// individually", with the category's default size (mutating: a burst of
+// 50), and DescribeInstances without a filter or pagination draws from the
+// smaller "Unfiltered and unpaginated" bucket (a burst of 50) instead of
+// the non-mutating one (100). Only the bursts are checked: a full bucket's
+// calls pass however fast they come.
+func TestThrottlingMetersEachActionAlone(t *testing.T) {
+	sim, srv := newServer(t, ec2sim.Options{})
+	c := newClientNoRetry(t, srv)
+	ctx := context.Background()
+	// Buckets refill in real time: the two that must run dry keep their
+	// documented bursts but nearly stop refilling, so that a slow machine
+	// cannot refill them during the test.
+	sim.SetThrottleBucket("CreateSecurityGroup", ec2sim.Bucket{Burst: ec2rate.Mutating.Burst, PerSecond: 1e-9})
+	sim.SetThrottleBucket("DescribeInstances unfiltered", ec2sim.Bucket{Burst: ec2rate.UnfilteredNonMutating.Burst, PerSecond: 1e-9})
+	sim.SetThrottling(true)
+
+	count := func(n int, call func() error) (throttled int) {
+		for range n {
+			if errorCode(call()) == "RequestLimitExceeded" {
+				throttled++
+			}
+		}
+		return throttled
+	}
+	group := 0
+	createGroup := func() error {
+		group++
+		_, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(fmt.Sprintf("g%d", group)), Description: aws.String("d")})
+		return err
+	}
+	createTemplate := func() error {
+		group++
+		_, err := c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(fmt.Sprintf("t%d", group)),
+			LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: aws.String("ami-0123456789abcdef0")}})
+		return err
+	}
+	if got := count(50, createGroup); got != 0 {
+		t.Errorf("50 CreateSecurityGroup: %d throttled, want 0", got)
+	}
+	if got := count(50, createTemplate); got != 0 {
+		t.Errorf("50 CreateLaunchTemplate after 50 CreateSecurityGroup: %d throttled, want 0 (a bucket of its own)", got)
+	}
+	if got := count(1, createGroup); got != 1 {
+		t.Errorf("the 51st CreateSecurityGroup was not throttled")
+	}
+
+	unfiltered := func() error { _, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); return err }
+	paged := func() error {
+		_, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)})
+		return err
+	}
+	if got := count(51, unfiltered); got != 1 {
+		t.Errorf("51 unfiltered DescribeInstances: %d throttled, want 1", got)
+	}
+	if got := count(100, paged); got != 0 {
+		t.Errorf("100 paged DescribeInstances after the unfiltered ones: %d throttled, want 0", got)
 	}
 }

@@ -382,7 +382,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, faultError(f), requestID)
 		return
 	}
-	if !s.throttle.allow(account, regionName, action) {
+	if !s.throttle.allow(account, regionName, action, p) {
 		writeError(w, newError(http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded."), requestID)
 		return
 	}

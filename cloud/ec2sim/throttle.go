@@ -4,48 +4,28 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/launchwarden/launchwarden/cloud/ec2rate"
 )
 
 // Bucket is a token bucket: Burst calls at once, refilled at PerSecond.
-type Bucket struct {
-	Burst     int
-	PerSecond float64
-}
-
-// Throttle classes. EC2 meters API calls per account and region in
-// buckets: Describe* share one, most mutating calls another, and a few
-// actions have buckets of their own.
-const (
-	ClassDescribe = "describe"
-	ClassMutating = "mutating"
-)
-
-// DefaultBuckets are the buckets SetThrottling(true) enforces, after EC2's
-// documented request-rate defaults.
-func DefaultBuckets() map[string]Bucket {
-	return map[string]Bucket{
-		ClassDescribe:                 {Burst: 100, PerSecond: 20},
-		ClassMutating:                 {Burst: 50, PerSecond: 5},
-		"CreateTags":                  {Burst: 100, PerSecond: 10},
-		"TerminateInstances":          {Burst: 100, PerSecond: 5},
-		"CreateLaunchTemplateVersion": {Burst: 100, PerSecond: 5},
-		"ModifyLaunchTemplate":        {Burst: 100, PerSecond: 5},
-		"RunInstances":                {Burst: 5, PerSecond: 2},
-		"StartInstances":              {Burst: 5, PerSecond: 2},
-	}
-}
+type Bucket = ec2rate.Bucket
 
 // throttler meters calls in real time, so benchmarks and demos see EC2's
-// rate limits; the simulated clock does not refill buckets.
+// rate limits; the simulated clock does not refill buckets. Every EC2
+// action has its own bucket per account and region, of the size package
+// ec2rate documents ("Request throttling for the Amazon EC2 API": "each API
+// is evaluated individually"), unless SetThrottleBucket overrides it. STS
+// is not metered.
 type throttler struct {
-	mu      sync.Mutex
-	on      bool
-	buckets map[string]Bucket
-	level   map[bucketKey]*tokens
-	now     func() time.Time
+	mu        sync.Mutex
+	on        bool
+	overrides map[string]Bucket
+	level     map[bucketKey]*tokens
+	now       func() time.Time
 }
 
-type bucketKey struct{ account, region, class string }
+type bucketKey struct{ account, region, bucket string }
 
 type tokens struct {
 	n    float64
@@ -53,38 +33,38 @@ type tokens struct {
 }
 
 func (t *throttler) init() {
-	t.buckets = DefaultBuckets()
+	t.overrides = map[string]Bucket{}
 	t.level = map[bucketKey]*tokens{}
 	t.now = time.Now
 }
 
-// class returns the bucket an action draws from; "" is never throttled.
-func (t *throttler) class(action string) string {
-	if _, ok := t.buckets[action]; ok {
-		return action
+// unfiltered reports whether a request has neither a filter nor
+// pagination, which sends some Describe actions to a smaller bucket
+// (ec2rate.RequestBucket).
+func unfiltered(p params) bool {
+	for k := range p.v {
+		if strings.HasPrefix(k, "Filter.") || k == "MaxResults" || k == "NextToken" {
+			return false
+		}
 	}
-	if strings.HasPrefix(action, "Describe") {
-		return ClassDescribe
-	}
-	if _, ok := handlers[action]; ok {
-		return ClassMutating
-	}
-	return ""
+	return true
 }
 
-func (t *throttler) allow(account, region, action string) bool {
+func (t *throttler) allow(account, region, action string, p params) bool {
+	if _, ok := handlers[action]; !ok {
+		return true
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.on {
 		return true
 	}
-	class := t.class(action)
-	b, ok := t.buckets[class]
-	if !ok {
-		return true
+	name, b := ec2rate.RequestBucket(action, unfiltered(p))
+	if o, ok := t.overrides[name]; ok {
+		b = o
 	}
 	now := t.now()
-	k := bucketKey{account, region, class}
+	k := bucketKey{account, region, name}
 	lv, ok := t.level[k]
 	if !ok {
 		lv = &tokens{n: float64(b.Burst), last: now}
@@ -109,11 +89,12 @@ func (s *Sim) SetThrottling(on bool) {
 	clear(s.throttle.level)
 }
 
-// SetThrottleBucket replaces the bucket of a class (ClassDescribe,
-// ClassMutating, or an action name such as "RunInstances") and refills it.
-func (s *Sim) SetThrottleBucket(class string, b Bucket) {
+// SetThrottleBucket replaces the size of a bucket, named by its action
+// (e.g. "RunInstances", or "DescribeInstances unfiltered" for the smaller
+// bucket of ec2rate.RequestBucket), and refills every bucket.
+func (s *Sim) SetThrottleBucket(bucket string, b Bucket) {
 	s.throttle.mu.Lock()
 	defer s.throttle.mu.Unlock()
-	s.throttle.buckets[class] = b
+	s.throttle.overrides[bucket] = b
 	clear(s.throttle.level)
 }
