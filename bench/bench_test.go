@@ -99,7 +99,7 @@ func benchmarkRun(b *testing.B, s scenario) {
 		w := newWorld(b, s.projects, allRegions[:s.regions])
 		cfg := w.config()
 		if !s.first {
-			w.run(ctx, cfg) // creates the templates and groups
+			w.setUp(ctx, cfg) // creates the templates and groups
 		}
 		w.seedFleet(s.projects, s.instances)
 		w.sim.ResetCalls()
@@ -176,7 +176,7 @@ func BenchmarkPlan100kInstances(b *testing.B) {
 	ctx := context.Background()
 	w := newWorld(b, projects, allRegions)
 	cfg := w.config()
-	w.run(ctx, cfg)
+	w.setUp(ctx, cfg)
 	w.seedFleet(projects, instances)
 	obs, err := reconcile.Observe(ctx, cfg, w.clients, &sshkeys.Fetcher{BaseURL: w.keysURL}, nil)
 	if err != nil {

@@ -116,9 +116,11 @@ type world struct {
 	sim     *emulator
 	dir     string
 	regions []string
-	clients []*cloud.Client
-	keysURL string
-	slack   *countingSender
+	// clients pace themselves to EC2's request rates, as launchwarden's
+	// do; setup reaches the same emulator unpaced, to build the fleet fast.
+	clients, setup []*cloud.Client
+	keysURL        string
+	slack          *countingSender
 }
 
 // templateIDs returns the IDs of the templates of a region by name, as EC2
@@ -140,7 +142,7 @@ func (w *world) templateID(ids map[string]string, region, project string) string
 	if id, ok := ids[name]; ok {
 		return id
 	}
-	for _, c := range w.clients {
+	for _, c := range w.setup {
 		if c.Region == region {
 			ids[name] = testenv.EarlierTemplate(w.tb, c, name, project, "fedora")
 			return ids[name]
@@ -159,8 +161,16 @@ func newWorld(tb testing.TB, projectCount int, regions []string) *world {
 		testenv.SeedNetwork(sim, r)
 	}
 	env := testenv.New(tb, testenv.Options{Endpoint: sim.URL, Regions: regions})
-	clients := env.Connect(tb, 0, cloud.Account{Name: "bench", ID: account, Regions: regions})
-	w := &world{tb: tb, sim: sim, dir: tb.TempDir(), regions: regions, clients: clients, keysURL: env.KeysURL, slack: &countingSender{}}
+	accounts := []cloud.Account{{Name: "bench", ID: account, Regions: regions}}
+	setup, err := cloud.Connect(context.Background(), cloud.ConnectOptions{EndpointURL: sim.URL, Accounts: accounts, Unpaced: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, c := range setup {
+		c.Keys = testenv.State
+	}
+	w := &world{tb: tb, sim: sim, dir: tb.TempDir(), regions: regions, clients: env.Connect(tb, 0, accounts...), setup: setup,
+		keysURL: env.KeysURL, slack: &countingSender{}}
 	writeConfig(tb, w.dir, projectCount, regions)
 	return w
 }
@@ -229,15 +239,27 @@ func (w *world) config() *projects.Config {
 	return cfg
 }
 
-// run observes, plans and applies once at the emulator's time.
+// run observes, plans and applies once at the emulator's time, with paced
+// clients as launchwarden's are.
 func (w *world) run(ctx context.Context, cfg *projects.Config) (*reconcile.Observation, *reconcile.RunPlan, *reconcile.Report) {
 	w.tb.Helper()
-	obs, err := reconcile.Observe(ctx, cfg, w.clients, &sshkeys.Fetcher{BaseURL: w.keysURL}, nil)
+	return w.runWith(ctx, cfg, w.clients)
+}
+
+// setUp is run with unpaced clients, to build a fleet fast.
+func (w *world) setUp(ctx context.Context, cfg *projects.Config) {
+	w.tb.Helper()
+	w.runWith(ctx, cfg, w.setup)
+}
+
+func (w *world) runWith(ctx context.Context, cfg *projects.Config, clients []*cloud.Client) (*reconcile.Observation, *reconcile.RunPlan, *reconcile.Report) {
+	w.tb.Helper()
+	obs, err := reconcile.Observe(ctx, cfg, clients, &sshkeys.Fetcher{BaseURL: w.keysURL}, nil)
 	if err != nil {
 		w.tb.Fatalf("observe: %v", err)
 	}
 	plan := reconcile.Plan(cfg, obs, w.sim.Now(), "bench")
-	rep, err := reconcile.Apply(ctx, plan, reconcile.Deps{Clients: w.clients, Sender: w.slack})
+	rep, err := reconcile.Apply(ctx, plan, reconcile.Deps{Clients: clients, Sender: w.slack})
 	if err != nil {
 		w.tb.Fatalf("apply: %v", err)
 	}

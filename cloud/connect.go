@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -63,6 +64,13 @@ type ConnectOptions struct {
 	// attempts and 30s.
 	MaxAttempts int
 	MaxBackoff  time.Duration
+	// Pacer makes every EC2 request wait for its token in EC2's request
+	// rate buckets (see Pacer); nil means a new Pacer for the clients made
+	// by this call. A long-lived process (serve) keeps one for its life, so
+	// that its runs share what is left in the buckets.
+	Pacer *Pacer
+	// Unpaced turns pacing off, e.g. to set up the emulator's fleet fast.
+	Unpaced bool
 	// OnCall, if set, is called after every attempt of every EC2 and STS
 	// call, retries included, with the service ("EC2", "STS"), the action
 	// ("DescribeInstances") and the attempt's error (nil on success; Code
@@ -113,6 +121,14 @@ func Connect(ctx context.Context, opts ConnectOptions) ([]*Client, error) {
 		cfg.APIOptions = append(cfg.APIOptions, callObserver(opts.OnCall))
 	}
 
+	pacer := opts.Pacer
+	switch {
+	case opts.Unpaced:
+		pacer = nil
+	case pacer == nil:
+		pacer = NewPacer()
+	}
+
 	var clients []*Client
 	for _, acct := range opts.Accounts {
 		if len(acct.Regions) == 0 {
@@ -141,6 +157,10 @@ func Connect(ctx context.Context, opts ConnectOptions) ([]*Client, error) {
 			api := ec2.NewFromConfig(cfg, func(o *ec2.Options) {
 				o.Region = region
 				o.Credentials = creds
+				if pacer != nil {
+					// A copy: the options of other clients share cfg's slice.
+					o.APIOptions = append(slices.Clip(o.APIOptions), pacing(pacer, id, region))
+				}
 			})
 			c := NewClient(api, id, region)
 			c.sts, c.name, c.where = identity, acct.Name, acct.Where

@@ -229,6 +229,9 @@ type worker struct {
 	types *cloud.InstanceTypeCache
 	// memory, if set, is what serve's runs remember across runs.
 	memory *reconcile.Memory
+	// pacer, if set, paces EC2 requests across runs (serve's); nil gives
+	// each run a pacer of its own, whose buckets start full.
+	pacer *cloud.Pacer
 	// observed, if set, is given the config and what the run observed
 	// (serve's status pages).
 	observed func(*projects.Config, *reconcile.Observation)
@@ -271,6 +274,7 @@ func (w *worker) connect(ctx context.Context, cfg *projects.Config) ([]*cloud.Cl
 		EndpointURL: w.endpointURL,
 		Accounts:    accountsOf(cfg.Admin, w.regions),
 		OnCall:      w.onCall,
+		Pacer:       w.pacer,
 	})
 	if err != nil {
 		return nil, &exitError{code: exitAborted, err: err}

@@ -153,6 +153,9 @@ type server struct {
 	// memory is what the process's runs remember where AWS holds nothing
 	// of launchwarden's (see reconcile.Memory).
 	memory *reconcile.Memory
+	// pacer paces the EC2 requests of every run: a run that starts soon
+	// after a busy one finds the buckets as that one left them.
+	pacer *cloud.Pacer
 
 	cron  *cron.Cron
 	job   cron.Job
@@ -175,7 +178,7 @@ type server struct {
 // schedule is set (initSchedule).
 func newServer(ctx context.Context, f serveFlags, e env, log *slog.Logger) *server {
 	s := &server{flags: f, env: e, log: log, metrics: newMetrics(), pages: statuspage.NewStore(),
-		runCtx: context.WithoutCancel(ctx), types: &cloud.InstanceTypeCache{}, memory: &reconcile.Memory{},
+		runCtx: context.WithoutCancel(ctx), types: &cloud.InstanceTypeCache{}, memory: &reconcile.Memory{}, pacer: cloud.NewPacer(),
 		clicks: &clicks{log: log, now: e.now, getenv: e.getenv, verify: &slacknotify.Verifier{},
 			replier: slacknotify.Replier{Hosts: responseHosts(f.slackAPIURL)}}}
 	s.clicks.counted = func(outcome string) { s.metrics.clicks.WithLabelValues(outcome).Inc() }
@@ -281,7 +284,7 @@ func (s *server) reconcile(ctx context.Context, log *slog.Logger, now time.Time,
 	defer func() { s.clicks.release(used, usedClients, seen.Observation) }()
 	w := worker{
 		config: s.flags.config, regions: splitList(s.flags.regions), endpointURL: s.flags.endpointURL, githubURL: s.flags.githubURL,
-		log: log, getenv: s.env.getenv, onCall: s.metrics.observeAPICall, types: s.types, memory: s.memory,
+		log: log, getenv: s.env.getenv, onCall: s.metrics.observeAPICall, types: s.types, memory: s.memory, pacer: s.pacer,
 		load: func(dir string) (cfg *projects.Config, problems projects.Problems) {
 			cfg, problems, stale = s.load(dir, log)
 			return cfg, problems
