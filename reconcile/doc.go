@@ -22,7 +22,9 @@
 //     hand; then record the spec hash and version in tags (and remove the
 //     frozen mark of projects valid again, and set launchwarden:launch,
 //     which closes a template while its project is at quota: see
-//     admission.go).
+//     admission.go). Steps 1 and 2 go template by template, each right
+//     after its own group, so that the buckets EC2 meters each action in
+//     are drawn on in turn (see cloud.Pacer).
 //  3. Instance tags that need no notice: launchwarden:expires-at from
 //     [[extensions]] (signed), the launchwarden:project and :template labels
 //     of owned instances that lack them or carry wrong ones, removal of
