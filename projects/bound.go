@@ -36,22 +36,29 @@ const (
 // file) for the first bound src exceeds, or nil.
 func scanBounds(src string) *Problem {
 	var (
-		line, lineStart = 1, 0
-		depth           int
-		items           int
-		header          = -1 // start of the table header being read, or -1
-		keyStart        int  // where the current key (if any) may start
-		atLineStart     = true
+		depth       int
+		items       int
+		header      = -1 // start of the table header being read, or -1
+		keyStart    int  // where the current key (if any) may start
+		atLineStart = true
 	)
+	// fail places the problem by its offset: the scan's own line count can
+	// run past a bound's start (a table header broken by an unterminated
+	// string ends on a later line than it began).
 	fail := func(i int, format string, args ...any) *Problem {
-		col := utf8.RuneCountInString(src[lineStart:min(i, len(src))]) + 1
-		return &Problem{Line: line, Column: col, Message: fmt.Sprintf(format, args...)}
+		before := src[:min(i, len(src))]
+		lineStart := strings.LastIndexByte(before, '\n') + 1
+		return &Problem{
+			Line:    strings.Count(before, "\n") + 1,
+			Column:  utf8.RuneCountInString(before[lineStart:]) + 1,
+			Message: fmt.Sprintf(format, args...),
+		}
 	}
 	for i := 0; i < len(src); i++ {
 		c := src[i]
 		switch c {
 		case '\n':
-			line, lineStart, keyStart, atLineStart = line+1, i+1, i+1, true
+			keyStart, atLineStart = i+1, true
 			continue
 		case ' ', '\t', '\r':
 			continue
@@ -61,12 +68,7 @@ func scanBounds(src string) *Problem {
 			}
 			continue
 		case '"', '\'':
-			end, lines, last := skipString(src, i)
-			if lines > 0 {
-				line += lines
-				lineStart = last
-			}
-			i = end - 1
+			i = skipString(src, i) - 1
 		case '[', '{':
 			if c == '[' && depth == 0 && atLineStart {
 				header = i
@@ -105,10 +107,9 @@ func scanBounds(src string) *Problem {
 }
 
 // skipString returns the end of the string starting at src[i] (a basic or
-// literal string, single- or multi-line), how many line breaks it holds and
-// where the last line inside it starts. An unterminated single-line string
+// literal string, single- or multi-line). An unterminated single-line string
 // ends at the line break, as the parser would stop there.
-func skipString(src string, i int) (end, lines, lastLine int) {
+func skipString(src string, i int) int {
 	q := src[i]
 	triple := strings.Repeat(string(q), 3)
 	if strings.HasPrefix(src[i:], triple) {
@@ -116,24 +117,19 @@ func skipString(src string, i int) (end, lines, lastLine int) {
 		for j < len(src) {
 			switch {
 			case src[j] == '\\' && q == '"':
-				if j+1 < len(src) && src[j+1] == '\n' {
-					lines, lastLine = lines+1, j+2
-				}
 				j += 2
 				continue
-			case src[j] == '\n':
-				lines, lastLine = lines+1, j+1
 			case strings.HasPrefix(src[j:], triple):
 				j += 3
 				// up to two more quotes belong to the content
 				for k := 0; k < 2 && j < len(src) && src[j] == q; k++ {
 					j++
 				}
-				return j, lines, lastLine
+				return j
 			}
 			j++
 		}
-		return len(src), lines, lastLine
+		return len(src)
 	}
 	j := i + 1
 	for j < len(src) && src[j] != q && src[j] != '\n' {
@@ -145,5 +141,5 @@ func skipString(src string, i int) (end, lines, lastLine int) {
 	if j < len(src) && src[j] == q {
 		j++
 	}
-	return j, 0, 0
+	return j
 }
