@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // Retry defaults. EC2 throttles per account and region, and a throttled
@@ -76,6 +77,14 @@ type ConnectOptions struct {
 	// ("DescribeInstances") and the attempt's error (nil on success; Code
 	// gives its AWS error code). It must be safe for concurrent use.
 	OnCall func(service, action string, err error)
+	// APIOptions are added to the middleware stack of every operation of
+	// every EC2 and STS client Connect makes (as aws.Config.APIOptions),
+	// beside launchwarden's own, so that a caller can look at each call:
+	// middleware added to the Initialize step sees each operation once, with
+	// its input (e.g. to record what a run asked); middleware after the
+	// Finalize step's "Retry" sees each attempt. They must be safe for
+	// concurrent use and must not change the calls.
+	APIOptions []func(*middleware.Stack) error
 }
 
 // Connect returns one Client per account and region. The base credentials
@@ -120,6 +129,7 @@ func Connect(ctx context.Context, opts ConnectOptions) ([]*Client, error) {
 	if opts.OnCall != nil {
 		cfg.APIOptions = append(cfg.APIOptions, callObserver(opts.OnCall))
 	}
+	cfg.APIOptions = append(cfg.APIOptions, opts.APIOptions...)
 
 	pacer := opts.Pacer
 	switch {
