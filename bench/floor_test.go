@@ -7,9 +7,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -37,13 +34,7 @@ func BenchmarkListInstancesSDK(b *testing.B) {
 	w := newWorld(b, projects, allRegions)
 	w.run(ctx, w.config())
 	w.seedFleet(projects, instances)
-	// The retryer launchwarden's clients have (cloud.Connect).
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts, o.RateLimiter = 8, ratelimit.None })
-	}))
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := sdkConfig(ctx, b)
 	var clients []*ec2.Client
 	for _, r := range allRegions {
 		clients = append(clients, ec2.NewFromConfig(cfg, func(o *ec2.Options) {

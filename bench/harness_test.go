@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go/middleware"
+
 	"github.com/launchwarden/launchwarden/cloud"
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
 	"github.com/launchwarden/launchwarden/internal/testenv"
@@ -119,8 +121,10 @@ type world struct {
 	// clients pace themselves to EC2's request rates, as launchwarden's
 	// do; setup reaches the same emulator unpaced, to build the fleet fast.
 	clients, setup []*cloud.Client
-	keysURL        string
-	slack          *countingSender
+	// log records the calls of clients while on (see callLog).
+	log     *callLog
+	keysURL string
+	slack   *countingSender
 }
 
 // templateIDs returns the IDs of the templates of a region by name, as EC2
@@ -162,15 +166,22 @@ func newWorld(tb testing.TB, projectCount int, regions []string) *world {
 	}
 	env := testenv.New(tb, testenv.Options{Endpoint: sim.URL, Regions: regions})
 	accounts := []cloud.Account{{Name: "bench", ID: account, Regions: regions}}
-	setup, err := cloud.Connect(context.Background(), cloud.ConnectOptions{EndpointURL: sim.URL, Accounts: accounts, Unpaced: true})
-	if err != nil {
-		tb.Fatal(err)
+	log := &callLog{}
+	connect := func(opts cloud.ConnectOptions) []*cloud.Client {
+		opts.EndpointURL, opts.Accounts = sim.URL, accounts
+		clients, err := cloud.Connect(context.Background(), opts)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, c := range clients {
+			c.Keys = testenv.State
+		}
+		return clients
 	}
-	for _, c := range setup {
-		c.Keys = testenv.State
-	}
-	w := &world{tb: tb, sim: sim, dir: tb.TempDir(), regions: regions, clients: env.Connect(tb, 0, accounts...), setup: setup,
-		keysURL: env.KeysURL, slack: &countingSender{}}
+	w := &world{tb: tb, sim: sim, dir: tb.TempDir(), regions: regions,
+		clients: connect(cloud.ConnectOptions{APIOptions: []func(*middleware.Stack) error{log.middleware}}),
+		setup:   connect(cloud.ConnectOptions{Unpaced: true}),
+		log:     log, keysURL: env.KeysURL, slack: &countingSender{}}
 	writeConfig(tb, w.dir, projectCount, regions)
 	return w
 }
