@@ -148,11 +148,23 @@ func (c *Client) WriteState(ctx context.Context, changes map[string]map[string]s
 		return res
 	}
 	signed := make(map[string]map[string]string, len(changes))
+	// A value signed without its instance (a notice) is signed once for
+	// all the instances that share it.
+	type tag struct{ key, value string }
+	shared := map[tag]string{}
 	for id, tags := range changes {
 		m := make(map[string]string, len(tags))
 		for k, v := range tags {
 			if IsStateTag(k) {
-				v = c.Keys.Sign(stateScope(k, id), k, v)
+				if scope := stateScope(k, id); scope != "" {
+					v = c.Keys.Sign(scope, k, v)
+				} else if s, ok := shared[tag{k, v}]; ok {
+					v = s
+				} else {
+					s = c.Keys.Sign(scope, k, v)
+					shared[tag{k, v}] = s
+					v = s
+				}
 			}
 			m[k] = v
 		}

@@ -231,6 +231,9 @@ type instanceReader struct {
 	keys            *StateKeys
 	strs            map[string]string
 	notices         map[string]verdict
+	// groups holds the one-group lists read so far, by group ID: the
+	// instances of a template share their group, and so share the list.
+	groups map[string][]string
 }
 
 // verdict is what verifying one signed value gave.
@@ -240,7 +243,7 @@ type verdict struct {
 }
 
 func newInstanceReader(account, region string, owners map[string]owner, keys *StateKeys) *instanceReader {
-	return &instanceReader{account: account, region: region, owners: owners, keys: keys, strs: map[string]string{}, notices: map[string]verdict{}}
+	return &instanceReader{account: account, region: region, owners: owners, keys: keys, strs: map[string]string{}, notices: map[string]verdict{}, groups: map[string][]string{}}
 }
 
 // str returns the reader's copy of s.
@@ -320,14 +323,32 @@ func (r *instanceReader) read(in ec2types.Instance) Instance {
 	if in.State != nil {
 		out.State = r.str(string(in.State.Name))
 	}
-	for _, g := range in.SecurityGroups {
-		out.SecurityGroupIDs = append(out.SecurityGroupIDs, r.str(aws.ToString(g.GroupId)))
-	}
+	out.SecurityGroupIDs = r.groupIDs(in.SecurityGroups)
 	out.BornAt, out.BornAtFromLaunchTime = bornAt(in)
 	if out.State == string(ec2types.InstanceStateNameStopped) {
 		out.StoppedAt = stoppedAt(aws.ToString(in.StateTransitionReason))
 	}
 	return out
+}
+
+// groupIDs returns the IDs of groups. A list of one group is shared with
+// every instance read before that had the same one: nothing may change
+// the list an Instance holds.
+func (r *instanceReader) groupIDs(groups []ec2types.GroupIdentifier) []string {
+	if len(groups) == 1 {
+		id := aws.ToString(groups[0].GroupId)
+		if ids, ok := r.groups[id]; ok {
+			return ids
+		}
+		ids := []string{r.str(id)}
+		r.groups[id] = ids
+		return ids
+	}
+	var ids []string
+	for _, g := range groups {
+		ids = append(ids, r.str(aws.ToString(g.GroupId)))
+	}
+	return ids
 }
 
 // parseStateTime parses a verified RFC 3339 value; zero if empty or malformed.
