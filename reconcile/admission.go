@@ -22,11 +22,19 @@ import (
 // makes EC2 refuse launches from a closed template. A template is reopened
 // (both tags removed) on the first run where usage allows again.
 //
-// The tags are planned as TemplateTags: a template whose state is right
-// gets no call, one that opens or closes gets one CreateTags or one
-// DeleteTags call in each region. The reason tag names the limit, not the
-// counts, so a closed template is not re-tagged as its usage moves.
-// Closing and reopening are announced in the team's digest.
+// The tags of existing templates are planned as TemplateTags: a template
+// whose state is right gets no call, one that opens or closes gets one
+// CreateTags or one DeleteTags call in each region. A template the run
+// creates (a project file gained an entry, or a region lacks it) is
+// created closed when the same rule says so: the two tags go in
+// CreateLaunchTemplate's own tag specification (TemplateChange.LaunchClosed),
+// so there is no moment when it is open and no extra call. The reason tag
+// names the limit, not the counts, so a closed template is not re-tagged as
+// its usage moves. Closing and reopening are announced in the team's
+// digest, once per template entry however many regions; a template
+// created closed is announced unless the entry is closed by launchwarden in
+// some region already (then launches from it were refused before, and
+// still are).
 //
 // TagLaunch is plain (IAM compares it); the reason is a signed marker, and a
 // template is closed by launchwarden only when both are there and the
@@ -50,9 +58,10 @@ type closure struct {
 	notice string // for the team: counts and what to do
 }
 
-// planAdmission plans the launch tags of every managed template and the
-// notices for those that open or close. It runs after planInstances, which
-// fills plan.Usage.
+// planAdmission plans the launch tags of every managed template, those of
+// the templates the run creates, and the notices for those that open or
+// close. It runs after planGroupsAndTemplates, which plans the creations,
+// and planInstances, which fills plan.Usage.
 func planAdmission(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 	vcpus := map[string]int{}
 	for _, snap := range obs.Snapshots {
@@ -62,6 +71,29 @@ func planAdmission(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 	}
 	type key struct{ project, template string }
 	announced := map[key]bool{}
+	announce := func(project, template string, c closure) {
+		k := key{project, template}
+		p := cfg.Project(project)
+		if announced[k] || p == nil {
+			return
+		}
+		announced[k] = true
+		n := notify.Notice{Kind: notify.KindLaunchesClosed, Channel: p.SlackChannel, Project: p.Name, Template: template, Reason: c.notice}
+		if c.tag == "" {
+			n.Kind, n.Reason = notify.KindLaunchesOpened, openNotice(plan.Usage[p.Name])
+		}
+		plan.Notices = append(plan.Notices, n)
+	}
+	// A template created closed is news unless the team was told already:
+	// some region's template of the same entry is closed by launchwarden.
+	closedBefore := map[key]bool{}
+	for _, snap := range obs.Snapshots {
+		for _, t := range snap.Templates {
+			if _, closed := closedBy(t); t.Managed && closed {
+				closedBefore[key{t.Project, t.TemplateName}] = true
+			}
+		}
+	}
 	for i, snap := range obs.Snapshots {
 		deleted := map[string]bool{}
 		for _, tc := range plan.Regions[i].Templates {
@@ -92,17 +124,24 @@ func planAdmission(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 					continue // closed already, for another reason: no news for the team
 				}
 			}
-			k := key{t.Project, t.TemplateName}
-			p := cfg.Project(t.Project)
-			if announced[k] || p == nil {
+			announce(t.Project, t.TemplateName, c)
+		}
+		// Templates this run creates are created closed when they must be
+		// (the tags go with CreateLaunchTemplate: see TemplateChange.LaunchClosed),
+		// so a project at quota never has an open template between two runs.
+		for j := range plan.Regions[i].Templates {
+			tc := &plan.Regions[i].Templates[j]
+			if tc.Op != OpCreate {
 				continue
 			}
-			announced[k] = true
-			n := notify.Notice{Kind: notify.KindLaunchesClosed, Channel: p.SlackChannel, Project: p.Name, Template: t.TemplateName, Reason: c.notice}
+			c := templateClosure(plan, cfg, vcpus, tc.Project, tc.Template)
 			if c.tag == "" {
-				n.Kind, n.Reason = notify.KindLaunchesOpened, openNotice(plan.Usage[p.Name])
+				continue
 			}
-			plan.Notices = append(plan.Notices, n)
+			tc.LaunchClosed = c.tag
+			if !closedBefore[key{tc.Project, tc.Template}] {
+				announce(tc.Project, tc.Template, c)
+			}
 		}
 	}
 }

@@ -1,7 +1,10 @@
 package reconcile
 
 import (
+	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -25,6 +28,48 @@ func launchTags(plan *RunPlan) map[string]string {
 		}
 	}
 	return out
+}
+
+// createdClosed returns the templates a plan creates closed, by region and
+// name, with the reason they are created with.
+func createdClosed(plan *RunPlan) map[string]string {
+	out := map[string]string{}
+	for _, rp := range plan.Regions {
+		for _, tc := range rp.Templates {
+			if tc.Op == OpCreate && tc.LaunchClosed != "" {
+				out[rp.Region+" "+tc.Name] = tc.LaunchClosed
+			}
+		}
+	}
+	return out
+}
+
+// applyLaunchTags carries a plan's launch tags and template creations over
+// to the observation, as the next run would observe them.
+func applyLaunchTags(plan *RunPlan, obs *Observation) {
+	for i, rp := range plan.Regions {
+		snap := obs.Snapshots[i]
+		for _, tc := range rp.TemplateTags {
+			for j := range snap.Templates {
+				if lt := &snap.Templates[j]; lt.ID == tc.ID {
+					maps.Copy(lt.Tags, tc.Set)
+				}
+			}
+		}
+		for j, tc := range rp.Templates {
+			if tc.Op != OpCreate {
+				continue
+			}
+			tags := map[string]string{cloud.TagManaged: "true", cloud.TagProject: tc.Project, cloud.TagTemplate: tc.Template}
+			if tc.LaunchClosed != "" {
+				tags[TagLaunch], tags[TagLaunchReason] = LaunchClosed, tc.LaunchClosed
+			}
+			snap.Templates = append(snap.Templates, cloud.Template{
+				ID: fmt.Sprintf("lt-new%d%s", j, rp.Region), Name: tc.Name, Tags: tags, Managed: true,
+				Project: tc.Project, TemplateName: tc.Template, Account: rp.Account, Region: rp.Region,
+			})
+		}
+	}
 }
 
 func launchNotices(plan *RunPlan) []string {
@@ -67,25 +112,29 @@ func TestAdmissionClosesOnceAndReopens(t *testing.T) {
 	if diff := cmp.Diff(want, launchTags(plan)); diff != "" {
 		t.Errorf("launch tags (-want +got):\n%s", diff)
 	}
+	// packit's new centos template is created closed in both regions.
+	want = map[string]string{
+		testRegion + " lw-packit-centos": "max_instances 2 reached",
+		"eu-central-1 lw-packit-centos":  "max_instances 2 reached",
+	}
+	if diff := cmp.Diff(want, createdClosed(plan)); diff != "" {
+		t.Errorf("templates created closed (-want +got):\n%s", diff)
+	}
 	// One notice per template, whatever the number of regions; projects
 	// without a channel (gone, broken) have the plan and the admin digest.
-	if diff := cmp.Diff([]string{"launches-closed packit/fedora: 3/2 instances — stop or terminate one to launch again"}, launchNotices(plan)); diff != "" {
+	closed := "3/2 instances — stop or terminate one to launch again"
+	if diff := cmp.Diff([]string{"launches-closed packit/fedora: " + closed, "launches-closed packit/centos: " + closed}, launchNotices(plan)); diff != "" {
 		t.Errorf("notices (-want +got):\n%s", diff)
 	}
 
 	// Applied: the next plan writes nothing and says nothing.
-	for i, rp := range plan.Regions {
-		for _, tc := range rp.TemplateTags {
-			for j := range obs.Snapshots[i].Templates {
-				if lt := &obs.Snapshots[i].Templates[j]; lt.ID == tc.ID {
-					maps.Copy(lt.Tags, tc.Set)
-				}
-			}
-		}
-	}
+	applyLaunchTags(plan, obs)
 	plan = Plan(cfg, obs, t0, "steady")
 	if got := launchTags(plan); len(got) > 0 {
 		t.Errorf("steady state changes launch tags: %v", got)
+	}
+	if got := createdClosed(plan); len(got) > 0 {
+		t.Errorf("steady state creates templates: %v", got)
 	}
 	if got := launchNotices(plan); len(got) > 0 {
 		t.Errorf("steady state notices: %v", got)
@@ -100,11 +149,15 @@ func TestAdmissionClosesOnceAndReopens(t *testing.T) {
 	}
 	obs.Snapshots[0].Instances = kept
 	plan = Plan(cfg, obs, t0, "open")
-	want = map[string]string{testRegion + " lw-packit-fedora": "open", "eu-central-1 lw-packit-fedora": "open"}
+	want = map[string]string{
+		testRegion + " lw-packit-fedora": "open", "eu-central-1 lw-packit-fedora": "open",
+		testRegion + " lw-packit-centos": "open", "eu-central-1 lw-packit-centos": "open",
+	}
 	if diff := cmp.Diff(want, launchTags(plan)); diff != "" {
 		t.Errorf("launch tags below quota (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"launches-opened packit/fedora: usage allows launches again: " + notify.UsageLine(plan.Usage["packit"])}, launchNotices(plan)); diff != "" {
+	opened := "usage allows launches again: " + notify.UsageLine(plan.Usage["packit"])
+	if diff := cmp.Diff([]string{"launches-opened packit/fedora: " + opened, "launches-opened packit/centos: " + opened}, launchNotices(plan)); diff != "" {
 		t.Errorf("notices below quota (-want +got):\n%s", diff)
 	}
 }
@@ -131,5 +184,58 @@ func TestAdmissionSkipsDeletedTemplates(t *testing.T) {
 func TestLaunchTagIsTheGuards(t *testing.T) {
 	if cloud.TagLaunch != iamguard.TagLaunch || cloud.TagManaged != iamguard.TagManaged || cloud.IsMarker(iamguard.TagLaunch) {
 		t.Errorf("cloud %q/%q, guard %q/%q", cloud.TagLaunch, cloud.TagManaged, iamguard.TagLaunch, iamguard.TagManaged)
+	}
+}
+
+// A template the run creates is created closed by the rule that closes an
+// existing one, and its closing is news only where the team was not told
+// already.
+func TestAdmissionCreatesTemplatesClosed(t *testing.T) {
+	cfg := goldenConfig(t)
+	obs := goldenObservation(t, cfg)
+	twoRegions(obs)
+
+	plan := Plan(cfg, obs, t0, "create")
+	// cockpit is under its quota: its new template is created open.
+	for _, rp := range plan.Regions {
+		for _, tc := range rp.Templates {
+			if tc.Op == OpCreate && tc.Project == "cockpit" && tc.LaunchClosed != "" {
+				t.Errorf("%s in %s created closed under quota: %s", tc.Name, rp.Region, tc.LaunchClosed)
+			}
+		}
+	}
+	for _, n := range launchNotices(plan) {
+		if strings.Contains(n, "cockpit") {
+			t.Errorf("an open creation is announced: %s", n)
+		}
+	}
+
+	// Applied, then lw-packit-centos is deleted by hand in eu-central-1:
+	// the run creates it again, closed, and tells nobody: launches from it
+	// were refused and still are.
+	applyLaunchTags(plan, obs)
+	eu := obs.Snapshots[1]
+	eu.Templates = slices.DeleteFunc(eu.Templates, func(lt cloud.Template) bool { return lt.Name == "lw-packit-centos" })
+	plan = Plan(cfg, obs, t0, "recreate")
+	if diff := cmp.Diff(map[string]string{"eu-central-1 lw-packit-centos": "max_instances 2 reached"}, createdClosed(plan)); diff != "" {
+		t.Errorf("templates created closed (-want +got):\n%s", diff)
+	}
+	if got := launchNotices(plan); len(got) > 0 {
+		t.Errorf("recreating a closed template is announced: %v", got)
+	}
+
+	// A closing someone else tagged (its reason does not verify) is no
+	// closing by launchwarden: the creation is news.
+	us := obs.Snapshots[0]
+	for j := range us.Templates {
+		if lt := &us.Templates[j]; lt.Name == "lw-packit-centos" {
+			delete(lt.Tags, TagLaunchReason)
+			lt.Forged = []string{TagLaunchReason}
+		}
+	}
+	plan = Plan(cfg, obs, t0, "forged")
+	want := []string{"launches-closed packit/centos: 3/2 instances — stop or terminate one to launch again"}
+	if diff := cmp.Diff(want, launchNotices(plan)); diff != "" {
+		t.Errorf("notices (-want +got):\n%s", diff)
 	}
 }

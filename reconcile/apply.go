@@ -253,20 +253,11 @@ func applyTemplate(ctx context.Context, c *cloud.Client, t TemplateChange, group
 	}
 	switch t.Op {
 	case OpCreate:
-		tags := managedTags(t.Project, t.Template)
-		tags[cloud.TagSpec] = spec
-		tags[TagVersion] = "1"
-		if t.Image != "" {
-			tags[TagImage] = t.Image
-		}
-		if t.Channel != "" {
-			tags[TagChannel] = t.Channel
-		}
-		if _, err := c.CreateTemplate(ctx, t.Name, data, tags); err != nil {
+		if _, err := c.CreateTemplate(ctx, t.Name, data, createTags(t, spec)); err != nil {
 			r.fail(fmt.Errorf("launch template %s: %w", t.Name, err))
 			return
 		}
-		r.log.Info("created launch template", "region", c.Region, "template", t.Name, "spec", spec)
+		r.log.Info("created launch template", "region", c.Region, "template", t.Name, "spec", spec, "launch_closed", t.LaunchClosed)
 	case OpUpdate:
 		// Version, default, then tags: killed in between, the next run
 		// sees the old spec tag and writes one more version. Converges.
@@ -287,6 +278,27 @@ func applyTemplate(ctx context.Context, c *cloud.Client, t TemplateChange, group
 		}
 		r.log.Info("updated launch template", "region", c.Region, "template", t.Name, "version", v, "spec", spec)
 	}
+}
+
+// createTags are the tags a created template gets in CreateLaunchTemplate
+// itself (cloud.CreateTemplate signs the markers among them): its labels,
+// the spec it was written from (spec), version 1, its image and channel,
+// and, when its project is at quota, the launch tags that close it from its
+// first moment (admission.go).
+func createTags(t TemplateChange, spec string) map[string]string {
+	tags := managedTags(t.Project, t.Template)
+	tags[cloud.TagSpec] = spec
+	tags[TagVersion] = "1"
+	if t.Image != "" {
+		tags[TagImage] = t.Image
+	}
+	if t.Channel != "" {
+		tags[TagChannel] = t.Channel
+	}
+	if t.LaunchClosed != "" {
+		tags[TagLaunch], tags[TagLaunchReason] = LaunchClosed, t.LaunchClosed
+	}
+	return tags
 }
 
 // applyTemplateTags sets (signing markers) and removes tags on launch

@@ -174,10 +174,10 @@ func TestCreateLaunchTemplateInputGolden(t *testing.T) {
 	}
 	data := *create.Data
 	data.SecurityGroupIDs = []string{"sg-00000000000000001"} // as Apply fills it in
-	tags := managedTags(create.Project, create.Template)
-	tags[cloud.TagSpec] = SpecHash(data)
-	tags[TagVersion] = "1"
-	b, err := json.MarshalIndent(cloud.CreateLaunchTemplateInput(create.Name, data, tags), "", "  ")
+	// The tags as Apply gives them: packit is at quota, so the template is
+	// created closed, its launch tags on the launch-template resource in
+	// the same call.
+	b, err := json.MarshalIndent(cloud.CreateLaunchTemplateInput(create.Name, data, createTags(*create, SpecHash(data))), "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,8 +187,13 @@ func TestCreateLaunchTemplateInputGolden(t *testing.T) {
 func TestTemplatesOnlyKeepsNothingDestructive(t *testing.T) {
 	cfg := goldenConfig(t)
 	plan := Plan(cfg, goldenObservation(t, cfg), t0, "golden-run").TemplatesOnly()
-	if len(plan.Notices) != 0 || len(plan.Held) != 0 {
-		t.Errorf("notices %d, held %d, want none", len(plan.Notices), len(plan.Held))
+	if len(plan.Held) != 0 {
+		t.Errorf("held %d, want none", len(plan.Held))
+	}
+	// packit is at quota: lw-packit-centos is created closed, and that
+	// closing is the one thing told (no later run would tell it).
+	if diff := cmp.Diff([]string{"launches-closed packit/centos: 3/2 instances — stop or terminate one to launch again"}, launchNotices(plan)); diff != "" || len(plan.Notices) != 1 {
+		t.Errorf("notices: %d (-want +got):\n%s", len(plan.Notices), diff)
 	}
 	var ops []string
 	for _, rp := range plan.Regions {

@@ -159,6 +159,10 @@ type TemplateChange struct {
 	ImageGiB int32  `json:"image_gib,omitempty"`
 	// Channel is the TagChannel value a created template is tagged with.
 	Channel string `json:"channel,omitempty"`
+	// LaunchClosed, on a created template, is the TagLaunchReason it is
+	// created with, next to TagLaunch = closed, when its project is at
+	// quota (see admission.go); "" creates it open.
+	LaunchClosed string `json:"launch_closed,omitempty"`
 }
 
 // TagChange sets and deletes tags on one resource.
@@ -531,13 +535,18 @@ func heldNotices(plan *RunPlan, p *projects.Project, t *projects.Template, snap 
 }
 
 // TemplatesOnly returns a copy of the plan that keeps launch templates and
-// security groups true and does nothing else: no notice, no instance change,
-// no deletion. serve uses it when a new config fails to load: the last good
-// config keeps templates right while destructive actions are frozen.
+// security groups true and does nothing else: no instance change, no
+// deletion, no tag on existing templates, and no notice but the closings of
+// templates it creates closed. serve uses it when a new config fails to
+// load: the last good config keeps templates right while destructive
+// actions are frozen. A template it creates keeps its closing (see
+// admission.go): that is announced now, as no later run would announce it.
 func (p *RunPlan) TemplatesOnly() *RunPlan {
 	out := *p
 	out.Notices, out.Held = nil, nil
-	out.frozenBare = nil // nothing is announced
+	out.frozenBare = nil // nothing else is announced
+	type key struct{ project, template string }
+	createdClosed := map[key]bool{}
 	out.Regions = make([]*RegionPlan, len(p.Regions))
 	for i, rp := range p.Regions {
 		r := &RegionPlan{Account: rp.Account, Region: rp.Region}
@@ -550,8 +559,16 @@ func (p *RunPlan) TemplatesOnly() *RunPlan {
 			if t.Op != OpDelete {
 				r.Templates = append(r.Templates, t)
 			}
+			if t.Op == OpCreate && t.LaunchClosed != "" {
+				createdClosed[key{t.Project, t.Template}] = true
+			}
 		}
 		out.Regions[i] = r
+	}
+	for _, n := range p.Notices {
+		if n.Kind == notify.KindLaunchesClosed && createdClosed[key{n.Project, n.Template}] {
+			out.Notices = append(out.Notices, n)
+		}
 	}
 	return &out
 }

@@ -91,7 +91,11 @@ func (p *RunPlan) writeBody(b *strings.Builder, heading string, code func(string
 			fmt.Fprintf(b, "  - security group %s: %s%s\n", code(g.Name), g.Op, rulesText(g.Rules))
 		}
 		for _, t := range rp.Templates {
-			fmt.Fprintf(b, "  - launch template %s: %s (%s)%s\n", code(t.Name), t.Op, t.Reason, dataText(t))
+			closed := ""
+			if t.LaunchClosed != "" {
+				closed = "; created closed to launches: " + t.LaunchClosed
+			}
+			fmt.Fprintf(b, "  - launch template %s: %s (%s)%s%s\n", code(t.Name), t.Op, t.Reason, dataText(t), closed)
 		}
 		tagLine := func(tc TagChange, when string) {
 			var what []string

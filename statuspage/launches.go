@@ -21,10 +21,19 @@ type launchKey struct{ project, template string }
 // launchesClosed returns, for each project's template that exists in some
 // region, why it is closed after the run, "" for open: the
 // launchwarden:launch tags as observed, changed as the run's plan changes
-// them when the run applied its plan (Report set). A template closed in one
-// region counts as closed.
+// them when the run applied its plan (Report set); a template the run
+// created exists with the launch tags it was created with. A template
+// closed in one region counts as closed.
 func launchesClosed(r *Run) map[launchKey]string {
 	out := map[launchKey]string{}
+	note := func(k launchKey, closed bool, reason string) {
+		if _, seen := out[k]; !seen || closed {
+			out[k] = ""
+			if closed {
+				out[k] = reason
+			}
+		}
+	}
 	for _, snap := range r.Observation.Snapshots {
 		changes := map[string][]reconcile.TagChange{}
 		if r.Report != nil {
@@ -32,6 +41,11 @@ func launchesClosed(r *Run) map[launchKey]string {
 				if rp.Account == snap.Account && rp.Region == snap.Region {
 					for _, tc := range rp.TemplateTags {
 						changes[tc.ID] = append(changes[tc.ID], tc)
+					}
+					for _, tc := range rp.Templates {
+						if tc.Op == reconcile.OpCreate {
+							note(launchKey{tc.Project, tc.Template}, tc.LaunchClosed != "", tc.LaunchClosed)
+						}
 					}
 				}
 			}
@@ -54,13 +68,7 @@ func launchesClosed(r *Run) map[launchKey]string {
 					}
 				}
 			}
-			k := launchKey{t.Project, t.TemplateName}
-			if _, seen := out[k]; !seen || closed {
-				out[k] = ""
-				if closed {
-					out[k] = reason
-				}
-			}
+			note(launchKey{t.Project, t.TemplateName}, closed, reason)
 		}
 	}
 	return out

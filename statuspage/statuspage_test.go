@@ -347,7 +347,8 @@ func TestPassword(t *testing.T) {
 }
 
 // A template's launch state is the observed one, changed as the run
-// planned when the run applied its plan.
+// planned when the run applied its plan; one the run created is there as
+// it was created.
 func TestLaunchStates(t *testing.T) {
 	r := scriptedRun(t)
 	got := launchesClosed(&r)
@@ -355,6 +356,7 @@ func TestLaunchStates(t *testing.T) {
 		{"packit", "fedora"}:   "max_instances 4 reached", // closed by the run
 		{"packit", "old"}:      "",                        // deleted by the run: not the guard's business
 		{"osbuild", "builder"}: "",                        // opened by the run
+		{"packit", "small"}:    "max_instances 4 reached", // created closed by the run
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(launchKey{})); diff != "" {
 		t.Errorf("after the run (-want +got):\n%s", diff)

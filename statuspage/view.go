@@ -369,6 +369,17 @@ func templateRows(name string, p *projects.Project, r *Run) (rows []templateRow,
 			}
 		}
 	}
+	if r.Report != nil {
+		// Created by the run: version 1, as launchesClosed counts them.
+		for _, rp := range r.Plan.Regions {
+			for _, tc := range rp.Templates {
+				if tc.Op == reconcile.OpCreate && tc.Project == name {
+					w := where{tc.Project, tc.Template}
+					regions[w] = append(regions[w], rp.Region+" v1")
+				}
+			}
+		}
+	}
 	if p == nil {
 		return nil, gone
 	}

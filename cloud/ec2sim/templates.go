@@ -176,6 +176,13 @@ func createLaunchTemplate(c *call) (response, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The API model (botocore ec2 2016-11-15, CreateLaunchTemplateRequest
+	// TagSpecifications): "The tags to apply to the launch template on
+	// creation. To tag the launch template, the resource type must be
+	// launch-template"; the TagSpecification shape: a resource type the
+	// action does not support tagging is an error. The template has them
+	// from its first moment, so an IAM condition on aws:ResourceTag (the
+	// launch guard) sees them at the first RunInstances.
 	tags := map[string]string{}
 	for _, ts := range specs {
 		if ts.ResourceType != "launch-template" {
