@@ -17,12 +17,13 @@
 //
 //  1. Security groups: create the missing ones (tagged launchwarden:managed),
 //     authorize missing SSH rules, revoke extra rules.
-//  2. Launch templates: create missing ones; for a changed spec, create a new
-//     version and make it the default; restore a default version changed by
-//     hand; then record the spec hash and version in tags (and remove the
-//     frozen mark of projects valid again, and set launchwarden:launch,
-//     which closes a template while its project is at quota: see
-//     admission.go). Steps 1 and 2 go template by template, each right
+//  2. Launch templates: create missing ones (closed from the start, in the
+//     create call's own tags, when their project is at quota); for a
+//     changed spec, create a new version and make it the default; restore
+//     a default version changed by hand; then record the spec hash and
+//     version in tags (and remove the frozen mark of projects valid again,
+//     and set launchwarden:launch, which closes a template while its
+//     project is at quota: see admission.go). Steps 1 and 2 go template by template, each right
 //     after its own group, so that the buckets EC2 meters each action in
 //     are drawn on in turn (see cloud.Pacer).
 //  3. Instance tags that need no notice: launchwarden:expires-at from

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/launchwarden/launchwarden/cloud/ec2sim"
 	"github.com/launchwarden/launchwarden/reconcile"
@@ -210,4 +212,163 @@ func slackSays(w *world, channel string, parts ...string) bool {
 		}
 	}
 	return false
+}
+
+// builderTemplate is the entry a pull request adds to a project file.
+const builderTemplate = `
+[[templates]]
+name = "builder"
+image = "ami-0123456789abcdef0"
+instance_type = "t3.micro"
+volume_gib = 20
+ssh_from = ["10.0.0.0/8"]
+`
+
+// launchTemplate returns a project template's launch template in the
+// world's region, with its launch tags (the reason without its signature).
+func launchTemplate(t *testing.T, w *world, project, template string) (id string, launch map[string]string) {
+	t.Helper()
+	for _, lt := range w.sim.LaunchTemplates(serveAccount, serveRegion) {
+		if lt.Name == reconcile.Name(project, template) {
+			reason, _, _ := strings.Cut(lt.Tags[reconcile.TagLaunchReason], " sig=")
+			return lt.ID, map[string]string{reconcile.TagLaunch: lt.Tags[reconcile.TagLaunch], reconcile.TagLaunchReason: reason}
+		}
+	}
+	t.Fatalf("no launch template %s", reconcile.Name(project, template))
+	return "", nil
+}
+
+// countIn counts the occurrences of s in the messages to channel.
+func countIn(w *world, channel, s string) int {
+	n := 0
+	for _, text := range w.slack.Texts(channel) {
+		n += strings.Count(text, s)
+	}
+	return n
+}
+
+// TestTemplateAddedAtQuotaIsCreatedClosed: a project at quota gains a
+// template through its file; the one run that creates it creates it
+// closed (no extra call, the team told once), and a Launch-style
+// RunInstances from it is refused by the launch guard at once, while a
+// project under quota gets an open template that launches. The next run
+// leaves it as it is; when usage drops, it opens like any template.
+func TestTemplateAddedAtQuotaIsCreatedClosed(t *testing.T) {
+	w := newWorld(t, map[string]string{
+		"launchwarden.toml":     faultAdmin(20),
+		"projects/packit.toml":  admissionProject,
+		"projects/cockpit.toml": faultProject("cockpit"),
+	})
+	guard, stderr, code := runCmd(t, "iam", "launch-guard", "--config", w.dir)
+	if code != exitOK {
+		t.Fatalf("iam launch-guard: exit %d: %s", code, stderr)
+	}
+	if err := w.sim.AttachPolicy(provisioningRole, []byte(guard)); err != nil {
+		t.Fatal(err)
+	}
+	l := newLauncher(t, w)
+	lwRun := func(what string) {
+		t.Helper()
+		w.sim.Advance(time.Minute) // launched instances settle to running
+		if code := w.run(t); code != exitOK {
+			t.Fatalf("run %s: exit %d", what, code)
+		}
+	}
+
+	// packit fills its 4 vCPUs; a run closes its one template.
+	lwRun("first")
+	fedora, _ := launchTemplate(t, w, "packit", "fedora")
+	for range 2 {
+		if sid := l.launch(t, fedora, "t3.micro"); sid != "" {
+			t.Fatalf("launch into a free project refused by %s", sid)
+		}
+	}
+	lwRun("at quota")
+	if _, tags := launchTemplate(t, w, "packit", "fedora"); tags[reconcile.TagLaunch] != reconcile.LaunchClosed {
+		t.Fatalf("fedora at 4/4 vCPUs: %v, want closed", tags)
+	}
+
+	// The pull request: both projects add a template "builder".
+	for _, p := range []struct{ name, file string }{{"packit", admissionProject}, {"cockpit", faultProject("cockpit")}} {
+		if err := os.WriteFile(filepath.Join(w.dir, "projects", p.name+".toml"), []byte(p.file+builderTemplate), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closedBefore := countIn(w, "#packit", "Launches closed")
+	w.sim.ResetCalls()
+	lwRun("adding the templates")
+
+	// Each new template costs what a template costs: its group, its rule
+	// and CreateLaunchTemplate, the launch tags riding along in the last.
+	want := map[string]int{"CreateSecurityGroup": 2, "AuthorizeSecurityGroupIngress": 2, "CreateLaunchTemplate": 2}
+	if diff := cmp.Diff(want, w.mutatingCalls()); diff != "" {
+		t.Errorf("mutating calls of the run adding templates (-want +got):\n%s", diff)
+	}
+	packitBuilder, tags := launchTemplate(t, w, "packit", "builder")
+	if diff := cmp.Diff(map[string]string{reconcile.TagLaunch: "closed", reconcile.TagLaunchReason: "max_vcpus 4 reached for t3.micro"}, tags); diff != "" {
+		t.Errorf("packit's new template (-want +got):\n%s", diff)
+	}
+	cockpitBuilder, tags := launchTemplate(t, w, "cockpit", "builder")
+	if tags[reconcile.TagLaunch] != "" || tags[reconcile.TagLaunchReason] != "" {
+		t.Errorf("cockpit's new template under quota: %v, want open", tags)
+	}
+	if got := countIn(w, "#packit", "Launches closed") - closedBefore; got != 1 || !slackSays(w, "#packit", "Launches closed", "builder", "4/4 vCPUs, and a t3.micro needs 2") {
+		t.Errorf("the closing was announced %d times, want once naming builder: %q", got, w.slack.Texts("#packit"))
+	}
+	if got := countIn(w, "#cockpit", "Launches closed"); got != 0 {
+		t.Errorf("cockpit was told of %d closings: %q", got, w.slack.Texts("#cockpit"))
+	}
+
+	// In the run's aftermath: the guard refuses a launch from packit's new
+	// template and lets cockpit's launch.
+	if sid := l.launch(t, packitBuilder, "t3.micro"); sid != "DenyClosedTemplates" {
+		t.Errorf("launch from packit's new template refused by %q, want DenyClosedTemplates", sid)
+	}
+	var status, errOut bytes.Buffer
+	e := env{stdout: &status, stderr: &errOut, getenv: os.Getenv}
+	err := run(context.Background(), e, []string{"status", "--config", w.dir, "--endpoint-url", w.endpoint, "--now", w.sim.Now().Format(time.RFC3339)})
+	if err != nil || !strings.Contains(status.String(), "builder: max_vcpus 4 reached for t3.micro") {
+		t.Errorf("status (%v, %s) does not show the new template closed:\n%s", err, errOut.String(), status.String())
+	}
+
+	// The next run, usage unchanged: nothing written, nothing told.
+	texts := len(w.slack.Texts("#packit"))
+	w.sim.ResetCalls()
+	lwRun("steady")
+	if got := w.mutatingCalls(); len(got) > 0 {
+		t.Errorf("a run with nothing changed made mutating calls: %v", got)
+	}
+	if got := w.slack.Texts("#packit")[texts:]; len(got) > 0 {
+		t.Errorf("a run with nothing changed told packit: %q", got)
+	}
+	if sid := l.launch(t, cockpitBuilder, "t3.micro"); sid != "" {
+		t.Errorf("launch from cockpit's new template refused by %s", sid)
+	}
+
+	// A stop frees 2 vCPUs: both packit templates open, one DeleteTags each.
+	var running []string
+	for id, in := range w.instances() {
+		if in.State == ec2sim.StateRunning && in.Tags["aws:ec2launchtemplate:id"] == fedora {
+			running = append(running, id)
+		}
+	}
+	if _, err := l.api.StopInstances(context.Background(), &ec2.StopInstancesInput{InstanceIds: running[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	w.sim.ResetCalls()
+	lwRun("after a stop")
+	for _, name := range []string{"fedora", "builder"} {
+		if _, tags := launchTemplate(t, w, "packit", name); tags[reconcile.TagLaunch] != "" || tags[reconcile.TagLaunchReason] != "" {
+			t.Errorf("packit's %s after a stop: %v, want open", name, tags)
+		}
+	}
+	if got := w.sim.Calls("DeleteTags"); got != 2 {
+		t.Errorf("reopening took %d DeleteTags calls, want 2", got)
+	}
+	if !slackSays(w, "#packit", "Launches open again", "builder") {
+		t.Errorf("the team was not told builder opened: %q", w.slack.Texts("#packit"))
+	}
+	if sid := l.launch(t, packitBuilder, "t3.micro"); sid != "" {
+		t.Errorf("launch from the reopened template refused by %s", sid)
+	}
 }
