@@ -127,8 +127,8 @@ func planAdmission(plan *RunPlan, cfg *projects.Config, obs *Observation) {
 			announce(t.Project, t.TemplateName, c)
 		}
 		// Templates this run creates are created closed when they must be
-		// (the tags go with CreateLaunchTemplate: see TemplateChange.LaunchClosed),
-		// so a project at quota never has an open template between two runs.
+		// (the tags go with CreateLaunchTemplate: see TemplateChange.LaunchClosed):
+		// a template added to a project at quota is never open.
 		for j := range plan.Regions[i].Templates {
 			tc := &plan.Regions[i].Templates[j]
 			if tc.Op != OpCreate {
