@@ -188,26 +188,52 @@ func LowerBoundKnowing(snap *cloud.Snapshot, l cloud.Lookups, identity bool, rp 
 
 // ModelSeconds returns the least wall time calls can take in one region
 // when each call costs latency and is metered the way EC2 meters it: every
-// EC2 action has its own bucket of the documented default size (package
-// ec2rate), full when the run starts. Calls are made one after another, as
-// a run does within a region, so they take at least latency each; and an
-// action's calls beyond its burst wait for tokens at its refill rate, so
-// its last call cannot end before those tokens came and it took its
-// latency. The buckets of different actions refill side by side, so the
-// slowest of these bounds the run. STS calls are not metered.
-func ModelSeconds(calls Calls, latency time.Duration) float64 {
+// EC2 action has its own request bucket of the documented default size
+// (package ec2rate), and the instance actions a resource bucket besides,
+// which the instances they act on (Instances) draw on; all are full when
+// the run starts. Calls are made one after another, as a run does within a
+// region, so they take at least latency each; and an action's calls (or
+// instances) beyond a burst wait for tokens at its refill rate, so its last
+// call cannot end before those tokens came and it took its latency. The
+// buckets refill side by side, so the slowest of these bounds the run. STS
+// calls are not metered.
+func ModelSeconds(calls, instances Calls, latency time.Duration) float64 {
 	s := latency.Seconds() * float64(calls.Total())
+	drain := func(n int, b ec2rate.Bucket) {
+		if n > b.Burst && b.PerSecond > 0 {
+			s = max(s, float64(n-b.Burst)/b.PerSecond+latency.Seconds())
+		}
+	}
 	for action, n := range calls {
-		if action == "GetCallerIdentity" {
-			continue
+		if action != "GetCallerIdentity" {
+			drain(n, ec2rate.Default(action))
 		}
-		b := ec2rate.Default(action)
-		if n <= b.Burst || b.PerSecond <= 0 {
-			continue
+	}
+	for action, n := range instances {
+		if _, b, ok := ec2rate.ResourceBucket(action); ok {
+			drain(n, b)
 		}
-		s = max(s, float64(n-b.Burst)/b.PerSecond+latency.Seconds())
 	}
 	return s
+}
+
+// Instances returns how many instances the plan rp stops and terminates,
+// by action, for ModelSeconds.
+func Instances(rp *reconcile.RegionPlan) Calls {
+	c := Calls{}
+	if rp == nil {
+		return c
+	}
+	for _, ic := range rp.Instances {
+		switch {
+		case !ic.Destructive():
+		case ic.Action == "stop":
+			c["StopInstances"]++
+		default:
+			c["TerminateInstances"]++
+		}
+	}
+	return c
 }
 
 // pages is the number of pages a listing of n items takes; an empty

@@ -122,20 +122,23 @@ func TestLowerBound(t *testing.T) {
 // side.
 func TestModelSeconds(t *testing.T) {
 	tests := []struct {
-		name    string
-		calls   Calls
-		latency time.Duration
-		want    float64
+		name      string
+		calls     Calls
+		instances Calls
+		latency   time.Duration
+		want      float64
 	}{
-		{"within the bursts costs only latency", Calls{"DescribeInstances": 100, "CreateTags": 10}, 20 * time.Millisecond, 2.2},
-		{"beyond a burst waits for tokens", Calls{"DescribeInstances": 140, "StopInstances": 60}, 0, 40.0 / 20},
-		{"the slowest bucket bounds the run", Calls{"CreateSecurityGroup": 60, "CreateLaunchTemplate": 70, "CreateTags": 150}, 10 * time.Millisecond, 50.0/10 + 0.01},
-		{"latency bounds it when the buckets refill meanwhile", Calls{"CreateLaunchTemplate": 60, "CreateTags": 440}, 100 * time.Millisecond, 50},
-		{"STS is not metered", Calls{"GetCallerIdentity": 200}, 0, 0},
+		{"within the bursts costs only latency", Calls{"DescribeInstances": 100, "CreateTags": 10}, nil, 20 * time.Millisecond, 2.2},
+		{"beyond a burst waits for tokens", Calls{"DescribeInstances": 140, "StopInstances": 60}, nil, 0, 40.0 / 20},
+		{"the slowest bucket bounds the run", Calls{"CreateSecurityGroup": 60, "CreateLaunchTemplate": 70, "CreateTags": 150}, nil, 10 * time.Millisecond, 50.0/10 + 0.01},
+		{"latency bounds it when the buckets refill meanwhile", Calls{"CreateLaunchTemplate": 60, "CreateTags": 440}, nil, 100 * time.Millisecond, 50},
+		{"STS is not metered", Calls{"GetCallerIdentity": 200}, nil, 0, 0},
+		{"instances beyond a resource burst wait for its tokens", Calls{"StopInstances": 7, "TerminateInstances": 4},
+			Calls{"StopInstances": 6667, "TerminateInstances": 3333}, 10 * time.Millisecond, (6667-1000)/20.0 + 0.01},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ModelSeconds(tt.calls, tt.latency); got < tt.want-1e-9 || got > tt.want+1e-9 {
+			if got := ModelSeconds(tt.calls, tt.instances, tt.latency); got < tt.want-1e-9 || got > tt.want+1e-9 {
 				t.Errorf("ModelSeconds = %v, want %v", got, tt.want)
 			}
 		})

@@ -19,12 +19,14 @@ import (
 // request, and the slack adds up while the bucket is drawn on.
 const paceMargin = 0.98
 
-// Pacer makes EC2 requests wait for a token of the bucket EC2 meters them
+// Pacer makes EC2 requests wait for tokens of the buckets EC2 meters them
 // in, per account and region, so that launchwarden by itself never exceeds
 // EC2's request rates and a run makes no call that is throttled and
 // retried. Buckets and their sizes are EC2's documented defaults (package
-// ec2rate): every action has its own bucket, which starts full. Every
-// attempt takes a token, retries included, as EC2 meters each request.
+// ec2rate): every action has its own request bucket, and the instance
+// actions a resource bucket besides, which counts instances; all start
+// full. Every attempt takes its tokens, retries included, as EC2 meters
+// each request.
 //
 // Other tools calling EC2 in the same account and region draw from the same
 // buckets without the pacer knowing, so throttling remains possible; the
@@ -48,6 +50,18 @@ type paceLevel struct {
 	at     time.Time
 }
 
+// Request is what the pacer needs to know of an EC2 request.
+type Request struct {
+	Action string
+	// Unfiltered says that the request has neither a filter nor
+	// pagination (see ec2rate.RequestBucket).
+	Unfiltered bool
+	// Instances is the number of instances the request acts on:
+	// RunInstances' MaxCount, the InstanceIds of Start, Stop and
+	// TerminateInstances.
+	Instances int
+}
+
 // NewPacer returns a Pacer with EC2's default buckets, all full.
 func NewPacer() *Pacer {
 	return &Pacer{levels: make(map[paceKey]*paceLevel), now: time.Now, sleep: sleepCtx}
@@ -64,67 +78,83 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Wait takes a token for a request for action in account and region,
-// waiting until the bucket has one. unfiltered says that the request has
-// neither a filter nor pagination (see ec2rate.RequestBucket). If ctx ends
-// first, Wait gives the token back and returns ctx's error.
-func (p *Pacer) Wait(ctx context.Context, account, region, action string, unfiltered bool) error {
+// Wait takes the tokens of a request in account and region: one of its
+// action's request bucket, and one per instance of its resource bucket if
+// it has one (at most the bucket's burst: a larger request waits for a
+// full bucket). It waits until the buckets hold them. If ctx ends first,
+// Wait gives the tokens back and returns ctx's error.
+func (p *Pacer) Wait(ctx context.Context, account, region string, r Request) error {
 	if p == nil {
 		return nil
 	}
-	name, b := ec2rate.RequestBucket(action, unfiltered)
-	if b.Burst <= 0 || b.PerSecond <= 0 {
-		return nil
+	type draw struct {
+		lv     *paceLevel
+		burst  float64
+		tokens float64
 	}
-	rate := b.PerSecond * paceMargin
+	var draws []draw
+	var wait time.Duration
 	p.mu.Lock()
 	now := p.now()
-	k := paceKey{account, region, name}
-	lv := p.levels[k]
-	if lv == nil {
-		lv = &paceLevel{tokens: float64(b.Burst), at: now}
-		p.levels[k] = lv
+	take := func(bucket string, b ec2rate.Bucket, n int) {
+		if b.Burst <= 0 || b.PerSecond <= 0 || n <= 0 {
+			return
+		}
+		rate := b.PerSecond * paceMargin
+		burst := float64(b.Burst)
+		k := paceKey{account, region, bucket}
+		lv := p.levels[k]
+		if lv == nil {
+			lv = &paceLevel{tokens: burst, at: now}
+			p.levels[k] = lv
+		}
+		if now.After(lv.at) {
+			lv.tokens = min(burst, lv.tokens+now.Sub(lv.at).Seconds()*rate)
+			lv.at = now
+		}
+		tokens := min(float64(n), burst)
+		lv.tokens -= tokens
+		if lv.tokens < 0 {
+			wait = max(wait, time.Duration(-lv.tokens/rate*float64(time.Second)))
+		}
+		draws = append(draws, draw{lv, burst, tokens})
 	}
-	if now.After(lv.at) {
-		lv.tokens = min(float64(b.Burst), lv.tokens+now.Sub(lv.at).Seconds()*rate)
-		lv.at = now
-	}
-	lv.tokens--
-	var wait time.Duration
-	if lv.tokens < 0 {
-		wait = time.Duration(-lv.tokens / rate * float64(time.Second))
+	name, b := ec2rate.RequestBucket(r.Action, r.Unfiltered)
+	take(name, b, 1)
+	if name, b, ok := ec2rate.ResourceBucket(r.Action); ok {
+		take(name, b, r.Instances)
 	}
 	p.mu.Unlock()
 	if wait <= 0 {
 		return nil
 	}
 	if err := p.sleep(ctx, wait); err != nil {
-		// The request is not made: its token goes back. Requests that
+		// The request is not made: its tokens go back. Requests that
 		// reserved after it wait as if it had been made, which is safe.
 		p.mu.Lock()
-		lv.tokens = min(float64(b.Burst), lv.tokens+1)
+		for _, d := range draws {
+			d.lv.tokens = min(d.burst, d.lv.tokens+d.tokens)
+		}
 		p.mu.Unlock()
 		return err
 	}
 	return nil
 }
 
-// unfilteredKey is the stack value that says a request has neither a filter
-// nor pagination.
-type unfilteredKey struct{}
+// requestKey is the stack value that holds what the Initialize step found
+// out about a request (a Request without its action).
+type requestKey struct{}
 
 // pacing returns the SDK middleware that paces every EC2 request of a
 // client for account and region. The request's input is looked at in the
 // Initialize step (Finalize no longer has it); the wait is in the Finalize
-// step right after the retryer, so every attempt waits for its own token,
+// step right after the retryer, so every attempt waits for its own tokens,
 // and before signing, so a long wait never makes a stale signature.
 func pacing(p *Pacer, account, region string) func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
 		err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("launchwarden.PaceInput",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				if unfiltered(in.Parameters) {
-					ctx = middleware.WithStackValue(ctx, unfilteredKey{}, true)
-				}
+				ctx = middleware.WithStackValue(ctx, requestKey{}, requestOf(in.Parameters))
 				return next.HandleInitialize(ctx, in)
 			}), middleware.After)
 		if err != nil {
@@ -132,8 +162,9 @@ func pacing(p *Pacer, account, region string) func(*middleware.Stack) error {
 		}
 		return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("launchwarden.Pace",
 			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-				unf, _ := middleware.GetStackValue(ctx, unfilteredKey{}).(bool)
-				if err := p.Wait(ctx, account, region, awsmiddleware.GetOperationName(ctx), unf); err != nil {
+				r, _ := middleware.GetStackValue(ctx, requestKey{}).(Request)
+				r.Action = awsmiddleware.GetOperationName(ctx)
+				if err := p.Wait(ctx, account, region, r); err != nil {
 					return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 				}
 				return next.HandleFinalize(ctx, in)
@@ -141,28 +172,35 @@ func pacing(p *Pacer, account, region string) func(*middleware.Stack) error {
 	}
 }
 
-// unfiltered reports whether an SDK input has neither filters nor
-// pagination: no Filters, MaxResults or NextToken.
-func unfiltered(in any) bool {
+// requestOf reads from an SDK input whether it has neither filters nor
+// pagination (no Filters, MaxResults or NextToken), and how many instances
+// it acts on (InstanceIds, or MaxCount for RunInstances).
+func requestOf(in any) Request {
+	r := Request{Unfiltered: true}
 	v := reflect.ValueOf(in)
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
-			return true
+			return r
 		}
 		v = v.Elem()
 	}
 	if v.Kind() != reflect.Struct {
-		return true
+		return r
 	}
 	for _, name := range []string{"Filters", "MaxResults", "NextToken"} {
 		f := v.FieldByName(name)
 		switch {
 		case !f.IsValid():
-		case f.Kind() == reflect.Slice && f.Len() > 0:
-			return false
-		case f.Kind() == reflect.Pointer && !f.IsNil():
-			return false
+		case f.Kind() == reflect.Slice && f.Len() > 0,
+			f.Kind() == reflect.Pointer && !f.IsNil():
+			r.Unfiltered = false
 		}
 	}
-	return true
+	if f := v.FieldByName("InstanceIds"); f.IsValid() && f.Kind() == reflect.Slice {
+		r.Instances = f.Len()
+	}
+	if f := v.FieldByName("MaxCount"); f.IsValid() && f.Kind() == reflect.Pointer && !f.IsNil() && f.Elem().CanInt() {
+		r.Instances = int(f.Elem().Int())
+	}
+	return r
 }

@@ -44,6 +44,14 @@ func fakePacer() (*Pacer, *fakeClock) {
 	return p, clock
 }
 
+// noWaitPacer is a pacer that takes tokens as usual but never waits for
+// them, for tests whose emulator does not throttle.
+func noWaitPacer() *Pacer {
+	p := NewPacer()
+	p.sleep = func(context.Context, time.Duration) error { return nil }
+	return p
+}
+
 // gap is the pacer's time between two tokens of a bucket refilled at rate.
 func gap(rate float64) time.Duration {
 	return time.Duration(1 / (rate * paceMargin) * float64(time.Second))
@@ -51,7 +59,7 @@ func gap(rate float64) time.Duration {
 
 func wait(t *testing.T, p *Pacer, account, region, action string) {
 	t.Helper()
-	if err := p.Wait(t.Context(), account, region, action, false); err != nil {
+	if err := p.Wait(t.Context(), account, region, Request{Action: action}); err != nil {
 		t.Fatalf("Wait(%s): %v", action, err)
 	}
 }
@@ -121,7 +129,7 @@ func TestPacerIsolatesBuckets(t *testing.T) {
 	}
 
 	for range 50 {
-		if err := p.Wait(t.Context(), "111111111111", "us-east-1", "DescribeInstances", true); err != nil {
+		if err := p.Wait(t.Context(), "111111111111", "us-east-1", Request{Action: "DescribeInstances", Unfiltered: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -129,7 +137,7 @@ func TestPacerIsolatesBuckets(t *testing.T) {
 	if got := clock.take(); len(got) > 0 {
 		t.Errorf("a filtered DescribeInstances after 50 unfiltered ones waited %v", got)
 	}
-	if err := p.Wait(t.Context(), "111111111111", "us-east-1", "DescribeInstances", true); err != nil {
+	if err := p.Wait(t.Context(), "111111111111", "us-east-1", Request{Action: "DescribeInstances", Unfiltered: true}); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]time.Duration{gap(10)}, clock.take(), cmpDurations); diff != "" {
@@ -147,7 +155,7 @@ func TestPacerGivesBackTheTokenOfACancelledWait(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	for range 3 {
-		if err := p.Wait(ctx, defaultAccount, "us-east-1", "RunInstances", false); !errors.Is(err, context.Canceled) {
+		if err := p.Wait(ctx, defaultAccount, "us-east-1", Request{Action: "RunInstances", Instances: 1}); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Wait with a cancelled context = %v, want context.Canceled", err)
 		}
 	}
@@ -156,7 +164,7 @@ func TestPacerGivesBackTheTokenOfACancelledWait(t *testing.T) {
 		t.Errorf("the next request after cancelled ones waited (-want +got):\n%s", diff)
 	}
 	var nilPacer *Pacer
-	if err := nilPacer.Wait(ctx, defaultAccount, "us-east-1", "RunInstances", false); err != nil {
+	if err := nilPacer.Wait(ctx, defaultAccount, "us-east-1", Request{Action: "RunInstances", Instances: 1}); err != nil {
 		t.Errorf("a nil Pacer: %v, want no wait", err)
 	}
 }
@@ -167,22 +175,59 @@ var cmpDurations = cmp.Comparer(func(a, b time.Duration) bool {
 	return d < time.Microsecond && d > -time.Microsecond
 })
 
-func TestUnfiltered(t *testing.T) {
+// TestPacerCountsInstances: StopInstances and its kin also draw one token
+// per instance from a resource bucket ("Resource token bucket sizes and
+// refill rates": StopInstances 1000, refilled at 20 a second), besides a
+// token of their request bucket.
+func TestPacerCountsInstances(t *testing.T) {
+	p, clock := fakePacer()
+	stop := func(n int) {
+		t.Helper()
+		if err := p.Wait(t.Context(), defaultAccount, "us-east-1", Request{Action: "StopInstances", Instances: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop(1000)
+	if got := clock.take(); len(got) > 0 {
+		t.Errorf("1000 instances, a full bucket: waited %v", got)
+	}
+	stop(100)
+	if diff := cmp.Diff([]time.Duration{100 * gap(20)}, clock.take(), cmpDurations); diff != "" {
+		t.Errorf("100 more instances (-want +got):\n%s", diff)
+	}
+	clock.t = clock.t.Add(time.Hour)
+	stop(5000) // more than the bucket holds: waits for a full one
+	stop(1)
+	if diff := cmp.Diff([]time.Duration{gap(20)}, clock.take(), cmpDurations); diff != "" {
+		t.Errorf("after a request of more than the burst (-want +got):\n%s", diff)
+	}
+	// The instances' bucket is the action's own: terminating is not held
+	// up by the stops.
+	if err := p.Wait(t.Context(), defaultAccount, "us-east-1", Request{Action: "TerminateInstances", Instances: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	if got := clock.take(); len(got) > 0 {
+		t.Errorf("terminating after the stops waited %v", got)
+	}
+}
+
+func TestRequestOf(t *testing.T) {
 	tests := []struct {
 		in   any
-		want bool
+		want Request
 	}{
-		{&ec2.DescribeInstancesInput{}, true},
-		{&ec2.DescribeInstancesInput{InstanceIds: []string{"i-1"}}, true},
-		{&ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)}, false},
-		{&ec2.DescribeInstancesInput{NextToken: aws.String("x")}, false},
-		{&ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("tag-key")}}}, false},
-		{&ec2.CreateTagsInput{}, true},
-		{nil, true},
+		{&ec2.DescribeInstancesInput{}, Request{Unfiltered: true}},
+		{&ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)}, Request{}},
+		{&ec2.DescribeInstancesInput{NextToken: aws.String("x")}, Request{}},
+		{&ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("tag-key")}}}, Request{}},
+		{&ec2.CreateTagsInput{Resources: []string{"i-1", "i-2"}}, Request{Unfiltered: true}},
+		{&ec2.StopInstancesInput{InstanceIds: []string{"i-1", "i-2"}}, Request{Unfiltered: true, Instances: 2}},
+		{&ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(3)}, Request{Unfiltered: true, Instances: 3}},
+		{nil, Request{Unfiltered: true}},
 	}
 	for _, tt := range tests {
-		if got := unfiltered(tt.in); got != tt.want {
-			t.Errorf("unfiltered(%#v) = %v, want %v", tt.in, got, tt.want)
+		if diff := cmp.Diff(tt.want, requestOf(tt.in)); diff != "" {
+			t.Errorf("requestOf(%#v) (-want +got):\n%s", tt.in, diff)
 		}
 	}
 }

@@ -50,7 +50,8 @@ func hermeticAWSEnv(tb testing.TB) {
 
 // connect returns clients for the accounts (by default, the emulator's
 // default account in us-east-1), talking to the emulator at url with
-// near-zero retry backoff.
+// near-zero retry backoff, paced by a pacer that counts tokens but never
+// waits (pacer_test.go tests the waits).
 func connect(tb testing.TB, url string, accounts ...Account) []*Client {
 	tb.Helper()
 	hermeticAWSEnv(tb)
@@ -62,6 +63,7 @@ func connect(tb testing.TB, url string, accounts ...Account) []*Client {
 		Accounts:    accounts,
 		MaxAttempts: 3,
 		MaxBackoff:  time.Millisecond,
+		Pacer:       noWaitPacer(),
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -13,12 +13,13 @@
 // table gives it its own size. Each request, retries included, takes one
 // token.
 //
-// Not modelled: the resource token buckets of RunInstances, StartInstances,
-// StopInstances and TerminateInstances (section "Resource token bucket
-// sizes and refill rates"), which count instances rather than requests
-// (1000 tokens, refilled at 2 or 20 per second), and the console's own
-// buckets. Accounts can have their limits raised on request; these are the
-// defaults.
+// RunInstances, StartInstances, StopInstances and TerminateInstances also
+// draw on a resource token bucket of their own, one token per instance the
+// request acts on ("Resource rate limiting", "Resource token bucket sizes
+// and refill rates"); a request needs both buckets to hold enough.
+//
+// Not modelled: the console's own buckets. Accounts can have their limits
+// raised on request; these are the defaults.
 package ec2rate
 
 import "strings"
@@ -116,4 +117,24 @@ func Default(action string) Bucket {
 		}
 	}
 	return Mutating
+}
+
+// resourceBuckets are the table "Resource token bucket sizes and refill
+// rates": one token per instance.
+var resourceBuckets = map[string]Bucket{
+	"RunInstances":       {Burst: 1000, PerSecond: 2},
+	"TerminateInstances": {Burst: 1000, PerSecond: 20},
+	"StartInstances":     {Burst: 1000, PerSecond: 2},
+	"StopInstances":      {Burst: 1000, PerSecond: 20},
+}
+
+// resourceSuffix names an action's resource bucket, e.g. "StopInstances
+// instances".
+const resourceSuffix = " instances"
+
+// ResourceBucket returns the name and default size of the resource bucket
+// of action, which counts instances, and whether action has one.
+func ResourceBucket(action string) (string, Bucket, bool) {
+	b, ok := resourceBuckets[action]
+	return action + resourceSuffix, b, ok
 }

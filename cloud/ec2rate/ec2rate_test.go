@@ -36,3 +36,15 @@ func TestRequestBucket(t *testing.T) {
 		}
 	}
 }
+
+func TestResourceBucket(t *testing.T) {
+	for action, want := range map[string]Bucket{"RunInstances": {1000, 2}, "StopInstances": {1000, 20}, "TerminateInstances": {1000, 20}, "StartInstances": {1000, 2}} {
+		name, b, ok := ResourceBucket(action)
+		if !ok || b != want || name != action+" instances" {
+			t.Errorf("ResourceBucket(%s) = %q %+v %v, want %+v", action, name, b, ok, want)
+		}
+	}
+	if _, _, ok := ResourceBucket("CreateTags"); ok {
+		t.Error("CreateTags has a resource bucket")
+	}
+}

@@ -385,3 +385,38 @@ func TestThrottlingMetersEachActionAlone(t *testing.T) {
 		t.Errorf("100 paged DescribeInstances after the unfiltered ones: %d throttled, want 0", got)
 	}
 }
+
+// TestThrottlingCountsInstances follows "Resource rate limiting" (EC2
+// developer guide, "Request throttling for the Amazon EC2 API"): the
+// instance actions also draw one token per instance from a resource bucket
+// of their own, and a request is throttled when either bucket is short.
+// The resource bucket is made small and slow here, so that the test does
+// not depend on how fast the machine is.
+func TestThrottlingCountsInstances(t *testing.T) {
+	sim, srv := newServer(t, ec2sim.Options{})
+	c := newClientNoRetry(t, srv)
+	ctx := context.Background()
+	var ids []string
+	for range 5 {
+		ids = append(ids, sim.Seed(ec2sim.SeedInstance{}))
+	}
+	sim.SetThrottleBucket("StopInstances instances", ec2sim.Bucket{Burst: 3, PerSecond: 1e-9})
+	sim.SetThrottling(true)
+
+	stop := func(ids ...string) string {
+		_, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids})
+		return errorCode(err)
+	}
+	if got := stop(ids[:3]...); got != "" {
+		t.Fatalf("stopping 3 instances with 3 tokens: %s", got)
+	}
+	if got := stop(ids[3]); got != "RequestLimitExceeded" {
+		t.Errorf("stopping a 4th instance: %q, want RequestLimitExceeded", got)
+	}
+	if _, err := c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: ids[3:]}); err != nil {
+		t.Errorf("terminating 2 instances (another resource bucket): %v", err)
+	}
+	if got := sim.Calls("StopInstances"); got != 2 {
+		t.Errorf("StopInstances calls = %d, want 2", got)
+	}
+}

@@ -15,8 +15,9 @@ type Bucket = ec2rate.Bucket
 // rate limits; the simulated clock does not refill buckets. Every EC2
 // action has its own bucket per account and region, of the size package
 // ec2rate documents ("Request throttling for the Amazon EC2 API": "each API
-// is evaluated individually"), unless SetThrottleBucket overrides it. STS
-// is not metered.
+// is evaluated individually"), and the instance actions a resource bucket
+// besides, which counts instances, unless SetThrottleBucket overrides them.
+// STS is not metered.
 type throttler struct {
 	mu        sync.Mutex
 	on        bool
@@ -50,6 +51,23 @@ func unfiltered(p params) bool {
 	return true
 }
 
+// instances is the number of instances a request acts on, which it draws
+// from its action's resource bucket: RunInstances' MaxCount, the
+// InstanceId.N of the others.
+func instances(action string, p params) int {
+	if action == "RunInstances" {
+		n, err := p.integer("MaxCount", 1)
+		if err != nil {
+			return 1
+		}
+		return n
+	}
+	return len(p.list("InstanceId"))
+}
+
+// allow meters a request: it passes if its action's request bucket holds
+// a token and, for the instance actions, its resource bucket holds one per
+// instance; it then takes them. A throttled request takes nothing.
 func (t *throttler) allow(account, region, action string, p params) bool {
 	if _, ok := handlers[action]; !ok {
 		return true
@@ -59,23 +77,38 @@ func (t *throttler) allow(account, region, action string, p params) bool {
 	if !t.on {
 		return true
 	}
-	name, b := ec2rate.RequestBucket(action, unfiltered(p))
-	if o, ok := t.overrides[name]; ok {
-		b = o
-	}
 	now := t.now()
-	k := bucketKey{account, region, name}
-	lv, ok := t.level[k]
-	if !ok {
-		lv = &tokens{n: float64(b.Burst), last: now}
-		t.level[k] = lv
+	type draw struct {
+		lv *tokens
+		n  float64
 	}
-	lv.n = min(float64(b.Burst), lv.n+now.Sub(lv.last).Seconds()*b.PerSecond)
-	lv.last = now
-	if lv.n < 1 {
+	var draws []draw
+	need := func(bucket string, b Bucket, n int) bool {
+		if o, ok := t.overrides[bucket]; ok {
+			b = o
+		}
+		k := bucketKey{account, region, bucket}
+		lv, ok := t.level[k]
+		if !ok {
+			lv = &tokens{n: float64(b.Burst), last: now}
+			t.level[k] = lv
+		}
+		lv.n = min(float64(b.Burst), lv.n+now.Sub(lv.last).Seconds()*b.PerSecond)
+		lv.last = now
+		draws = append(draws, draw{lv, float64(n)})
+		return lv.n >= float64(n)
+	}
+	name, b := ec2rate.RequestBucket(action, unfiltered(p))
+	ok := need(name, b, 1)
+	if name, b, has := ec2rate.ResourceBucket(action); has {
+		ok = need(name, b, min(instances(action, p), b.Burst)) && ok
+	}
+	if !ok {
 		return false
 	}
-	lv.n--
+	for _, d := range draws {
+		d.lv.n -= d.n
+	}
 	return true
 }
 
@@ -90,8 +123,9 @@ func (s *Sim) SetThrottling(on bool) {
 }
 
 // SetThrottleBucket replaces the size of a bucket, named by its action
-// (e.g. "RunInstances", or "DescribeInstances unfiltered" for the smaller
-// bucket of ec2rate.RequestBucket), and refills every bucket.
+// (e.g. "RunInstances"; "DescribeInstances unfiltered" for the smaller
+// bucket of ec2rate.RequestBucket; "StopInstances instances" for a resource
+// bucket, ec2rate.ResourceBucket), and refills every bucket.
 func (s *Sim) SetThrottleBucket(bucket string, b Bucket) {
 	s.throttle.mu.Lock()
 	defer s.throttle.mu.Unlock()
