@@ -63,8 +63,14 @@ type Request struct {
 }
 
 // NewPacer returns a Pacer with EC2's default buckets, all full.
-func NewPacer() *Pacer {
-	return &Pacer{levels: make(map[paceKey]*paceLevel), now: time.Now, sleep: sleepCtx}
+func NewPacer() *Pacer { return NewPacerOn(time.Now, sleepCtx) }
+
+// NewPacerOn returns a Pacer like NewPacer's that reads the time from now
+// and waits with sleep, which must wait d or until ctx is done and then
+// return ctx.Err(). Tests give it a clock that moves only when the pacer
+// waits: requests draw on the buckets as they would, and nobody sleeps.
+func NewPacerOn(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) *Pacer {
+	return &Pacer{levels: make(map[paceKey]*paceLevel), now: now, sleep: sleep}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -38,18 +38,13 @@ func (c *fakeClock) take() []time.Duration {
 
 func fakePacer() (*Pacer, *fakeClock) {
 	clock := &fakeClock{t: simStart}
-	p := NewPacer()
-	p.now = func() time.Time { return clock.t }
-	p.sleep = clock.sleep
-	return p, clock
+	return NewPacerOn(func() time.Time { return clock.t }, clock.sleep), clock
 }
 
 // noWaitPacer is a pacer that takes tokens as usual but never waits for
 // them, for tests whose emulator does not throttle.
 func noWaitPacer() *Pacer {
-	p := NewPacer()
-	p.sleep = func(context.Context, time.Duration) error { return nil }
-	return p
+	return NewPacerOn(time.Now, func(context.Context, time.Duration) error { return nil })
 }
 
 // gap is the pacer's time between two tokens of a bucket refilled at rate.

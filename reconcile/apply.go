@@ -469,9 +469,9 @@ func applyActions(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivere
 			terminate = append(terminate, ic.ID)
 		}
 	}
-	act := func(what string, ids []string, call func(context.Context, []string) cloud.BatchResult, done *[]string) {
+	act := func(what string, ids []string, call func(context.Context, []string) cloud.BatchResult, done *[]string) []string {
 		if len(ids) == 0 {
-			return
+			return nil
 		}
 		res := call(ctx, ids)
 		for _, id := range res.Done {
@@ -495,21 +495,28 @@ func applyActions(ctx context.Context, c *cloud.Client, rp *RegionPlan, delivere
 		if len(protected) > 0 {
 			reportBatch(r, "recording termination protection", c.WriteState(ctx, protected))
 		}
+		return res.Done
 	}
-	act("stopped", stop, c.StopInstances, &r.rep.Stopped)
-	act("terminated", terminate, c.TerminateInstances, &r.rep.Terminated)
+	// Stops and terminations go side by side, each action's calls in
+	// order: EC2 meters the instances of each in a resource bucket of its
+	// own (ec2rate.ResourceBucket), so past its first 1,000 instances each
+	// waits only for its own bucket, not behind the other's.
+	var stopped []string
+	var wg sync.WaitGroup
+	wg.Go(func() { stopped = act("stopped", stop, c.StopInstances, &r.rep.Stopped) })
+	wg.Go(func() { act("terminated", terminate, c.TerminateInstances, &r.rep.Terminated) })
+	wg.Wait()
 
 	// The termination the stop's digest announced, recorded on what was
-	// stopped: one value per project of the run, so one call per 1000.
-	stopped := map[string]bool{}
-	r.mu.Lock()
-	for _, id := range r.rep.Stopped {
-		stopped[id] = true
+	// stopped, once it was: one value per project of the run, so one call
+	// per 1000.
+	isStopped := make(map[string]bool, len(stopped))
+	for _, id := range stopped {
+		isStopped[id] = true
 	}
-	r.mu.Unlock()
 	then := map[string]map[string]string{}
 	for _, ic := range rp.Instances {
-		if ic.Action == lifecycle.ActionStop && ic.Then != "" && stopped[ic.ID] {
+		if ic.Action == lifecycle.ActionStop && ic.Then != "" && isStopped[ic.ID] {
 			then[ic.ID] = map[string]string{cloud.TagNotice: ic.Then}
 		}
 	}

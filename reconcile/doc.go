@@ -48,9 +48,12 @@
 //     TagFrozenBare; signed markers, see cloud.IsMarker), so they are told
 //     once.
 //  7. Stop and terminate, batched, only for instances whose digest of this run
-//     was delivered, and never more than the admin's per-run cap. A
+//     was delivered, and never more than the admin's per-run cap. The stops
+//     and the terminations go side by side, each in order, since EC2 meters
+//     each action's instances in a bucket of its own (see cloud.Pacer). A
 //     termination refused by termination protection is recorded in
-//     launchwarden:protected and left alone for a day.
+//     launchwarden:protected and left alone for a day. The termination a
+//     stop's digest announced is recorded once the stop was made.
 //  8. Delete templates of entries that left the config once no instance
 //     they launched is left (the template is what makes those instances
 //     ours), then their security groups (a group still in use fails with

@@ -579,3 +579,69 @@ func TestUnsignedStateFromAnOlderReleaseIsWarnedAfresh(t *testing.T) {
 		t.Errorf("stopped %v a full notice period after the new warning, want all 3", rep.Stopped)
 	}
 }
+
+// TestStopsAndTerminationsOfOneRun: one run stops some instances of a
+// region and terminates others, the two actions side by side. A stop that
+// fails holds up neither the terminations nor the stops' safety: the
+// termination its digest announced is recorded only on instances that
+// were stopped, so the failed ones keep their stop notice, and are stopped
+// (and their termination recorded) by the next run.
+func TestStopsAndTerminationsOfOneRun(t *testing.T) {
+	h := newHarness(t, threeProjects()) // packit: TTL 1d, warned 6h before, terminated 2d after the stop
+	old := []string{"i-00000000000000400", "i-00000000000000401"}
+	young := []string{"i-00000000000000402", "i-00000000000000403"}
+	for _, id := range old {
+		h.seed(id, "t3.large", 0, ours("packit", "fedora"))
+	}
+	at := func(d time.Duration) *Report {
+		t.Helper()
+		h.sim.SetNow(t0.Add(d))
+		_, rep := h.run()
+		h.sim.Advance(time.Minute) // let stops and terminations settle
+		h.slack.take()
+		return rep
+	}
+	at(18 * time.Hour) // old: warned
+	at(24 * time.Hour) // old: stopped, terminated at +72h
+	h.sim.SetNow(t0.Add(48 * time.Hour))
+	for _, id := range young {
+		h.seed(id, "t3.large", 48*time.Hour, ours("packit", "fedora"))
+	}
+	at(66 * time.Hour) // young: warned, stopped at +72h
+
+	h.sim.InjectFault("StopInstances", ec2sim.Fault{Code: "UnauthorizedOperation", Status: 403})
+	rep := at(72 * time.Hour)
+	if diff := gocmp.Diff(old, rep.Terminated); diff != "" {
+		t.Errorf("terminated while the stops failed (-want +got):\n%s", diff)
+	}
+	if len(rep.Stopped) != 0 || len(rep.Errors) != len(young) {
+		t.Errorf("stopped %v with errors %v, want none stopped and %d errors", rep.Stopped, rep.Errors, len(young))
+	}
+	state := func(ids []string) (states, notices []string) {
+		for _, id := range ids {
+			states = append(states, h.instance(id).State)
+			n, _, _ := strings.Cut(h.stateTag(id, cloud.TagNotice), "@")
+			notices = append(notices, n)
+		}
+		return states, notices
+	}
+	states, notices := state(append(slices.Clone(old), young...))
+	if diff := gocmp.Diff([]string{"terminated", "terminated", "running", "running"}, states); diff != "" {
+		t.Errorf("states after the run whose stops failed (-want +got):\n%s", diff)
+	}
+	if diff := gocmp.Diff([]string{"stop", "stop"}, notices[2:]); diff != "" {
+		t.Errorf("notices of the instances not stopped (-want +got):\n%s", diff)
+	}
+
+	rep = at(73 * time.Hour)
+	if diff := gocmp.Diff(young, rep.Stopped); diff != "" {
+		t.Errorf("stopped by the next run (-want +got):\n%s", diff)
+	}
+	states, notices = state(young)
+	if diff := gocmp.Diff([]string{"stopped", "stopped"}, states); diff != "" {
+		t.Errorf("states after the next run (-want +got):\n%s", diff)
+	}
+	if diff := gocmp.Diff([]string{"terminate", "terminate"}, notices); diff != "" {
+		t.Errorf("notices once stopped: the termination announced with the stop (-want +got):\n%s", diff)
+	}
+}
