@@ -300,8 +300,14 @@ func cpuTime(tb testing.TB) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// heapPeak samples the bytes of live and not-yet-swept heap objects every
-// few milliseconds and keeps the highest.
+// heapPeak samples the bytes of live and not-yet-swept heap objects and
+// keeps the highest: every 5 ms while the heap moves, less and less often
+// (up to every 320 ms) while it stands still. A run waiting minutes for
+// EC2's resource buckets allocates nothing, and waking every 5 ms through
+// such a wait would cost the process seconds of CPU (about 30 ms a second
+// on the 2-CPU machine), which the run's CPU figure would then count as
+// launchwarden's. The heap only rises by allocating, and the first sample
+// after it starts moving again comes within 320 ms.
 type heapPeak struct {
 	start uint64
 	peak  atomic.Uint64
@@ -309,28 +315,46 @@ type heapPeak struct {
 	done  chan struct{}
 }
 
+const (
+	heapSampleMin = 5 * time.Millisecond
+	heapSampleMax = 320 * time.Millisecond
+)
+
 func startHeapPeak() *heapPeak {
 	h := &heapPeak{stop: make(chan struct{}), done: make(chan struct{})}
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() {
+	last := uint64(0)
+	// read samples the heap and reports whether it moved since the last
+	// sample.
+	read := func() bool {
 		metrics.Read(sample)
-		if v := sample[0].Value.Uint64(); v > h.peak.Load() {
+		v := sample[0].Value.Uint64()
+		if v > h.peak.Load() {
 			h.peak.Store(v)
 		}
+		moved := v != last
+		last = v
+		return moved
 	}
 	read()
 	h.start = h.peak.Load()
 	go func() {
 		defer close(h.done)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
+		every := heapSampleMin
+		t := time.NewTimer(every)
+		defer t.Stop()
 		for {
 			select {
 			case <-h.stop:
 				read()
 				return
-			case <-tick.C:
-				read()
+			case <-t.C:
+				if read() {
+					every = heapSampleMin
+				} else {
+					every = min(2*every, heapSampleMax)
+				}
+				t.Reset(every)
 			}
 		}
 	}()
