@@ -266,7 +266,7 @@ func TestRunAgainstEmulatorProcess(t *testing.T) {
 	const projects, instances = 10, 100
 	w := newWorld(t, projects, allRegions[:1])
 	cfg := w.config()
-	w.seedFleet(projects, instances)
+	w.seedFleet(projects, instances, false)
 	w.sim.ResetCalls()
 	obs, plan, rep := w.run(context.Background(), cfg)
 	r := measure(scenario{projects: projects, instances: instances, regions: 1, first: true}, w, cfg, obs, plan)

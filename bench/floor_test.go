@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -15,9 +16,10 @@ import (
 
 // floorResult is the cost of the SDK listing a fleet and nothing else.
 type floorResult struct {
-	instances       int
-	cpu, heapMiB    float64
-	allocs, allocMB float64
+	instances          int
+	steady             bool // the fleet of the steady run (see seedFleet)
+	wall, cpu, heapMiB float64
+	allocs, allocMB    float64
 }
 
 var floorResults []floorResult
@@ -26,14 +28,26 @@ var floorResults []floorResult
 // paging DescribeInstances over the 100,000-instance fleet of BenchmarkRun
 // (same filter, 1,000 per page, the three regions side by side as Observe
 // works them, the same latency and rate limits) and dropping every page, so
-// the CPU is the SDK's request signing and XML decoding alone.
+// the CPU is the SDK's request signing and XML decoding alone. It lists
+// both fleets of the 100,000-instance runs: the mixed one and the steady
+// one, whose instances carry no notices.
 func BenchmarkListInstancesSDK(b *testing.B) {
+	for _, steady := range []bool{false, true} {
+		name := "fleet=mixed"
+		if steady {
+			name = "fleet=steady"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkListInstancesSDK(b, steady) })
+	}
+}
+
+func benchmarkListInstancesSDK(b *testing.B, steady bool) {
 	const projects, instances = 1000, 100_000
 	b.StopTimer() // the world is not the floor
 	ctx := context.Background()
 	w := newWorld(b, projects, allRegions)
 	w.run(ctx, w.config())
-	w.seedFleet(projects, instances)
+	w.seedFleet(projects, instances, steady)
 	cfg := sdkConfig(ctx, b)
 	var clients []*ec2.Client
 	for _, r := range allRegions {
@@ -50,7 +64,7 @@ func BenchmarkListInstancesSDK(b *testing.B) {
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
 		heap := startHeapPeak()
-		cpu0 := cpuTime(b)
+		cpu0, start := cpuTime(b), time.Now()
 		b.StartTimer()
 		var listed [3]int
 		var wg sync.WaitGroup
@@ -59,14 +73,14 @@ func BenchmarkListInstancesSDK(b *testing.B) {
 		}
 		wg.Wait()
 		b.StopTimer()
-		cpu := cpuTime(b) - cpu0
+		cpu, wall := cpuTime(b)-cpu0, time.Since(start)
 		heapMiB := heap.MiB()
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
 		if n := listed[0] + listed[1] + listed[2]; n != instances {
 			b.Fatalf("listed %d instances, want %d", n, instances)
 		}
-		r = floorResult{instances: instances, cpu: cpu.Seconds(), heapMiB: heapMiB,
+		r = floorResult{instances: instances, steady: steady, wall: wall.Seconds(), cpu: cpu.Seconds(), heapMiB: heapMiB,
 			allocs: float64(after.Mallocs - before.Mallocs), allocMB: float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20)}
 	}
 	b.ReportMetric(r.cpu, "cpu-s")

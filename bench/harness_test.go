@@ -190,13 +190,14 @@ func newWorld(tb testing.TB, projectCount int, regions []string) *world {
 // mix that gives a run work of every kind: 40% fresh, 20% entering the
 // warning window (notify), 20% past expiry with the stop announced (stop),
 // 10% stopped for days with termination announced (terminate), 10% past
-// expiry never announced (notify with a deadline min_notice away).
+// expiry never announced (notify with a deadline min_notice away). A
+// steady fleet is all fresh: nothing is due, as on most runs.
 //
 // Every instance was launched from its project's template (EC2's
 // aws:ec2launchtemplate:id), and its notices are signed as launchwarden
 // writes them: a notice value is shared by the instances of a project and
 // stage announced in one run.
-func (w *world) seedFleet(projectCount, n int) {
+func (w *world) seedFleet(projectCount, n int, steady bool) {
 	now := w.sim.Now()
 	templates := map[string]map[string]string{}
 	ids := map[string]string{}
@@ -217,7 +218,11 @@ func (w *world) seedFleet(projectCount, n int) {
 		tags := map[string]string{"aws:ec2launchtemplate:id": ids[key], cloud.TagProject: p, cloud.TagTemplate: "fedora"}
 		state := ec2sim.StateRunning
 		var born time.Time
-		switch i % 10 {
+		mix := i % 10
+		if steady {
+			mix = 0
+		}
+		switch mix {
 		case 0, 1, 2, 3:
 			born = now.Add(-time.Hour)
 		case 4, 5:

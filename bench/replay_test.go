@@ -244,7 +244,7 @@ func TestReplayOfARun(t *testing.T) {
 	w := newWorld(t, projects, allRegions[:2])
 	cfg := w.config()
 	w.setUp(ctx, cfg)
-	w.seedFleet(projects, instances)
+	w.seedFleet(projects, instances, false)
 	w.log.start()
 	_, _, rep := w.run(ctx, cfg)
 	calls, listings := w.log.stop()
