@@ -433,9 +433,9 @@ instances already stopping or shutting down; TerminateInstances is
 idempotent by EC2's API reference). **replay** is that CPU (getrusage, as
 the run's) and **own** what remains of the run's CPU beyond floor and
 replay: launchwarden's code (observe, plan, apply, the pacer) and its
-garbage collection. The replay's garbage
-collector works on a small heap, the run's on one that holds the
-observation, so the split is an estimate, not an exact account.
+garbage collection. The replay's garbage collector works on a small heap,
+the run's on one that holds the observation, so the split is an estimate,
+not an exact account.
 
 | instances | fleet | run CPU s | listing floor CPU s | run − floor s (target ≤ 2) | calls replayed | replay CPU s | own CPU s | own allocs | own alloc MiB |
 | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
