@@ -325,8 +325,11 @@ Regenerate with `+"`make bench`"+` (which runs `+"`go test ./bench -run '^$' -be
 
 Machine: %s, %d CPUs, %s, %s/%s; load average (1 minute) %s when the
 benchmarks started, %s when the table was written. The machine is shared:
-CPU and wall figures move with its load by a few seconds at 100,000
-instances, so the floor below is measured in the same run.
+CPU and wall figures move with its load, and with its host's, which the load
+average does not show: at 100,000 instances the same work has measured up
+to 40%% more CPU on one run than on another at the same load average. So the
+floor below is measured in the same run, and a run is compared with that
+floor, not with another run's figures.
 
 | projects | templates | instances | regions | calls | bound | excess | wall s | model s | wall/model | CPU s | sim CPU s | plan CPU s | peak heap MiB | allocs | alloc MiB | stopped | terminated | failed |
 | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
