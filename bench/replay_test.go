@@ -245,11 +245,21 @@ func TestReplayOfARun(t *testing.T) {
 	cfg := w.config()
 	w.setUp(ctx, cfg)
 	w.seedFleet(projects, instances, false)
+	w.sim.ResetCalls()
 	w.log.start()
 	_, _, rep := w.run(ctx, cfg)
 	calls, listings := w.log.stop()
 	if len(rep.Stopped) != 20 || len(rep.Terminated) != 10 {
 		t.Fatalf("the run stopped %d and terminated %d instances, want 20 and 10", len(rep.Stopped), len(rep.Terminated))
+	}
+	// Nothing throttles here, so each operation is one request: the log
+	// holds every request the emulator received.
+	received := 0
+	for _, r := range w.regions {
+		received += w.callsIn(r).Total()
+	}
+	if len(calls)+listings != received {
+		t.Errorf("recorded %d calls and %d listing pages, the emulator received %d requests", len(calls), listings, received)
 	}
 	ops := map[string]int{}
 	for _, c := range calls {
