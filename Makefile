@@ -33,7 +33,7 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 10s; CI uses a count such as
 
 .PHONY: bench
 bench: ## Run the benchmarks; the fleet-scale ones (./bench) also write bench/README.md.
-	$(GO) test ./bench -run '^$$' -bench . -benchtime 1x -benchmem -timeout 30m -write-table
+	$(GO) test ./bench -run '^$$' -bench . -benchtime 1x -benchmem -timeout 60m -write-table
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list $(PKGS) | grep -v '/bench$$')
 
 .PHONY: demo
