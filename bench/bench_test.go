@@ -110,6 +110,16 @@ func BenchmarkFirstRun(b *testing.B) {
 	b.Run(s.String(), func(b *testing.B) { benchmarkRun(b, s) })
 }
 
+// measureRepeats is how many times the measurements that can be repeated
+// on the same world (the steady run, which writes nothing, and the floor)
+// are made; the least CPU is kept, since a shared machine's noise only
+// ever adds. Between two, the buckets refill for bucketRest, as they do
+// between two scheduled runs.
+const (
+	measureRepeats = 3
+	bucketRest     = 5 * time.Second
+)
+
 func benchmarkRun(b *testing.B, s scenario) {
 	ctx := context.Background()
 	var r result
@@ -121,63 +131,82 @@ func benchmarkRun(b *testing.B, s scenario) {
 			w.setUp(ctx, cfg) // creates the templates and groups
 		}
 		w.seedFleet(s.projects, s.instances, s.steady)
-		w.sim.ResetCalls()
-		w.sim.SetLatency(latency)
-		w.sim.SetThrottling(true)
-		now := w.sim.Now()
-		runtime.GC()
-		var before runtime.MemStats
-		runtime.ReadMemStats(&before)
-		heap := startHeapPeak()
-		stopProfiles := startProfiles(b, s.String())
-		w.log.start()
-		cpu0, simCPU0, start := cpuTime(b), w.sim.CPU(), time.Now()
-		b.StartTimer()
-
-		obs, err := reconcile.Observe(ctx, cfg, w.clients, &sshkeys.Fetcher{BaseURL: w.keysURL}, nil)
-		if err != nil {
-			b.Fatalf("observe: %v", err)
+		r = runOnce(ctx, b, s, w, cfg)
+		for i := 1; s.steady && i < measureRepeats; i++ {
+			time.Sleep(bucketRest)
+			if again := runOnce(ctx, b, s, w, cfg); again.cpu < r.cpu {
+				r = again
+			}
 		}
-		cpuPlan0 := cpuTime(b)
-		plan := reconcile.Plan(cfg, obs, now, "bench")
-		planCPU := cpuTime(b) - cpuPlan0
-		rep, err := reconcile.Apply(ctx, plan, reconcile.Deps{Clients: w.clients, Sender: w.slack})
-		if err != nil {
-			b.Fatalf("apply: %v", err)
-		}
-
-		b.StopTimer()
-		wall, cpu, simCPU := time.Since(start), cpuTime(b)-cpu0, w.sim.CPU()-simCPU0
-		calls, listings := w.log.stop()
-		heapMiB := heap.MiB()
-		stopProfiles()
-		var after runtime.MemStats
-		runtime.ReadMemStats(&after)
-		r = measure(s, w, cfg, obs, plan)
-		r.wall, r.cpu, r.simCPU, r.planCPU = wall.Seconds(), cpu.Seconds(), simCPU.Seconds(), planCPU.Seconds()
-		r.heapMiB = heapMiB
-		r.allocs = float64(after.Mallocs - before.Mallocs)
-		r.allocMiB = float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20)
-		r.stopped, r.terminated, r.failed = len(rep.Stopped), len(rep.Terminated), len(rep.Errors)
-		if r.failed > 0 {
-			b.Logf("%v: %d operations failed, first: %v", s, r.failed, rep.Errors[0])
-		}
-		r.listings = listings
-		// At the lower bound, each operation was one request: the log
-		// must hold them all, or the replay would leave some out.
-		if r.calls == r.bound && len(calls)+listings != r.calls {
-			b.Errorf("%v: recorded %d calls and %d listing pages of the run's %d", s, len(calls), listings, r.calls)
-		}
-		if !s.first {
-			// Outside the measured window: what the SDK alone spends
-			// making the same calls again (a first run's creations cannot
-			// be made twice).
-			rr := w.replay(ctx, b, calls)
-			r.replay = &rr
-		}
-		w.sim.SetLatency(0)
-		w.sim.SetThrottling(false)
 	}
+	reportRun(b, r)
+}
+
+// runOnce measures one run over w's fleet: observe, plan and apply, then,
+// outside the measurement, the replay of its calls.
+func runOnce(ctx context.Context, b *testing.B, s scenario, w *world, cfg *projects.Config) result {
+	var r result
+	w.sim.ResetCalls()
+	w.sim.SetLatency(latency)
+	w.sim.SetThrottling(true)
+	now := w.sim.Now()
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	heap := startHeapPeak()
+	stopProfiles := startProfiles(b, s.String())
+	w.log.start()
+	cpu0, simCPU0, start := cpuTime(b), w.sim.CPU(), time.Now()
+	b.StartTimer()
+
+	obs, err := reconcile.Observe(ctx, cfg, w.clients, &sshkeys.Fetcher{BaseURL: w.keysURL}, nil)
+	if err != nil {
+		b.Fatalf("observe: %v", err)
+	}
+	cpuPlan0 := cpuTime(b)
+	plan := reconcile.Plan(cfg, obs, now, "bench")
+	planCPU := cpuTime(b) - cpuPlan0
+	rep, err := reconcile.Apply(ctx, plan, reconcile.Deps{Clients: w.clients, Sender: w.slack})
+	if err != nil {
+		b.Fatalf("apply: %v", err)
+	}
+
+	b.StopTimer()
+	wall, cpu, simCPU := time.Since(start), cpuTime(b)-cpu0, w.sim.CPU()-simCPU0
+	calls, listings := w.log.stop()
+	heapMiB := heap.MiB()
+	stopProfiles()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	r = measure(s, w, cfg, obs, plan)
+	r.wall, r.cpu, r.simCPU, r.planCPU = wall.Seconds(), cpu.Seconds(), simCPU.Seconds(), planCPU.Seconds()
+	r.heapMiB = heapMiB
+	r.allocs = float64(after.Mallocs - before.Mallocs)
+	r.allocMiB = float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20)
+	r.stopped, r.terminated, r.failed = len(rep.Stopped), len(rep.Terminated), len(rep.Errors)
+	if r.failed > 0 {
+		b.Logf("%v: %d operations failed, first: %v", s, r.failed, rep.Errors[0])
+	}
+	r.listings = listings
+	// At the lower bound, each operation was one request: the log
+	// must hold them all, or the replay would leave some out.
+	if r.calls == r.bound && len(calls)+listings != r.calls {
+		b.Errorf("%v: recorded %d calls and %d listing pages of the run's %d", s, len(calls), listings, r.calls)
+	}
+	if !s.first {
+		// Outside the measured window: what the SDK alone spends
+		// making the same calls again (a first run's creations cannot
+		// be made twice).
+		rr := w.replay(ctx, b, calls)
+		r.replay = &rr
+	}
+	w.sim.SetLatency(0)
+	w.sim.SetThrottling(false)
+	return r
+}
+
+// reportRun reports a run's figures and keeps them for the table.
+func reportRun(b *testing.B, r result) {
 	b.ReportMetric(float64(r.calls), "calls")
 	b.ReportMetric(float64(r.bound), "lower-bound-calls")
 	b.ReportMetric(r.modelSeconds, "model-bound-s")
@@ -360,10 +389,15 @@ wall time bounds a run's from below too: the throttling model counts calls
 and latency, not the CPU that decoding 100 pages of 1,000 instances takes
 on 2 CPUs, so a run with little to write (the steady one) is bound by that
 decoding, and its wall/model is large while its wall is the floor's.
+The floor and the steady run, which changes nothing, are each measured %d
+times on their world (its buckets refilled for %s between two, as between
+scheduled runs) and the least CPU is kept; the mixed run, which stops and
+terminates, once. The floor still moves by about a second from one
+`+"`make bench`"+` to the next on this machine: a difference below that is noise.
 
 | instances | fleet | wall s | CPU s | peak heap MiB | allocs | alloc MiB |
 | ---: | --- | ---: | ---: | ---: | ---: | ---: |
-`)
+`, measureRepeats, bucketRest)
 		for _, f := range fs {
 			fmt.Fprintf(&b, "| %d | %s | %.1f | %.1f | %.0f | %.0f | %.0f |\n", f.instances, fleetName(f.steady), f.wall, f.cpu, f.heapMiB, f.allocs, f.allocMB)
 		}
@@ -371,7 +405,7 @@ decoding, and its wall/model is large while its wall is the floor's.
 			for _, r := range rs {
 				if r.instances == f.instances && r.steady == f.steady && !r.first {
 					fmt.Fprintf(&b, `
-The %d-instance run over the %s fleet took its floor + %.1f s of CPU: the
+The %d-instance run over the %s fleet took its floor %+.1f s of CPU: the
 target (floor + 2 s) is %s. It peaked at %.0f MiB of heap (target < 300 MiB:
 %s). The emulator's process used %.1f s of CPU serving the run.
 `, r.instances, fleetName(r.steady), r.cpu-f.cpu, met(r.cpu-f.cpu <= 2), r.heapMiB, met(r.heapMiB < 300), r.simCPU)
@@ -456,10 +490,18 @@ not an exact account.
 			fmt.Fprintf(b, "| %d | %s | %.1f | %.1f | %.1f | %d | %.1f | %.1f | %.0f | %.0f |\n",
 				r.instances, fleetName(r.steady), r.cpu, f.cpu, r.cpu-f.cpu, r.replay.calls, r.replay.cpu, own,
 				r.allocs-f.allocs-r.replay.allocs, r.allocMiB-f.allocMB-r.replay.allocMB)
-			fmt.Fprintf(&summary, `
+			if own > 0 {
+				fmt.Fprintf(&summary, `
 Of the %d-instance %s run's %.1f s beyond the listing floor, the SDK spends
 %.1f s on its %d other calls, and launchwarden's own code %.1f s.
 `, r.instances, fleetName(r.steady), r.cpu-f.cpu, r.replay.cpu, r.replay.calls, own)
+			} else {
+				fmt.Fprintf(&summary, `
+The %d-instance %s run took %.1f s of CPU against its listing floor's %.1f s,
+and the SDK's replay of its %d other calls %.1f s: launchwarden's own code
+is less than the noise between two measurements.
+`, r.instances, fleetName(r.steady), r.cpu, f.cpu, r.replay.calls, r.replay.cpu)
+			}
 		}
 	}
 	b.Write(summary.Bytes())

@@ -58,8 +58,11 @@ func benchmarkListInstancesSDK(b *testing.B, steady bool) {
 	w.sim.SetLatency(latency)
 	w.sim.SetThrottling(true)
 	var r floorResult
-	for range b.N {
+	for i := range b.N * measureRepeats { // the least CPU of the repeats is kept
 		b.StopTimer()
+		if i > 0 {
+			time.Sleep(bucketRest)
+		}
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -80,8 +83,10 @@ func benchmarkListInstancesSDK(b *testing.B, steady bool) {
 		if n := listed[0] + listed[1] + listed[2]; n != instances {
 			b.Fatalf("listed %d instances, want %d", n, instances)
 		}
-		r = floorResult{instances: instances, steady: steady, wall: wall.Seconds(), cpu: cpu.Seconds(), heapMiB: heapMiB,
-			allocs: float64(after.Mallocs - before.Mallocs), allocMB: float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20)}
+		if i == 0 || cpu.Seconds() < r.cpu {
+			r = floorResult{instances: instances, steady: steady, wall: wall.Seconds(), cpu: cpu.Seconds(), heapMiB: heapMiB,
+				allocs: float64(after.Mallocs - before.Mallocs), allocMB: float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20)}
+		}
 	}
 	b.ReportMetric(r.cpu, "cpu-s")
 	b.ReportMetric(r.heapMiB, "peak-heap-MiB")
