@@ -144,11 +144,8 @@ func TestTemplatesCloseAtQuotaAndTheGuardRefuses(t *testing.T) {
 	if sid := l.launch(t, lt, "t3.micro"); sid != "DenyClosedTemplates" {
 		t.Errorf("launch from the closed template refused by %q, want DenyClosedTemplates", sid)
 	}
-	var status, errOut bytes.Buffer
-	e := env{stdout: &status, stderr: &errOut, getenv: os.Getenv}
-	err := run(context.Background(), e, []string{"status", "--config", w.dir, "--endpoint-url", w.endpoint, "--now", w.sim.Now().Format(time.RFC3339)})
-	if err != nil || !strings.Contains(status.String(), "launches closed: fedora: max_vcpus 4 reached for t3.micro") {
-		t.Errorf("status (%v, %s) does not show the closed template:\n%s", err, errOut.String(), status.String())
+	if status := statusOf(t, w); !strings.Contains(status, "launches closed: fedora: max_vcpus 4 reached for t3.micro") {
+		t.Errorf("status does not show the closed template:\n%s", status)
 	}
 
 	// Steady state: nothing changed, nothing written.
@@ -324,11 +321,8 @@ func TestTemplateAddedAtQuotaIsCreatedClosed(t *testing.T) {
 	if sid := l.launch(t, packitBuilder, "t3.micro"); sid != "DenyClosedTemplates" {
 		t.Errorf("launch from packit's new template refused by %q, want DenyClosedTemplates", sid)
 	}
-	var status, errOut bytes.Buffer
-	e := env{stdout: &status, stderr: &errOut, getenv: os.Getenv}
-	err := run(context.Background(), e, []string{"status", "--config", w.dir, "--endpoint-url", w.endpoint, "--now", w.sim.Now().Format(time.RFC3339)})
-	if err != nil || !strings.Contains(status.String(), "builder: max_vcpus 4 reached for t3.micro") {
-		t.Errorf("status (%v, %s) does not show the new template closed:\n%s", err, errOut.String(), status.String())
+	if status := statusOf(t, w); !strings.Contains(status, "builder: max_vcpus 4 reached for t3.micro") {
+		t.Errorf("status does not show the new template closed:\n%s", status)
 	}
 
 	// The next run, usage unchanged: nothing written, nothing told.
@@ -371,4 +365,17 @@ func TestTemplateAddedAtQuotaIsCreatedClosed(t *testing.T) {
 	if sid := l.launch(t, packitBuilder, "t3.micro"); sid != "" {
 		t.Errorf("launch from the reopened template refused by %s", sid)
 	}
+}
+
+// statusOf runs `launchwarden status` against w at the emulator's time and
+// returns what it printed; the command must succeed.
+func statusOf(t *testing.T, w *world) string {
+	t.Helper()
+	var status, errOut bytes.Buffer
+	e := env{stdout: &status, stderr: &errOut, getenv: os.Getenv}
+	err := run(context.Background(), e, []string{"status", "--config", w.dir, "--endpoint-url", w.endpoint, "--now", w.sim.Now().Format(time.RFC3339)})
+	if err != nil {
+		t.Fatalf("status: %v\n%s", err, errOut.String())
+	}
+	return status.String()
 }
