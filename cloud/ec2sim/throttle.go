@@ -101,6 +101,9 @@ func (t *throttler) allow(account, region, action string, p params) bool {
 	name, b := ec2rate.RequestBucket(action, unfiltered(p))
 	ok := need(name, b, 1)
 	if name, b, has := ec2rate.ResourceBucket(action); has {
+		// A request for more instances than the bucket holds: the
+		// throttling page says nothing of it, so taking a full bucket
+		// is an emulator-only choice, the one cloud.Pacer paces for.
 		ok = need(name, b, min(instances(action, p), b.Burst)) && ok
 	}
 	if !ok {
